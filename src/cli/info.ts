@@ -1,0 +1,99 @@
+/** `biocredit info` and `biocredit list`. */
+import * as tf from '@tensorflow/tfjs';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import chalk from 'chalk';
+import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { cpus, totalmem } from 'node:os';
+import { BACKEND_CHOICES, backendInfo, initBackend, parseBackendChoice, requestedBackend } from '../backend.js';
+import { datasets, models, rules, tasks } from '../registries.js';
+import type { Registry, RegistryItem } from '../registry.js';
+import { VERSION } from '../version.js';
+import { table } from './format.js';
+
+const require = createRequire(import.meta.url);
+
+function nativeVersion(): string | null {
+  try {
+    return (require('@tensorflow/tfjs-node/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+export function infoCommand(): Command {
+  return new Command('info')
+    .description('versions, the backend in use, and the machine')
+    .addOption(new Option('--backend <name>', 'backend to initialise').choices(BACKEND_CHOICES as unknown as string[]))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { backend?: string; json?: boolean }) => {
+      const choice = opts.backend ? parseBackendChoice(opts.backend, '--backend') : undefined;
+      const requested = requestedBackend(choice);
+      const active = await initBackend(choice);
+      const info = {
+        biocredit: VERSION,
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        cores: cpus().length,
+        memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+        tfjs: tf.version.tfjs,
+        backends: {
+          tensorflow: nativeVersion() ?? 'not installed (@tensorflow/tfjs-node is optional)',
+          wasm: version_wasm,
+          cpu: tf.version['tfjs-core'],
+        },
+        requested,
+        active: backendInfo(),
+      };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      const a = info.active;
+      const flags = a.backend === 'wasm' ? ` (SIMD ${a.simd ? 'yes' : 'no'}, threads ${a.threads ? 'yes' : 'no'})` : '';
+      process.stdout.write(
+        [
+          `${chalk.bold('biocredit')} ${info.biocredit}`,
+          table([
+            ['node', `${info.node} (${info.platform})`],
+            ['machine', `${info.cores} cores, ${info.memoryGiB} GiB`],
+            ['tfjs', info.tfjs],
+            ['tfjs-node', info.backends.tensorflow],
+            ['tfjs-backend-wasm', info.backends.wasm],
+            ['backend', `${chalk.yellow(a.backend)}${flags} (requested: ${requested})`],
+          ]),
+        ].join('\n') + '\n',
+      );
+    });
+}
+
+export function listCommand(): Command {
+  return new Command('list')
+    .description('every registered rule, model, dataset and task, with a one-line description and its reference')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const groups: [string, Registry<RegistryItem>][] = [
+        ['rules', rules],
+        ['models', models],
+        ['datasets', datasets],
+        ['tasks', tasks],
+      ];
+      if (opts.json) {
+        const out = Object.fromEntries(
+          groups.map(([title, r]) => [
+            title,
+            r.entries().map((e) => ({ name: e.name, description: e.description, reference: e.reference ?? null })),
+          ]),
+        );
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      const blocks = groups.map(([title, r]) => {
+        const entries = r.entries();
+        if (!entries.length) return `${chalk.bold(title)}\n  (none registered yet)`;
+        const rows = entries.map((e) => [`  ${chalk.cyan(e.name)}`, e.description, chalk.dim(e.reference ?? '')]);
+        return `${chalk.bold(title)}\n${table([['', '', ''], ...rows]).split('\n').slice(1).join('\n')}`;
+      });
+      process.stdout.write(`${blocks.join('\n\n')}\n`);
+    });
+}

@@ -1,0 +1,42 @@
+/**
+ * The command-line interface. Registries must be filled before `runCli` is
+ * called (bin/biocredit.ts imports the register modules first).
+ */
+import { Command, CommanderError } from 'commander';
+import { BiocreditError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { infoCommand, listCommand } from './info.js';
+import { trainCommand } from './train.js';
+
+export function buildProgram(): Command {
+  const program = new Command('biocredit')
+    .description('biologically plausible learning rules × models × tasks, with analysis, on TensorFlow.js')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  for (const cmd of [trainCommand(), infoCommand(), listCommand()]) {
+    program.addCommand(cmd.exitOverride().showSuggestionAfterError(true));
+  }
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. Errors become one line on stderr. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has printed its message (or the help) already.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof BiocreditError) {
+      process.stderr.write(`biocredit: error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error;
+    if (process.env['BIOCREDIT_DEBUG']) process.stderr.write(`${err.stack ?? String(err)}\n`);
+    else process.stderr.write(`biocredit: internal error: ${err.message ?? String(err)} (set BIOCREDIT_DEBUG=1 for the stack trace)\n`);
+    return 70;
+  }
+}

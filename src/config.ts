@@ -1,0 +1,137 @@
+/**
+ * Run configuration: the flat spec a user gives (CLI flags or API fields) and
+ * the fully resolved config stored in config.json, from which a run can be
+ * rebuilt exactly (resume, analysis). The option table below is the single
+ * source of the trainer's flags, their defaults and their validation.
+ */
+import type { BackendChoice, BackendName } from './backend.js';
+import { UsageError } from './errors.js';
+import { DEFAULT_LR, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from './optim.js';
+import { option, parse, parseFlag, resolveOptions, type OptionSpec, type OptionValue } from './options.js';
+import { datasets, models, rules } from './registries.js';
+import type { ResolvedOptions } from './types.js';
+import { VERSION } from './version.js';
+
+export interface TrainingConfig {
+  /** Number of passes over the training split; null when `steps` is given. */
+  epochs: number | null;
+  /** Total number of updates; null when `epochs` is given. */
+  steps: number | null;
+  batchSize: number;
+  /** Also evaluate every this many steps (0: only at the end of each epoch). */
+  evalEvery: number;
+  evalBatchSize: number;
+  /** Also checkpoint every this many steps (0: at every evaluation). */
+  checkpointEvery: number;
+  /** Log the running training loss every this many steps (0: never). */
+  logEvery: number;
+}
+
+export interface ComponentConfig {
+  name: string;
+  options: ResolvedOptions;
+}
+
+export interface RunConfig {
+  biocredit: string;
+  seed: number;
+  backend: BackendName;
+  dataset: ComponentConfig;
+  model: ComponentConfig;
+  rule: ComponentConfig;
+  optimizer: OptimizerConfig;
+  training: TrainingConfig;
+}
+
+/** What a user specifies; everything is optional and has a documented default. */
+export interface TrainSpec {
+  seed?: number;
+  backend?: BackendChoice;
+  dataset?: string;
+  datasetOptions?: Record<string, unknown>;
+  model?: string;
+  modelOptions?: Record<string, unknown>;
+  rule?: string;
+  ruleOptions?: Record<string, unknown>;
+  optimizer?: OptimizerName;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  clipNorm?: number;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  evalEvery?: number;
+  evalBatchSize?: number;
+  checkpointEvery?: number;
+  logEvery?: number;
+}
+
+type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
+
+/** The trainer's own options, keyed by TrainSpec field. */
+export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
+  seed: option('seed', '--seed <n>', 'run seed; every random stream derives from it', 0, parse.nonNegativeInt),
+  dataset: option('dataset', '--dataset <name>', 'dataset (see `biocredit list`)', 'mnist', parse.string),
+  model: option('model', '--model <name>', 'model family (see `biocredit list`)', 'mlp', parse.string),
+  rule: option('rule', '--rule <name>', 'learning rule (see `biocredit list`)', 'bp', parse.string),
+  optimizer: option('optimizer', '--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')}`, 'adam', parse.choice(OPTIMIZERS)),
+  lr: option<number | null>('lr', '--lr <rate>', 'learning rate (default: sgd 0.1, momentum 0.01, adam 1e-3, rmsprop 1e-3)', null, parse.positiveNumber),
+  momentum: option('momentum', '--momentum <m>', 'momentum coefficient of the momentum optimizer', 0.9, parse.nonNegativeNumber),
+  weightDecay: option('weightDecay', '--weight-decay <λ>', 'L2 weight decay on weights (added to the update direction)', 0, parse.nonNegativeNumber),
+  clipNorm: option('clipNorm', '--clip-norm <c>', 'clip the global update norm to c (0: off)', 0, parse.nonNegativeNumber),
+  epochs: option<number | null>('epochs', '--epochs <n>', 'passes over the training data (default 10 unless --steps)', null, parse.positiveInt),
+  steps: option<number | null>('steps', '--steps <n>', 'total number of updates (instead of --epochs)', null, parse.positiveInt),
+  batchSize: option('batchSize', '--batch-size <n>', 'examples per update', 64, parse.positiveInt),
+  evalEvery: option('evalEvery', '--eval-every <steps>', 'also evaluate every n steps (0: once per epoch)', 0, parse.nonNegativeInt),
+  evalBatchSize: option('evalBatchSize', '--eval-batch-size <n>', 'examples per evaluation batch', 1000, parse.positiveInt),
+  checkpointEvery: option('checkpointEvery', '--checkpoint-every <steps>', 'also checkpoint every n steps (0: at every evaluation)', 0, parse.nonNegativeInt),
+  logEvery: option('logEvery', '--log-every <steps>', 'log the running training loss every n steps (0: never)', 50, parse.nonNegativeInt),
+};
+
+export const DEFAULT_EPOCHS = 10;
+
+function value(key: TrainKey, spec: TrainSpec): OptionValue {
+  const opt = TRAIN_OPTIONS[key];
+  const v = spec[key];
+  if (v === undefined || v === null) return opt.default;
+  return parseFlag(opt.flag, String(v), opt.parse);
+}
+
+/** Resolves a spec into a full config, validating every value and every name. */
+export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig {
+  const num = (k: TrainKey) => value(k, spec) as number;
+  const str = (k: TrainKey) => value(k, spec) as string;
+  const epochs = value('epochs', spec) as number | null;
+  const steps = value('steps', spec) as number | null;
+  if (epochs !== null && steps !== null) throw new UsageError('give --epochs or --steps, not both');
+  const optimizerName = str('optimizer') as OptimizerName;
+  const lr = (value('lr', spec) as number | null) ?? DEFAULT_LR[optimizerName];
+  const dataset = datasets.get(str('dataset'));
+  const model = models.get(str('model'));
+  const rule = rules.get(str('rule'));
+  return {
+    biocredit: VERSION,
+    seed: num('seed'),
+    backend,
+    dataset: { name: dataset.name, options: resolveOptions(`dataset ${dataset.name}`, dataset.options ?? [], spec.datasetOptions) },
+    model: { name: model.name, options: resolveOptions(`model ${model.name}`, model.options ?? [], spec.modelOptions) },
+    rule: { name: rule.name, options: resolveOptions(`rule ${rule.name}`, rule.options ?? [], spec.ruleOptions) },
+    optimizer: {
+      name: optimizerName,
+      lr,
+      momentum: num('momentum'),
+      weightDecay: num('weightDecay'),
+      clipNorm: num('clipNorm'),
+    },
+    training: {
+      epochs: epochs === null && steps === null ? DEFAULT_EPOCHS : epochs,
+      steps,
+      batchSize: num('batchSize'),
+      evalEvery: num('evalEvery'),
+      evalBatchSize: num('evalBatchSize'),
+      checkpointEvery: num('checkpointEvery'),
+      logEvery: num('logEvery'),
+    },
+  };
+}

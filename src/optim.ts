@@ -1,0 +1,125 @@
+/**
+ * Optimizers are tfjs's own (sgd, momentum, adam, rmsprop). This module adds what
+ * the trainer needs around them: coupled L2 weight decay on weights (g += λ W,
+ * as in torch's `weight_decay`), global gradient-norm clipping, the projection
+ * that keeps constrained parameters feasible, and exact state save/restore.
+ * Weight decay and clipping apply to 'gradient' rules; a 'delta' rule's change
+ * (RLS and other rules that define their own step) is added as it is.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from './errors.js';
+import type { ParamStore } from './params.js';
+import { globalNorm, type NamedTensor } from './tensors.js';
+import type { Params } from './types.js';
+
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam', 'rmsprop'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export interface OptimizerConfig {
+  name: OptimizerName;
+  lr: number;
+  /** Momentum coefficient of the `momentum` optimizer. */
+  momentum: number;
+  /** Coupled L2 decay λ on parameters whose role is 'weight'. */
+  weightDecay: number;
+  /** Clip the global gradient norm to this value; 0 turns clipping off. */
+  clipNorm: number;
+}
+
+/** Default learning rate per optimizer when --lr is not given. */
+export const DEFAULT_LR: Record<OptimizerName, number> = { sgd: 0.1, momentum: 0.01, adam: 1e-3, rmsprop: 1e-3 };
+
+function build(cfg: OptimizerConfig): tf.Optimizer {
+  switch (cfg.name) {
+    case 'sgd':
+      return tf.train.sgd(cfg.lr);
+    case 'momentum':
+      return tf.train.momentum(cfg.lr, cfg.momentum);
+    case 'adam':
+      return tf.train.adam(cfg.lr);
+    case 'rmsprop':
+      return tf.train.rmsprop(cfg.lr);
+  }
+}
+
+/** tfjs's Adam keeps β^t in two variables that setWeights recomputes with pow(); saving them keeps resume bit-exact. */
+interface AdamInternals {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+export interface StepInfo {
+  /** Global norm of the rule's update (with weight decay, before clipping). */
+  updateNorm: number;
+}
+
+export class Optimizer {
+  private readonly opt: tf.Optimizer;
+
+  constructor(readonly config: OptimizerConfig, private readonly store: ParamStore) {
+    this.opt = build(config);
+  }
+
+  /**
+   * Applies a rule's output to the parameters, then re-imposes constraints. An
+   * update that is not finite is not applied (the caller stops the run), so the
+   * parameters stay at their last good values.
+   */
+  apply(updates: Params, mode: 'gradient' | 'delta'): StepInfo {
+    const names = this.store.trainable();
+    for (const n of names) {
+      if (!updates[n]) throw new Error(`the rule returned no update for parameter ${n}`);
+    }
+    const params = this.store.values;
+    const { weightDecay, clipNorm } = this.config;
+    const updateNorm = tf.tidy(() => {
+      let g: Params = {};
+      for (const n of names) {
+        const decay = mode === 'gradient' && weightDecay > 0 && this.store.model.specs[n]!.role === 'weight';
+        g[n] = decay ? tf.add(updates[n]!, tf.mul(weightDecay, params[n]!)) : updates[n]!;
+      }
+      const norm = globalNorm(g).dataSync()[0]!;
+      if (!Number.isFinite(norm)) return norm;
+      if (mode === 'delta') {
+        this.store.addDeltas(g);
+        return norm;
+      }
+      if (clipNorm > 0 && norm > clipNorm) {
+        const s = clipNorm / norm;
+        g = Object.fromEntries(Object.entries(g).map(([k, t]) => [k, tf.mul(t, s)]));
+      }
+      this.opt.applyGradients(names.map((n) => ({ name: this.store.variableName(n), tensor: g[n]! })));
+      return norm;
+    });
+    if (Number.isFinite(updateNorm)) this.store.project();
+    return { updateNorm };
+  }
+
+  /** The optimizer's state as named tensors (copies owned by the caller). */
+  async state(): Promise<NamedTensor[]> {
+    const weights = await this.opt.getWeights();
+    const out = weights.map((w) => ({ name: w.name.split(this.store.prefix).join(''), tensor: w.tensor.clone() }));
+    // getWeights creates the iteration-count scalar afresh; the other entries are the optimizer's own variables.
+    weights.find((w) => w.name === 'iter')?.tensor.dispose();
+    const adam = this.opt as unknown as AdamInternals;
+    if (this.config.name === 'adam' && adam.accBeta1 && adam.accBeta2) {
+      out.push({ name: 'adam/accBeta1', tensor: adam.accBeta1.clone() }, { name: 'adam/accBeta2', tensor: adam.accBeta2.clone() });
+    }
+    return out;
+  }
+
+  async restore(weights: NamedTensor[]): Promise<void> {
+    const slots = weights.filter((w) => !w.name.startsWith('adam/'));
+    if (slots[0]?.name !== 'iter') throw new UsageError('optimizer state is missing its iteration count');
+    await this.opt.setWeights(slots);
+    const adam = this.opt as unknown as AdamInternals;
+    for (const key of ['accBeta1', 'accBeta2'] as const) {
+      const saved = weights.find((w) => w.name === `adam/${key}`);
+      if (saved && adam[key]) adam[key].assign(saved.tensor);
+    }
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * One generic registry. Rules, models, datasets and tasks each have one
+ * (src/registries.ts); they are filled by explicit `register` modules, never by
+ * scanning the filesystem.
+ */
+import { UsageError } from './errors.js';
+import type { OptionSpec } from './options.js';
+
+export interface RegistryItem {
+  name: string;
+  /** One line for `biocredit list`. */
+  description: string;
+  /** The paper or source the item follows, e.g. "Lillicrap et al. 2016, Nat Commun". */
+  reference?: string;
+  options?: readonly OptionSpec[];
+}
+
+export class Registry<E extends RegistryItem> {
+  private readonly items = new Map<string, E>();
+
+  constructor(readonly kind: string) {}
+
+  register(item: E): E {
+    if (this.items.has(item.name)) throw new Error(`${this.kind} "${item.name}" is registered twice`);
+    this.items.set(item.name, item);
+    return item;
+  }
+
+  get(name: string): E {
+    const item = this.items.get(name);
+    if (!item) {
+      const known = this.names();
+      throw new UsageError(
+        `unknown ${this.kind} "${name}"; known ${this.kind}s: ${known.length ? known.join(', ') : '(none registered)'}`,
+      );
+    }
+    return item;
+  }
+
+  has(name: string): boolean {
+    return this.items.has(name);
+  }
+
+  names(): string[] {
+    return [...this.items.keys()];
+  }
+
+  entries(): E[] {
+    return [...this.items.values()];
+  }
+}

@@ -1,0 +1,481 @@
+/**
+ * The training loop — the only one in biocredit. It owns per-step tensor
+ * lifetime, applies the rule's updates through the optimizer, evaluates, logs
+ * metrics.jsonl, checkpoints, and resumes. It knows no rule or model by name.
+ *
+ * Determinism: the epoch-e shuffle is drawn from the stream `shuffle/e`, all
+ * other randomness from named streams whose state is checkpointed, so a run
+ * killed and resumed ends with exactly the numbers of an uninterrupted run
+ * (same seed, same backend).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { initBackend } from './backend.js';
+import { atomicWriteJson, loadCheckpoint, saveCheckpoint, writeParamsDir } from './checkpoint.js';
+import { resolveConfig, type RunConfig, type TrainSpec } from './config.js';
+import { disposeBatch } from './data.js';
+import { RunDirError, TrainingError, UsageError } from './errors.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import { lossFor } from './losses.js';
+import { Optimizer } from './optim.js';
+import { ParamStore } from './params.js';
+import { datasets, models, rules } from './registries.js';
+import { RngStreams } from './rng.js';
+import { countParams, tidyObject, type NamedTensor } from './tensors.js';
+import type { Dataset, LearningRule, Model, RuleState, Split } from './types.js';
+
+export interface StartInfo {
+  runDir: string;
+  config: RunConfig;
+  totalSteps: number;
+  stepsPerEpoch: number;
+  startStep: number;
+  params: number;
+  resumed: boolean;
+}
+
+export interface Progress {
+  step: number;
+  totalSteps: number;
+  /** Fractional epochs completed. */
+  epoch: number;
+  epochs: number;
+  /** Running mean training loss and accuracy since the last evaluation. */
+  loss: number;
+  accuracy: number;
+  examplesPerSec: number;
+  etaSec: number;
+}
+
+export interface EvalRecord {
+  type: 'eval';
+  step: number;
+  epoch: number;
+  /** Running training metrics since the previous evaluation. */
+  train: { loss: number; accuracy: number };
+  val?: EvalResult;
+  test: EvalResult;
+  examplesPerSec: number;
+  wallSec: number;
+}
+
+export interface TrainRecord {
+  type: 'train';
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  updateNorm: number;
+  examplesPerSec: number;
+  wallSec: number;
+}
+
+/** Receives what the loop is doing; every method is optional. */
+export interface Reporter {
+  start?(info: StartInfo): void;
+  progress?(p: Progress): void;
+  eval?(record: EvalRecord): void;
+}
+
+export interface TrainOptions {
+  /** Run directory; default runs/<timestamp>-<rule>-<model>-<dataset> under the current directory. */
+  out?: string;
+  reporter?: Reporter;
+  /** When aborted, the loop checkpoints at the next step boundary and returns an 'interrupted' summary. */
+  signal?: AbortSignal;
+}
+
+export interface ResumeOptions extends Omit<TrainOptions, 'out'> {
+  /** Extend (or shorten) the run; the other settings come from config.json. */
+  epochs?: number;
+  steps?: number;
+  /** Backend to resume on; numbers match an uninterrupted run only on the original backend. */
+  backend?: TrainSpec['backend'];
+}
+
+export interface RunSummary {
+  status: 'finished' | 'interrupted';
+  runDir: string;
+  rule: string;
+  model: string;
+  dataset: string;
+  seed: number;
+  backend: string;
+  params: number;
+  steps: number;
+  totalSteps: number;
+  epochs: number;
+  final: { train?: EvalResult; val?: EvalResult; test: EvalResult };
+  best: { test: { accuracy: number; step: number }; val?: { accuracy: number; step: number; testAccuracy: number } };
+  /** Wall time of the whole run (training, evaluation, checkpoints), summed over resumes. */
+  wallSec: number;
+  /** Wall time of training steps only, per epoch. */
+  secPerEpoch: number;
+  examplesPerSec: number;
+}
+
+/** What the loop carries between steps; saved in every checkpoint. */
+interface LoopState {
+  step: number;
+  /** Training examples processed. */
+  examples: number;
+  wallSec: number;
+  trainSec: number;
+  window: { lossSum: number; correct: number; n: number };
+  logWindow: { lossSum: number; correct: number; n: number; sec: number };
+  best: RunSummary['best'] | null;
+}
+
+/** A run's pieces, built from its config. */
+export interface RunParts {
+  config: RunConfig;
+  dataset: Dataset;
+  model: Model;
+  rule: LearningRule;
+}
+
+export async function buildRun(config: RunConfig): Promise<RunParts> {
+  const dataset = await datasets.get(config.dataset.name).load(config.dataset.options);
+  if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
+  const model = models.get(config.model.name).create(config.model.options, {
+    inputShape: dataset.inputShape,
+    outputSize: dataset.outputSize,
+  });
+  const rule = rules.get(config.rule.name).create(config.rule.options);
+  return { config, dataset, model, rule };
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+function prepareNewRunDir(config: RunConfig, out?: string): string {
+  const dir = resolve(out ?? join('runs', `${timestamp()}-${config.rule.name}-${config.model.name}-${config.dataset.name}`));
+  if (existsSync(dir)) {
+    if (existsSync(join(dir, 'config.json'))) {
+      throw new UsageError(`--out ${dir} already holds a run; continue it with --resume ${dir} or choose another --out`);
+    }
+    if (readdirSync(dir).length > 0) throw new UsageError(`--out ${dir} exists and is not empty`);
+  }
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function readConfig(runDir: string): RunConfig {
+  const path = join(runDir, 'config.json');
+  if (!existsSync(runDir)) throw new RunDirError(runDir, 'directory not found');
+  if (!existsSync(path)) throw new RunDirError(runDir, 'not a biocredit run directory (no config.json)');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new RunDirError(runDir, `config.json is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Drops metric records written after `step` (by a run that died before its next checkpoint). */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const keep = lines.filter((l) => {
+    try {
+      return (JSON.parse(l) as { step: number }).step <= step;
+    } catch {
+      return false;
+    }
+  });
+  truncateSync(path, 0);
+  if (keep.length) appendFileSync(path, `${keep.join('\n')}\n`);
+}
+
+/** Trains a new run. Returns its summary (also written to summary.json). */
+export async function train(spec: TrainSpec = {}, options: TrainOptions = {}): Promise<RunSummary> {
+  const backend = await initBackend(spec.backend);
+  const config = resolveConfig(spec, backend);
+  const parts = await buildRun(config);
+  const runDir = prepareNewRunDir(config, options.out);
+  atomicWriteJson(join(runDir, 'config.json'), config);
+  writeFileSync(join(runDir, 'metrics.jsonl'), '');
+  const rngs = new RngStreams(config.seed);
+  const init = parts.model.init(rngs.stream('init'));
+  const store = new ParamStore(parts.model, init);
+  tf.dispose(Object.values(init));
+  store.project();
+  await writeParamsDir(join(runDir, 'init'), store.values, { step: 0, model: config.model });
+  const ruleState = parts.rule.init(parts.model, store.values, rngs.stream('rule'));
+  return runLoop(parts, runDir, { store, ruleState, rngs, saved: null, optimizerState: [] }, options);
+}
+
+/** Continues a run from its last checkpoint. */
+export async function resume(runDir: string, options: ResumeOptions = {}): Promise<RunSummary> {
+  runDir = resolve(runDir);
+  const config = readConfig(runDir);
+  if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
+  if (options.epochs !== undefined) config.training = { ...config.training, epochs: options.epochs, steps: null };
+  if (options.steps !== undefined) config.training = { ...config.training, steps: options.steps, epochs: null };
+  const backend = await initBackend(options.backend);
+  const { params, state } = loadCheckpoint<LoopState>(runDir);
+  if (backend !== config.backend) {
+    process.emitWarning(`run ${runDir} was trained on ${config.backend}, resuming on ${backend}: numbers will differ from an uninterrupted run`);
+  }
+  const parts = await buildRun(config);
+  atomicWriteJson(join(runDir, 'config.json'), config);
+  truncateMetrics(join(runDir, 'metrics.jsonl'), state.step);
+  const store = new ParamStore(parts.model, params);
+  tf.dispose(Object.values(params));
+  const rngs = new RngStreams(config.seed, state.rng);
+  const start = { store, ruleState: { tensors: state.rule }, rngs, saved: state.trainer, optimizerState: state.optimizer };
+  return runLoop(parts, runDir, start, options);
+}
+
+function mean(sum: number, n: number): number {
+  return n > 0 ? sum / n : NaN;
+}
+
+function disposeUnlessKept(tensors: tf.Tensor[], keep: Set<number>): void {
+  for (const t of tensors) if (!keep.has(t.id) && !t.isDisposed) t.dispose();
+}
+
+/** Where the loop starts: fresh (saved = null) or from a checkpoint. */
+interface LoopStart {
+  store: ParamStore;
+  ruleState: RuleState;
+  rngs: RngStreams;
+  saved: LoopState | null;
+  optimizerState: NamedTensor[];
+}
+
+async function runLoop(parts: RunParts, runDir: string, start: LoopStart, options: TrainOptions): Promise<RunSummary> {
+  const { config, dataset, model, rule } = parts;
+  const { store, rngs, saved, optimizerState } = start;
+  const resumed = saved !== null;
+  let ruleState = start.ruleState;
+  const { batchSize, evalEvery, evalBatchSize, checkpointEvery, logEvery } = config.training;
+  const loss = lossFor(dataset.loss);
+  const optimizer = new Optimizer(config.optimizer, store);
+  if (optimizerState.length) {
+    await optimizer.restore(optimizerState);
+    tf.dispose(optimizerState.map((w) => w.tensor));
+  }
+  const nTrain = dataset.size('train');
+  const stepsPerEpoch = Math.ceil(nTrain / batchSize);
+  const totalSteps = config.training.steps ?? (config.training.epochs ?? 1) * stepsPerEpoch;
+  const epochs = totalSteps / stepsPerEpoch;
+  const evalSplits: Split[] = dataset.size('val') > 0 ? ['val', 'test'] : ['test'];
+  const metricsPath = join(runDir, 'metrics.jsonl');
+  const ruleRng = rngs.stream('rule');
+  const st: LoopState = saved ?? {
+    step: 0,
+    examples: 0,
+    wallSec: 0,
+    trainSec: 0,
+    window: { lossSum: 0, correct: 0, n: 0 },
+    logWindow: { lossSum: 0, correct: 0, n: 0, sec: 0 },
+    best: null,
+  };
+  const startStep = st.step;
+  const wallStart = performance.now() - st.wallSec * 1000;
+  const wall = () => (performance.now() - wallStart) / 1000;
+  const write = (record: object) => appendFileSync(metricsPath, `${JSON.stringify(record)}\n`);
+
+  const checkpoint = async () => {
+    st.wallSec = wall();
+    const optimizerWeights = await optimizer.state();
+    try {
+      await saveCheckpoint(runDir, store.values, {
+        step: st.step,
+        trainer: st,
+        rng: rngs.state(),
+        optimizer: optimizerWeights,
+        rule: ruleState.tensors,
+      });
+    } finally {
+      tf.dispose(optimizerWeights.map((w) => w.tensor));
+    }
+  };
+
+  const summarize = (status: RunSummary['status'], final: RunSummary['final']): RunSummary => {
+    const done = st.step / stepsPerEpoch;
+    const summary: RunSummary = {
+      status,
+      runDir,
+      rule: config.rule.name,
+      model: config.model.name,
+      dataset: config.dataset.name,
+      seed: config.seed,
+      backend: config.backend,
+      params: countParams(model.specs),
+      steps: st.step,
+      totalSteps,
+      epochs: done,
+      final,
+      best: st.best ?? { test: { accuracy: final.test.accuracy, step: st.step } },
+      wallSec: wall(),
+      secPerEpoch: done > 0 ? st.trainSec / done : NaN,
+      examplesPerSec: st.trainSec > 0 ? st.examples / st.trainSec : NaN,
+    };
+    atomicWriteJson(join(runDir, 'summary.json'), summary);
+    return summary;
+  };
+
+  const evalAll = (): Partial<Record<Split, EvalResult>> => {
+    const out: Partial<Record<Split, EvalResult>> = {};
+    for (const split of evalSplits) out[split] = evaluate(model, store.values, dataset, split, evalBatchSize);
+    return out;
+  };
+
+  options.reporter?.start?.({
+    runDir,
+    config,
+    totalSteps,
+    stepsPerEpoch,
+    startStep,
+    params: countParams(model.specs),
+    resumed,
+  });
+
+  try {
+    if (!resumed) await checkpoint();
+    let perm: Int32Array | null = null;
+    let permEpoch = -1;
+    let lastCheckpointStep = st.step;
+    const loopStart = performance.now();
+    while (st.step < totalSteps) {
+      if (options.signal?.aborted) {
+        if (lastCheckpointStep !== st.step) await checkpoint();
+        const last = evalAll();
+        return summarize('interrupted', { test: last.test!, ...(last.val ? { val: last.val } : {}) });
+      }
+      const epoch = Math.floor(st.step / stepsPerEpoch);
+      const pos = st.step % stepsPerEpoch;
+      if (permEpoch !== epoch || !perm) {
+        perm = rngs.derive('shuffle', epoch).permutation(nTrain);
+        permEpoch = epoch;
+      }
+      const t0 = performance.now();
+      const batch = dataset.batch('train', perm.subarray(pos * batchSize, Math.min((pos + 1) * batchSize, nTrain)));
+      const params = store.values;
+      const out = tidyObject(() => {
+        const r = rule.step({ model, params, batch, loss, state: ruleState, step: st.step, rng: ruleRng });
+        return { ...r, correct: loss.correct(r.output, batch) };
+      });
+      const lossValue = out.loss.dataSync()[0]!;
+      const correct = out.correct.dataSync()[0]!;
+      const keep = new Set<number>([
+        ...Object.values(params).map((t) => t.id),
+        ...Object.values(ruleState.tensors).map((t) => t.id),
+        ...Object.values(out.state?.tensors ?? {}).map((t) => t.id),
+      ]);
+      const stepTensors = [out.loss, out.output, out.correct, ...Object.values(out.updates)];
+      if (!Number.isFinite(lossValue)) {
+        disposeUnlessKept([...stepTensors, ...Object.values(out.state?.tensors ?? {})], keep);
+        disposeBatch(batch);
+        throw new TrainingError(
+          `non-finite loss (${lossValue}) at step ${st.step + 1} (epoch ${epoch + 1}); the last good checkpoint (step ${lastCheckpointStep}) is in ${join(runDir, 'checkpoint')}`,
+        );
+      }
+      const { updateNorm } = optimizer.apply(out.updates, rule.mode);
+      if (!Number.isFinite(updateNorm)) {
+        disposeUnlessKept(stepTensors, keep);
+        disposeBatch(batch);
+        throw new TrainingError(
+          `non-finite update at step ${st.step + 1} (epoch ${epoch + 1}); not applied; the last good checkpoint (step ${lastCheckpointStep}) is in ${join(runDir, 'checkpoint')}`,
+        );
+      }
+      if (out.state) {
+        const next = new Set(Object.values(out.state.tensors).map((t) => t.id));
+        disposeUnlessKept(Object.values(ruleState.tensors), next);
+        ruleState = out.state;
+      }
+      disposeUnlessKept(stepTensors, keep);
+      disposeBatch(batch);
+      const dt = (performance.now() - t0) / 1000;
+      st.step += 1;
+      st.examples += batch.size;
+      st.trainSec += dt;
+      for (const w of [st.window, st.logWindow]) {
+        w.lossSum += lossValue * batch.size;
+        w.correct += correct;
+        w.n += batch.size;
+      }
+      st.logWindow.sec += dt;
+
+      if (logEvery > 0 && st.step % logEvery === 0) {
+        const record: TrainRecord = {
+          type: 'train',
+          step: st.step,
+          epoch: st.step / stepsPerEpoch,
+          loss: mean(st.logWindow.lossSum, st.logWindow.n),
+          accuracy: mean(st.logWindow.correct, st.logWindow.n),
+          updateNorm,
+          examplesPerSec: st.logWindow.n / st.logWindow.sec,
+          wallSec: wall(),
+        };
+        write(record);
+        st.logWindow = { lossSum: 0, correct: 0, n: 0, sec: 0 };
+      }
+
+      if (options.reporter?.progress) {
+        const elapsed = (performance.now() - loopStart) / 1000;
+        const done = st.step - startStep;
+        options.reporter.progress({
+          step: st.step,
+          totalSteps,
+          epoch: st.step / stepsPerEpoch,
+          epochs,
+          loss: mean(st.window.lossSum, st.window.n),
+          accuracy: mean(st.window.correct, st.window.n),
+          examplesPerSec: st.trainSec > 0 ? st.examples / st.trainSec : NaN,
+          etaSec: done > 0 ? ((totalSteps - st.step) * elapsed) / done : NaN,
+        });
+      }
+      const endOfEpoch = st.step % stepsPerEpoch === 0 || st.step === totalSteps;
+      const evalNow = endOfEpoch || (evalEvery > 0 && st.step % evalEvery === 0);
+      if (evalNow) {
+        const results = evalAll();
+        const record: EvalRecord = {
+          type: 'eval',
+          step: st.step,
+          epoch: st.step / stepsPerEpoch,
+          train: { loss: mean(st.window.lossSum, st.window.n), accuracy: mean(st.window.correct, st.window.n) },
+          ...(results.val ? { val: results.val } : {}),
+          test: results.test!,
+          examplesPerSec: st.trainSec > 0 ? st.examples / st.trainSec : NaN,
+          wallSec: wall(),
+        };
+        write(record);
+        st.window = { lossSum: 0, correct: 0, n: 0 };
+        const best: RunSummary['best'] = st.best ?? { test: { accuracy: -1, step: 0 } };
+        if (record.test.accuracy > best.test.accuracy) best.test = { accuracy: record.test.accuracy, step: st.step };
+        if (record.val && record.val.accuracy > (best.val?.accuracy ?? -1)) {
+          best.val = { accuracy: record.val.accuracy, step: st.step, testAccuracy: record.test.accuracy };
+        }
+        st.best = best;
+        options.reporter?.eval?.(record);
+      }
+      if ((evalNow && checkpointEvery === 0) || endOfEpoch || (checkpointEvery > 0 && st.step % checkpointEvery === 0)) {
+        await checkpoint();
+        lastCheckpointStep = st.step;
+      }
+      // Let signal handlers (Ctrl-C) and progress output run between steps.
+      await new Promise((r) => setImmediate(r));
+    }
+    const last = evalAll();
+    const final: RunSummary['final'] = {
+      train: evaluate(model, store.values, dataset, 'train', evalBatchSize),
+      ...(last.val ? { val: last.val } : {}),
+      test: last.test!,
+    };
+    return summarize('finished', final);
+  } catch (e) {
+    if (e instanceof TrainingError) {
+      atomicWriteJson(join(runDir, 'summary.json'), { status: 'failed', error: e.message, runDir, steps: st.step, totalSteps });
+    }
+    throw e;
+  } finally {
+    optimizer.dispose();
+    store.dispose();
+    tf.dispose(Object.values(ruleState.tensors));
+  }
+}

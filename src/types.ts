@@ -1,0 +1,146 @@
+/**
+ * The central contracts: parameters as named tensor maps, models, learning rules,
+ * datasets, and the registry entries that build them. Everything else in
+ * biocredit is written against these types.
+ *
+ * Conventions: examples are rows. A dense layer computes a = h W + b with W of
+ * shape [fanIn, fanOut], so W here is the transpose of the papers' W in
+ * a = W h + b; feedback matrices follow the same row convention.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { Loss, LossKind } from './losses.js';
+import type { OptionValue } from './options.js';
+import type { RegistryItem } from './registry.js';
+import type { Rng } from './rng.js';
+
+/** Parameters (or anything shaped like them): stable slash names → tensors. */
+export type Params = Record<string, tf.Tensor>;
+
+export type ParamRole = 'weight' | 'bias' | 'gain' | 'state';
+
+/** A constraint kept by projecting after every update (nonnegativity, Dale signs, masks). */
+export interface Constraint {
+  name: string;
+  project(value: tf.Tensor): tf.Tensor;
+  /** How many entries break the constraint (0 for a projected tensor). */
+  violations(value: tf.Tensor): number;
+}
+
+export interface ParamSpec {
+  shape: number[];
+  role: ParamRole;
+  /** Defaults to true. Fixed parameters (gates, masks) are saved but never updated. */
+  trainable?: boolean;
+  constraint?: Constraint;
+}
+
+/** What one layer computed, for rules that assign credit from local quantities. */
+export interface LayerTrace {
+  name: string;
+  /** The layer's input h_{l-1}. */
+  input: tf.Tensor;
+  /** Pre-activation a_l. */
+  pre: tf.Tensor;
+  /** Post-activation h_l = f(a_l) (equal to `pre` for the output layer). */
+  post: tf.Tensor;
+}
+
+export interface ForwardResult {
+  output: tf.Tensor;
+  trace: LayerTrace[];
+}
+
+export interface ForwardOptions {
+  /** True during training steps (noise, dropout); false for evaluation. */
+  training?: boolean;
+}
+
+export interface Model {
+  /** Registry name of the model family. */
+  readonly name: string;
+  /** Parameter declarations, in a fixed order (the order of checkpoints and optimizer slots). */
+  readonly specs: Readonly<Record<string, ParamSpec>>;
+  init(rng: Rng): Params;
+  forward(params: Params, x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+}
+
+export type Split = 'train' | 'val' | 'test';
+
+export interface Batch {
+  x: tf.Tensor;
+  /** Integer class labels [B] for classification; targets for regression tasks. */
+  y: tf.Tensor;
+  /** Loss mask for tasks with periods that do not count. */
+  mask?: tf.Tensor;
+  size: number;
+}
+
+export interface Dataset {
+  readonly name: string;
+  /** Shape of one example, e.g. [784] or [28, 28, 1]. */
+  readonly inputShape: number[];
+  /** Number of outputs the model must produce (classes for classification). */
+  readonly outputSize: number;
+  readonly loss: LossKind;
+  size(split: Split): number;
+  /** The examples at `indices` of `split`, as tensors. */
+  batch(split: Split, indices: ArrayLike<number>): Batch;
+}
+
+/** What a model needs to know about the data to build itself. */
+export interface DataInfo {
+  inputShape: number[];
+  outputSize: number;
+}
+
+/** Everything a rule may keep between steps: fixed feedback matrices, traces, RLS matrices. */
+export interface RuleState {
+  tensors: Record<string, tf.Tensor>;
+}
+
+export interface RuleContext {
+  model: Model;
+  params: Params;
+  batch: Batch;
+  loss: Loss;
+  state: RuleState;
+  /** Number of updates applied so far. */
+  step: number;
+  /** The rule's own stream (per-batch random feedback, perturbations). */
+  rng: Rng;
+}
+
+export interface RuleStep {
+  /**
+   * For 'gradient' rules, a gradient estimate per trainable parameter: the
+   * optimizer steps against it. For 'delta' rules, the change to add as-is.
+   */
+  updates: Params;
+  /** The batch loss at the parameters before the update. */
+  loss: tf.Scalar;
+  /** The model output on the batch (for running metrics). */
+  output: tf.Tensor;
+  /** The next rule state; omitted when the state does not change. */
+  state?: RuleState;
+}
+
+export interface LearningRule {
+  readonly name: string;
+  readonly mode: 'gradient' | 'delta';
+  init(model: Model, params: Params, rng: Rng): RuleState;
+  step(ctx: RuleContext): RuleStep;
+}
+
+export type ResolvedOptions = Record<string, OptionValue>;
+
+export interface ModelEntry extends RegistryItem {
+  create(options: ResolvedOptions, data: DataInfo): Model;
+}
+
+export interface RuleEntry extends RegistryItem {
+  create(options: ResolvedOptions): LearningRule;
+}
+
+export interface DatasetEntry extends RegistryItem {
+  load(options: ResolvedOptions): Promise<Dataset>;
+}

@@ -1,0 +1,61 @@
+/** Shared test fixtures: small synthetic datasets, temp dirs, CLI runs. */
+import * as tf from '@tensorflow/tfjs';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ArrayDataset } from '../src/data.js';
+import { Rng } from '../src/rng.js';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const CLI = join(ROOT, 'dist', 'bin', 'biocredit.js');
+
+export function tempDir(prefix = 'biocredit-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A classification problem a student network can learn: Gaussian inputs labelled
+ * by the argmax of a random two-layer ReLU teacher.
+ */
+export function teacherDataset(seed: string, n = 512, d = 20, k = 4, hidden = 16): ArrayDataset {
+  const rng = new Rng(`teacher/${seed}`);
+  const total = n + 256;
+  const x = rng.normals(total * d);
+  const y = tf.tidy(() => {
+    const w1 = tf.tensor(rng.normals(d * hidden, 1 / Math.sqrt(d)), [d, hidden]);
+    const w2 = tf.tensor(rng.normals(hidden * k, 1 / Math.sqrt(hidden)), [hidden, k]);
+    return tf.argMax(tf.matMul(tf.relu(tf.matMul(tf.tensor(x, [total, d]), w1)), w2), 1).dataSync() as Int32Array;
+  });
+  return new ArrayDataset(`teacher-${seed}`, [d], k, {
+    train: { x: x.subarray(0, n * d), y: Int32Array.from(y.subarray(0, n)) },
+    test: { x: x.subarray(n * d), y: Int32Array.from(y.subarray(n)) },
+  });
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    env: { ...process.env, ...env, FORCE_COLOR: '0' },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function spawnCli(args: string[]) {
+  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: 'pipe' });
+}
+
+/** Metric records without the fields that measure time. */
+export function timeless(records: Record<string, unknown>[]): Record<string, unknown>[] {
+  return records.map((r) => {
+    const { wallSec: _w, examplesPerSec: _e, ...rest } = r;
+    return rest;
+  });
+}

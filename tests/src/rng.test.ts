@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Rng, RngStreams } from '../../src/rng.js';
 
@@ -28,6 +29,15 @@ describe('Rng', () => {
     const variance = xs.reduce((s, v) => s + (v - mean) ** 2, 0) / xs.length;
     expect(Math.abs(mean)).toBeLessThan(0.03);
     expect(Math.abs(variance - 1)).toBeLessThan(0.04);
+  });
+
+  it('hands tfjs random ops integer seeds that reproduce their draws', () => {
+    const draw = (rng: Rng) => tf.tidy(() => Array.from(tf.randomNormal([6], 0, 1, 'float32', rng.tfSeed()).dataSync()));
+    const a = draw(new Rng('tf'));
+    expect(draw(new Rng('tf'))).toEqual(a);
+    expect(draw(new Rng('tf-other'))).not.toEqual(a);
+    const s = new Rng('tf').tfSeed();
+    expect(Number.isInteger(s) && s >= 0 && s < 2 ** 31).toBe(true);
   });
 
   it('permutation contains every index once', () => {

@@ -2,21 +2,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from './types.js';
 
-export function mapTensors(m: Params, fn: (t: tf.Tensor, name: string) => tf.Tensor): Params {
-  const out: Params = {};
-  for (const [k, t] of Object.entries(m)) out[k] = fn(t, k);
-  return out;
-}
-
-export function disposeMap(m: Params): void {
-  for (const t of Object.values(m)) t.dispose();
-}
-
-/** Copies every tensor (the copies are independent of later variable updates). */
-export function cloneMap(m: Params): Params {
-  return mapTensors(m, (t) => t.clone());
-}
-
 /** sqrt(Σ_k ‖m_k‖²) as a scalar tensor. */
 export function globalNorm(m: Params): tf.Scalar {
   return tf.tidy(() => {

@@ -17,5 +17,4 @@ function findPackageJson(): string {
   }
 }
 
-export const PACKAGE_ROOT = dirname(findPackageJson());
-export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }).version;

@@ -22,6 +22,14 @@ export { buildRun, resume, train, type Reporter, type RunSummary, type TrainOpti
 export type * from './src/types.js';
 export { VERSION } from './src/version.js';
 export { createMlp, type MlpOptions } from './models/mlp.js';
-export { createBackprop, exactGradient } from './rules/bp.js';
+export { createBackprop } from './rules/bp.js';
+export { createFa } from './rules/fa.js';
+export { createDfa } from './rules/dfa.js';
+export { createUsf } from './rules/usf.js';
+export { createFrsf } from './rules/frsf.js';
+export { createBrsf } from './rules/brsf.js';
+export { autodiffStep, angleDegrees } from './src/grad.js';
+export { plainOps, denseWithFeedback, conv2dWithFeedback, withGradient, capturingGradient, type LayerOps } from './src/ops.js';
+export { createConvnet, parseArch, type ConvnetOptions } from './models/convnet.js';
 export { parseIdx, readIdxFile, loadIdxDirectory } from './datasets/idx.js';
 export { loadMnist, loadMnistMini } from './datasets/mnist.js';

@@ -6,10 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, activation, type ActivationName } from '../src/activations.js';
+import { initParams, type InitName } from '../src/init.js';
+import { plainOps } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
-import type { Rng } from '../src/rng.js';
-import type { DataInfo, LayerTrace, Model, ParamSpec, Params } from '../src/types.js';
-import { initOptions, initStd, normalTensor, type InitName } from './init.js';
+import type { DataInfo, LayerInfo, LayerTrace, Model, ParamSpec } from '../src/types.js';
+import { initOptions } from './init.js';
 
 export interface MlpOptions {
   hidden: number[];
@@ -18,9 +19,17 @@ export interface MlpOptions {
   initScale: number;
 }
 
+export const activationOption = option(
+  'activation',
+  '--activation <f>',
+  `hidden activation: ${ACTIVATIONS.join(', ')}`,
+  'relu' as ActivationName,
+  parse.choice(ACTIVATIONS),
+);
+
 export const mlpOptions = [
   option('hidden', '--hidden <sizes>', 'hidden layer widths, comma-separated (empty for none)', [256, 256], parse.intList),
-  option('activation', '--activation <f>', `hidden activation: ${ACTIVATIONS.join(', ')}`, 'relu' as ActivationName, parse.choice(ACTIVATIONS)),
+  activationOption,
   ...initOptions,
 ];
 
@@ -28,16 +37,19 @@ export interface MlpModel extends Model {
   readonly options: MlpOptions;
   /** Layer widths from input to output, e.g. [784, 256, 256, 10]. */
   readonly sizes: number[];
+  readonly layers: readonly LayerInfo[];
 }
 
 export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
   const inputSize = data.inputShape.reduce((a, b) => a * b, 1);
   const sizes = [inputSize, ...opts.hidden, data.outputSize];
-  const layers = sizes.length - 1;
+  const count = sizes.length - 1;
   const specs: Record<string, ParamSpec> = {};
-  for (let l = 0; l < layers; l++) {
+  const layers: LayerInfo[] = [];
+  for (let l = 0; l < count; l++) {
     specs[`l${l}/W`] = { shape: [sizes[l]!, sizes[l + 1]!], role: 'weight' };
     specs[`l${l}/b`] = { shape: [sizes[l + 1]!], role: 'bias' };
+    layers.push({ name: `l${l}`, kind: 'dense', weight: `l${l}/W`, bias: `l${l}/b`, hidden: l < count - 1, outputShape: [sizes[l + 1]!] });
   }
   const f = activation(opts.activation);
   return {
@@ -45,23 +57,17 @@ export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
     options: opts,
     sizes,
     specs,
-    init(rng: Rng): Params {
-      const p: Params = {};
-      for (let l = 0; l < layers; l++) {
-        const [fanIn, fanOut] = [sizes[l]!, sizes[l + 1]!];
-        p[`l${l}/W`] = normalTensor(rng, [fanIn, fanOut], initStd(opts.init, fanIn, fanOut, opts.initScale));
-        p[`l${l}/b`] = tf.zeros([fanOut]);
-      }
-      return p;
-    },
-    forward(params: Params, x: tf.Tensor) {
+    layers,
+    init: (rng) => initParams(specs, rng, opts.init, opts.initScale),
+    forward(params, x, fwd = {}) {
+      const ops = fwd.ops ?? plainOps;
       const trace: LayerTrace[] = [];
-      let h = x.reshape([x.shape[0]!, inputSize]);
-      for (let l = 0; l < layers; l++) {
-        const pre = tf.add(tf.matMul(h, params[`l${l}/W`]!), params[`l${l}/b`]!);
-        const post = l < layers - 1 ? f.f(pre) : pre;
-        trace.push({ name: `l${l}`, input: h, pre, post });
-        h = post;
+      let h = x.reshape([x.shape[0]!, inputSize]) as tf.Tensor2D;
+      for (let l = 0; l < count; l++) {
+        const input = h;
+        const pre = tf.add(ops.dense(`l${l}`, input, params[`l${l}/W`] as tf.Tensor2D), params[`l${l}/b`]!) as tf.Tensor2D;
+        h = (l < count - 1 ? ops.hidden(`l${l}`, f.f(pre)) : ops.output(pre)) as tf.Tensor2D;
+        trace.push({ name: `l${l}`, input, pre, post: h });
       }
       return { output: h, trace };
     },

@@ -1,11 +1,57 @@
 /** Registers the learning rules of this folder. */
 import { rules } from '../src/registries.js';
 import { createBackprop } from './bp.js';
+import { creditOptions, feedbackScaleOption, type CreditOptions } from './common.js';
+import { createDfa, dfaConvOption, type DfaOptions } from './dfa.js';
+import { createFa, type FaOptions } from './fa.js';
+import { createBrsf } from './brsf.js';
+import { createFrsf, type RandomSignOptions } from './frsf.js';
+import { createUsf, signScaleOption, type UsfOptions } from './usf.js';
 
 rules.register({
   name: 'bp',
   description: 'backpropagation: exact gradient by reverse-mode autodiff (any model)',
   reference: 'Rumelhart, Hinton, Williams 1986, Nature',
-  options: [],
-  create: () => createBackprop(),
+  options: creditOptions,
+  create: (o) => createBackprop(o as unknown as CreditOptions),
+});
+
+rules.register({
+  name: 'fa',
+  description: 'feedback alignment: errors travel back through fixed random matrices F_l instead of W_lᵀ',
+  reference: 'Lillicrap, Cownden, Tweed, Akerman 2016, Nat Commun',
+  options: [...creditOptions, feedbackScaleOption],
+  create: (o) => createFa(o as unknown as FaOptions),
+});
+
+rules.register({
+  name: 'dfa',
+  description: 'direct feedback alignment: the output error reaches each hidden layer through a fixed random matrix',
+  reference: 'Nøkland 2016, NeurIPS',
+  options: [...creditOptions, feedbackScaleOption, dfaConvOption],
+  create: (o) => createDfa(o as unknown as DfaOptions),
+});
+
+rules.register({
+  name: 'usf',
+  description: 'uniform sign-concordant feedback: F_l = s·sign(W_l)',
+  reference: 'Liao, Leibo, Poggio 2016, AAAI; Xiao et al. 2018',
+  options: [...creditOptions, signScaleOption],
+  create: (o) => createUsf(o as unknown as UsfOptions),
+});
+
+rules.register({
+  name: 'frsf',
+  description: 'fixed random-magnitude sign-concordant feedback: F_l = |M_l|⊙sign(W_l), M_l drawn once',
+  reference: 'Liao, Leibo, Poggio 2016, AAAI (biotorch naming)',
+  options: [...creditOptions, feedbackScaleOption],
+  create: (o) => createFrsf(o as unknown as RandomSignOptions),
+});
+
+rules.register({
+  name: 'brsf',
+  description: 'batchwise random-magnitude sign-concordant feedback: F_l = |M_l|⊙sign(W_l), M_l redrawn per batch',
+  reference: 'Liao, Leibo, Poggio 2016, AAAI (biotorch naming)',
+  options: [...creditOptions, feedbackScaleOption],
+  create: (o) => createBrsf(o as unknown as RandomSignOptions),
 });

@@ -25,6 +25,8 @@ export interface TrainingConfig {
   checkpointEvery: number;
   /** Log the running training loss every this many steps (0: never). */
   logEvery: number;
+  /** Log per-layer alignment diagnostics every this many steps and at the last step (0: never). */
+  diagEvery: number;
 }
 
 export interface ComponentConfig {
@@ -65,6 +67,7 @@ export interface TrainSpec {
   evalBatchSize?: number;
   checkpointEvery?: number;
   logEvery?: number;
+  diagEvery?: number;
 }
 
 type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
@@ -87,6 +90,13 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   evalBatchSize: option('evalBatchSize', '--eval-batch-size <n>', 'examples per evaluation batch', 1000, parse.positiveInt),
   checkpointEvery: option('checkpointEvery', '--checkpoint-every <steps>', 'also checkpoint every n steps (0: at every evaluation)', 0, parse.nonNegativeInt),
   logEvery: option('logEvery', '--log-every <steps>', 'log the running training loss every n steps (0: never)', 50, parse.nonNegativeInt),
+  diagEvery: option(
+    'diagEvery',
+    '--diag-every <steps>',
+    'log per-layer angles between the update and the backprop gradient (and feedback vs weights) every n steps and at the end (0: never)',
+    100,
+    parse.nonNegativeInt,
+  ),
 };
 
 export const DEFAULT_EPOCHS = 10;
@@ -132,6 +142,7 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       evalBatchSize: num('evalBatchSize'),
       checkpointEvery: num('checkpointEvery'),
       logEvery: num('logEvery'),
+      diagEvery: num('diagEvery'),
     },
   };
 }

@@ -56,6 +56,11 @@ export const parse = {
   nonNegativeNumber: numeric((v) => v >= 0, 'must be a number ≥ 0'),
   positiveInt: numeric((v) => Number.isInteger(v) && v > 0, 'must be a positive integer'),
   nonNegativeInt: numeric((v) => Number.isInteger(v) && v >= 0, 'must be an integer ≥ 0'),
+  boolean: (raw: string): boolean => {
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    return fail('must be true or false');
+  },
   /** A comma-separated list of positive integers, e.g. `256,256`; empty means none. */
   intList: (raw: string): number[] => {
     if (raw.trim() === '') return [];
@@ -116,7 +121,9 @@ export function resolveOptions(
       out[spec.key] = spec.default;
     } else if (spec.check) {
       out[spec.key] = spec.check(v);
-    } else if (typeof spec.default === 'boolean' || spec.default === null) {
+    } else if (typeof spec.default === 'boolean' && typeof v === 'boolean') {
+      out[spec.key] = v;
+    } else if (spec.default === null && typeof v !== 'string' && typeof v !== 'number') {
       out[spec.key] = v as OptionValue;
     } else {
       out[spec.key] = parseFlag(spec.flag, valueToRaw(v), spec.parse);

@@ -50,9 +50,16 @@ export class ParamStore {
     return trainableNames(this.model.specs);
   }
 
+  /** Sets the named parameters (any subset) to new values of the same shapes. */
   assign(values: Params): void {
-    checkParams(this.model.specs, values, this.model.name);
-    for (const [name, v] of Object.entries(this.vars)) v.assign(values[name]!);
+    for (const [name, v] of Object.entries(values)) {
+      const target = this.vars[name];
+      if (!target) throw new Error(`${this.model.name} has no parameter ${name}`);
+      if (target.shape.join('×') !== v.shape.join('×')) {
+        throw new Error(`parameter ${name} has shape ${target.shape.join('×')}, got ${v.shape.join('×')}`);
+      }
+      target.assign(v);
+    }
   }
 
   /** Adds `delta` to the named parameters (rules that define their own step). */

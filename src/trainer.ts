@@ -17,13 +17,14 @@ import { resolveConfig, type RunConfig, type TrainSpec } from './config.js';
 import { disposeBatch } from './data.js';
 import { RunDirError, TrainingError, UsageError } from './errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';
+import { angleDegrees, autodiffStep } from './grad.js';
 import { lossFor } from './losses.js';
 import { Optimizer } from './optim.js';
 import { ParamStore } from './params.js';
 import { datasets, models, rules } from './registries.js';
 import { RngStreams } from './rng.js';
 import { countParams, tidyObject, type NamedTensor } from './tensors.js';
-import type { Dataset, LearningRule, Model, RuleState, Split } from './types.js';
+import type { Batch, Dataset, LearningRule, Model, Params, RuleState, Split } from './types.js';
 
 export interface StartInfo {
   runDir: string;
@@ -60,6 +61,23 @@ export interface EvalRecord {
   wallSec: number;
 }
 
+/** Per-layer alignment at one step; angles in degrees. */
+export interface LayerDiagnostics {
+  /** Angle between the rule's update of W_l and the backprop gradient on the same batch. */
+  updateAngle: number;
+  /** Angle between the feedback matrix and its backprop counterpart (rules with feedback matrices). */
+  feedbackAngle?: number;
+  /** ‖feedback‖ / ‖counterpart‖. */
+  feedbackNormRatio?: number;
+}
+
+export interface DiagRecord {
+  type: 'diag';
+  step: number;
+  epoch: number;
+  layers: Record<string, LayerDiagnostics>;
+}
+
 export interface TrainRecord {
   type: 'train';
   step: number;
@@ -76,6 +94,7 @@ export interface Reporter {
   start?(info: StartInfo): void;
   progress?(p: Progress): void;
   eval?(record: EvalRecord): void;
+  diag?(record: DiagRecord): void;
 }
 
 export interface TrainOptions {
@@ -107,6 +126,8 @@ export interface RunSummary {
   totalSteps: number;
   epochs: number;
   final: { train?: EvalResult; val?: EvalResult; test: EvalResult };
+  /** The last alignment diagnostics, per layer (when --diag-every > 0). */
+  alignment?: { step: number; layers: Record<string, LayerDiagnostics> };
   best: { test: { accuracy: number; step: number }; val?: { accuracy: number; step: number; testAccuracy: number } };
   /** Wall time of the whole run (training, evaluation, checkpoints), summed over resumes. */
   wallSec: number;
@@ -125,6 +146,7 @@ interface LoopState {
   window: { lossSum: number; correct: number; n: number };
   logWindow: { lossSum: number; correct: number; n: number; sec: number };
   best: RunSummary['best'] | null;
+  alignment: RunSummary['alignment'] | null;
 }
 
 /** A run's pieces, built from its config. */
@@ -237,6 +259,30 @@ function disposeUnlessKept(tensors: tf.Tensor[], keep: Set<number>): void {
   for (const t of tensors) if (!keep.has(t.id) && !t.isDisposed) t.dispose();
 }
 
+/**
+ * Alignment of a rule's update with the backprop gradient on the same batch,
+ * per weight, and of its feedback pathway with the weights (when it has one).
+ */
+function diagnose(parts: RunParts, params: Params, batch: Batch, updates: Params, state: RuleState): Record<string, LayerDiagnostics> {
+  const { model, rule, dataset } = parts;
+  const exact = tidyObject(() => autodiffStep({ model, params, batch, loss: lossFor(dataset.loss) }));
+  const feedback = rule.feedbackDiagnostics?.(model, params, state) ?? {};
+  const layers: Record<string, LayerDiagnostics> = {};
+  const weights = model.layers?.map((l) => [l.name, l.weight] as const) ??
+    Object.entries(model.specs)
+      .filter(([, s]) => s.role === 'weight' && s.trainable !== false)
+      .map(([name]) => [name, name] as const);
+  for (const [layer, weight] of weights) {
+    const f = feedback[layer];
+    layers[layer] = {
+      updateAngle: angleDegrees(updates[weight]!, exact.updates[weight]!),
+      ...(f ? { feedbackAngle: f.angle, feedbackNormRatio: f.normRatio } : {}),
+    };
+  }
+  tf.dispose([exact.loss, exact.output, ...Object.values(exact.updates)]);
+  return layers;
+}
+
 /** Where the loop starts: fresh (saved = null) or from a checkpoint. */
 interface LoopStart {
   store: ParamStore;
@@ -251,7 +297,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   const { store, rngs, saved, optimizerState } = start;
   const resumed = saved !== null;
   let ruleState = start.ruleState;
-  const { batchSize, evalEvery, evalBatchSize, checkpointEvery, logEvery } = config.training;
+  const { batchSize, evalEvery, evalBatchSize, checkpointEvery, logEvery, diagEvery } = config.training;
   const loss = lossFor(dataset.loss);
   const optimizer = new Optimizer(config.optimizer, store);
   if (optimizerState.length) {
@@ -273,6 +319,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
     window: { lossSum: 0, correct: 0, n: 0 },
     logWindow: { lossSum: 0, correct: 0, n: 0, sec: 0 },
     best: null,
+    alignment: null,
   };
   const startStep = st.step;
   const wallStart = performance.now() - st.wallSec * 1000;
@@ -311,6 +358,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       epochs: done,
       final,
       best: st.best ?? { test: { accuracy: final.test.accuracy, step: st.step } },
+      ...(st.alignment ? { alignment: st.alignment } : {}),
       wallSec: wall(),
       secPerEpoch: done > 0 ? st.trainSec / done : NaN,
       examplesPerSec: st.trainSec > 0 ? st.examples / st.trainSec : NaN,
@@ -375,6 +423,17 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
           `non-finite loss (${lossValue}) at step ${st.step + 1} (epoch ${epoch + 1}); the last good checkpoint (step ${lastCheckpointStep}) is in ${join(runDir, 'checkpoint')}`,
         );
       }
+      if (diagEvery > 0 && ((st.step + 1) % diagEvery === 0 || st.step + 1 === totalSteps)) {
+        const record: DiagRecord = {
+          type: 'diag',
+          step: st.step + 1,
+          epoch: (st.step + 1) / stepsPerEpoch,
+          layers: diagnose(parts, params, batch, out.updates, ruleState),
+        };
+        write(record);
+        st.alignment = { step: record.step, layers: record.layers };
+        options.reporter?.diag?.(record);
+      }
       const { updateNorm } = optimizer.apply(out.updates, rule.mode);
       if (!Number.isFinite(updateNorm)) {
         disposeUnlessKept(stepTensors, keep);
@@ -382,6 +441,11 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         throw new TrainingError(
           `non-finite update at step ${st.step + 1} (epoch ${epoch + 1}); not applied; the last good checkpoint (step ${lastCheckpointStep}) is in ${join(runDir, 'checkpoint')}`,
         );
+      }
+      if (rule.constrain) {
+        const constrained = tidyObject(() => rule.constrain!(store.values, out.state ?? ruleState));
+        store.assign(constrained);
+        tf.dispose(Object.values(constrained));
       }
       if (out.state) {
         const next = new Set(Object.values(out.state.tensors).map((t) => t.id));

@@ -9,6 +9,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Loss, LossKind } from './losses.js';
+import type { LayerOps, Padding } from './ops.js';
 import type { OptionValue } from './options.js';
 import type { RegistryItem } from './registry.js';
 import type { Rng } from './rng.js';
@@ -53,6 +54,24 @@ export interface ForwardResult {
 export interface ForwardOptions {
   /** True during training steps (noise, dropout); false for evaluation. */
   training?: boolean;
+  /** The layer operations to route through (default: plainOps). */
+  ops?: LayerOps;
+}
+
+/** A layer with weights, as rules that replace the backward pathway need to know it. */
+export interface LayerInfo {
+  name: string;
+  kind: 'dense' | 'conv';
+  /** Parameter names of the layer's weight (and bias). */
+  weight: string;
+  bias?: string;
+  /** True for layers followed by an activation; false for the output layer. */
+  hidden: boolean;
+  /** Per-example shape of the layer's output h_l (before any pooling). */
+  outputShape: number[];
+  /** For conv layers. */
+  stride?: number;
+  pad?: Padding;
 }
 
 export interface Model {
@@ -62,6 +81,11 @@ export interface Model {
   readonly specs: Readonly<Record<string, ParamSpec>>;
   init(rng: Rng): Params;
   forward(params: Params, x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+  /**
+   * The weighted layers in forward order, for models that route their forward
+   * pass through ForwardOptions.ops (needed by fa, dfa and the sign-symmetry rules).
+   */
+  readonly layers?: readonly LayerInfo[];
 }
 
 export type Split = 'train' | 'val' | 'test';
@@ -124,11 +148,23 @@ export interface RuleStep {
   state?: RuleState;
 }
 
+/** Alignment of one layer's feedback pathway with the weights backprop would use. */
+export interface FeedbackDiagnostic {
+  /** Angle in degrees between the feedback matrix and its backprop counterpart. */
+  angle: number;
+  /** ‖feedback‖ / ‖backprop counterpart‖ (Frobenius). */
+  normRatio: number;
+}
+
 export interface LearningRule {
   readonly name: string;
   readonly mode: 'gradient' | 'delta';
   init(model: Model, params: Params, rng: Rng): RuleState;
   step(ctx: RuleContext): RuleStep;
+  /** New values for parameters the rule constrains itself (e.g. weight norms), applied after every update. */
+  constrain?(params: Params, state: RuleState): Params;
+  /** Per-layer diagnostics of the rule's feedback pathway, keyed by layer name. */
+  feedbackDiagnostics?(model: Model, params: Params, state: RuleState): Record<string, FeedbackDiagnostic>;
 }
 
 export type ResolvedOptions = Record<string, OptionValue>;

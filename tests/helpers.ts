@@ -4,6 +4,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadMnistMini } from '../datasets/mnist.js';
 import { ArrayDataset } from '../src/data.js';
 import { Rng } from '../src/rng.js';
 
@@ -18,7 +19,7 @@ export function tempDir(prefix = 'biocredit-test-'): string {
  * A classification problem a student network can learn: Gaussian inputs labelled
  * by the argmax of a random two-layer ReLU teacher.
  */
-export function teacherDataset(seed: string, n = 512, d = 20, k = 4, hidden = 16): ArrayDataset {
+export function teacherDataset(seed: string, n = 512, d = 20, k = 4, hidden = 16, inputShape: number[] = [d]): ArrayDataset {
   const rng = new Rng(`teacher/${seed}`);
   const total = n + 256;
   const x = rng.normals(total * d);
@@ -27,7 +28,7 @@ export function teacherDataset(seed: string, n = 512, d = 20, k = 4, hidden = 16
     const w2 = tf.tensor(rng.normals(hidden * k, 1 / Math.sqrt(hidden)), [hidden, k]);
     return tf.argMax(tf.matMul(tf.relu(tf.matMul(tf.tensor(x, [total, d]), w1)), w2), 1).dataSync() as Int32Array;
   });
-  return new ArrayDataset(`teacher-${seed}`, [d], k, {
+  return new ArrayDataset(`teacher-${seed}`, inputShape, k, {
     train: { x: x.subarray(0, n * d), y: Int32Array.from(y.subarray(0, n)) },
     test: { x: x.subarray(n * d), y: Int32Array.from(y.subarray(n)) },
   });
@@ -58,4 +59,27 @@ export function timeless(records: Record<string, unknown>[]): Record<string, unk
     const { wallSec: _w, examplesPerSec: _e, ...rest } = r;
     return rest;
   });
+}
+
+let digits: ArrayDataset | null = null;
+
+/** The first 2048/512 mnist-mini digits, averaged 2×2 down to 14×14: a quick image task for conv nets. */
+export function smallDigits(): ArrayDataset {
+  if (digits) return digits;
+  const mini = loadMnistMini({ val: 0 });
+  const down = (split: 'train' | 'test', n: number) => {
+    const src = mini.arrays(split).x;
+    const x = new Float32Array(n * 196);
+    for (let i = 0; i < n; i++) {
+      for (let r = 0; r < 14; r++) {
+        for (let c = 0; c < 14; c++) {
+          const at = (dr: number, dc: number) => src[i * 784 + (2 * r + dr) * 28 + 2 * c + dc]!;
+          x[i * 196 + r * 14 + c] = (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / 4;
+        }
+      }
+    }
+    return { x, y: mini.arrays(split).y.slice(0, n) };
+  };
+  digits = new ArrayDataset('digits14', [14, 14, 1], 10, { train: down('train', 2048), test: down('test', 512) });
+  return digits;
 }

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { BiocreditError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { infoCommand, listCommand } from './info.js';
+import { compareCommand } from './compare.js';
 import { trainCommand } from './train.js';
 
 export function buildProgram(): Command {
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const cmd of [trainCommand(), infoCommand(), listCommand()]) {
+  for (const cmd of [trainCommand(), compareCommand(), infoCommand(), listCommand()]) {
     program.addCommand(cmd.exitOverride().showSuggestionAfterError(true));
   }
   return program;

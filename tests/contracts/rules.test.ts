@@ -9,49 +9,57 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readParamsDir } from '../../src/checkpoint.js';
+import { evaluate } from '../../src/evaluate.js';
 import { lossFor } from '../../src/losses.js';
+import type { OptionSpec } from '../../src/options.js';
 import { trainableNames } from '../../src/params.js';
 import { datasets, models, rules } from '../../src/registries.js';
 import { RngStreams } from '../../src/rng.js';
 import { train } from '../../src/trainer.js';
-import { teacherDataset, tempDir, timeless } from '../helpers.js';
+import { smallDigits, teacherDataset, tempDir, timeless } from '../helpers.js';
 
-const RULES: { rule: string; ruleOptions?: Record<string, unknown> }[] = [{ rule: 'bp' }];
-const MODELS: { model: string; modelOptions: Record<string, unknown> }[] = [{ model: 'mlp', modelOptions: { hidden: [32, 16] } }];
+const RULES: { rule: string; ruleOptions?: Record<string, unknown> }[] = ['bp', 'fa', 'dfa', 'usf', 'frsf', 'brsf'].map((rule) => ({ rule }));
 
-const TEACHER = 'contract-teacher';
+/** Teacher-student data for dense models; 14×14 digits for conv nets. */
+const DATA = { flat: () => teacherDataset('contract'), image: smallDigits };
+
+// Feedback alignment on conv nets needs width: with 4 and 8 filters and a
+// 16-unit layer, fa and dfa do not learn at all in a few hundred steps.
+const MODELS: { model: string; modelOptions: Record<string, unknown>; data: keyof typeof DATA; lr: number; steps: number }[] = [
+  { model: 'mlp', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
+  { model: 'convnet', modelOptions: { arch: 'c8k3-m2-c16k3v-m2-d64' }, data: 'image', lr: 1e-3, steps: 500 },
+];
 
 beforeAll(() => {
-  if (!datasets.has(TEACHER)) {
-    datasets.register({ name: TEACHER, description: 'test teacher-student data', load: async () => teacherDataset('contract') });
+  for (const [name, load] of Object.entries(DATA)) {
+    if (!datasets.has(`contract-${name}`)) datasets.register({ name: `contract-${name}`, description: 'test teacher-student data', load: async () => load() });
   }
 });
 
+const defaults = (specs: readonly OptionSpec[]) => Object.fromEntries(specs.map((s) => [s.key, s.default]));
+
 const table = RULES.flatMap((r) => MODELS.map((m) => ({ ...r, ...m, label: `${r.rule} on ${m.model}` })));
 
-describe.each(table)('contract: $label', ({ rule, ruleOptions, model, modelOptions }) => {
+describe.each(table)('contract: $label', ({ rule, ruleOptions, model, modelOptions, data, lr, steps }) => {
   const spec = {
-    dataset: TEACHER,
+    dataset: `contract-${data}`,
     rule,
     model,
     modelOptions,
     ...(ruleOptions ? { ruleOptions } : {}),
     optimizer: 'adam' as const,
-    lr: 5e-3,
+    lr,
     batchSize: 32,
-    steps: 120,
+    steps,
     logEvery: 10,
-    evalEvery: 40,
+    evalEvery: 100,
     seed: 11,
   };
 
   it('returns finite updates shaped like the trainable parameters', async () => {
-    const ds = teacherDataset('contract');
-    const m = models.get(model).create({ ...models.get(model).options!.reduce((o, s) => ({ ...o, [s.key]: s.default }), {}), ...modelOptions } as never, {
-      inputShape: ds.inputShape,
-      outputSize: ds.outputSize,
-    });
-    const r = rules.get(rule).create((rules.get(rule).options ?? []).reduce((o, s) => ({ ...o, [s.key]: s.default }), {}));
+    const ds = DATA[data]();
+    const m = models.get(model).create({ ...defaults(models.get(model).options ?? []), ...modelOptions } as never, ds);
+    const r = rules.get(rule).create(defaults(rules.get(rule).options ?? []));
     const rngs = new RngStreams(1);
     const params = m.init(rngs.stream('init'));
     const state = r.init(m, params, rngs.stream('rule'));
@@ -82,9 +90,16 @@ describe.each(table)('contract: $label', ({ rule, ruleOptions, model, modelOptio
       .split('\n')
       .map((l) => JSON.parse(l))
       .filter((r) => r.type === 'eval');
-    const initialLoss = Math.log(teacherDataset('contract').outputSize);
-    expect(evals.at(-1).test.loss).toBeLessThan(0.6 * initialLoss);
-    expect(a!.summary.final.test.accuracy).toBeGreaterThan(0.6);
+    // The loss at initialisation, from the step-0 parameters the run kept.
+    const ds = DATA[data]();
+    const m = models.get(model).create({ ...defaults(models.get(model).options ?? []), ...modelOptions } as never, ds);
+    const initial = evaluate(m, readParamsDir(join(a!.dir, 'init')).params, ds, 'test');
+    const final = evals.at(-1).test;
+    const perClass = new Array(ds.outputSize).fill(0);
+    for (const y of ds.arrays('test').y) perClass[y]++;
+    const majority = Math.max(...perClass) / ds.size('test');
+    expect(final.loss).toBeLessThan(0.8 * initial.loss);
+    expect(final.accuracy).toBeGreaterThan(majority + 0.1);
     // Same seed → the same numbers, step for step, and the same final weights.
     const read = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(timeless(read(a!.dir))).toEqual(timeless(read(b!.dir)));

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createMlp } from '../../models/mlp.js';
 import { Rng } from '../../src/rng.js';
 
-const std = (a: Float32Array | Int32Array | Uint8Array) => {
-  const m = a.reduce((s, v) => s + v, 0) / a.length;
-  return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / a.length);
+const std = (a: ArrayLike<number>) => {
+  const v = Array.from(a);
+  const m = v.reduce((s, x) => s + x, 0) / v.length;
+  return Math.sqrt(v.reduce((s, x) => s + (x - m) ** 2, 0) / v.length);
 };
 
 /** Row-vector dense layer in plain JavaScript: out[b][j] = Σ_i x[b][i] W[i][j] + bias[j]. */
@@ -57,7 +58,7 @@ describe('mlp', () => {
   ] as const)('initialises %s (scale %s) with the stated std', (init, scale, expected) => {
     const m = createMlp({ hidden: [256], activation: 'relu', init, initScale: scale }, { inputShape: [784], outputSize: 10 });
     const p = m.init(new Rng(`init-${init}`));
-    expect(std(p['l0/W']!.dataSync() as Float32Array) / expected).toBeCloseTo(1, 1);
+    expect(std(p['l0/W']!.dataSync()) / expected).toBeCloseTo(1, 1);
     expect(Array.from(p['l0/b']!.dataSync()).every((v) => v === 0)).toBe(true);
     tf.dispose(Object.values(p));
   });

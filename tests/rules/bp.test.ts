@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createMlp } from '../../models/mlp.js';
-import { exactGradient } from '../../rules/bp.js';
 import { activation } from '../../src/activations.js';
+import { autodiffStep } from '../../src/grad.js';
 import { lossFor } from '../../src/losses.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, Params } from '../../src/types.js';
@@ -19,7 +19,7 @@ describe('bp', () => {
     const rng = new Rng(`bp-${act}`);
     const params = model.init(rng);
     const batch: Batch = { x: tf.tensor(rng.normals(9 * 6), [9, 6]), y: tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 1], 'int32'), size: 9 };
-    const { updates } = exactGradient({ model, params, batch, loss });
+    const { updates } = autodiffStep({ model, params, batch, loss });
 
     // δ_L = (softmax(a_L) − onehot(y)) / B;  δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ f'(a_l);  ∂L/∂W_l = h_{l-1}ᵀ δ_l.
     const f = activation(act);
@@ -41,7 +41,7 @@ describe('bp', () => {
     const rng = new Rng('bp-fd');
     const params = model.init(rng);
     const batch: Batch = { x: tf.tensor(rng.normals(5 * 3), [5, 3]), y: tf.tensor1d([0, 1, 2, 1, 0], 'int32'), size: 5 };
-    const { updates } = exactGradient({ model, params, batch, loss });
+    const { updates } = autodiffStep({ model, params, batch, loss });
     const lossAt = (p: Params) => tf.tidy(() => loss.value(model.forward(p, batch.x).output, batch).dataSync()[0]!);
     const eps = 1e-2;
     for (const name of ['l0/W', 'l1/W', 'l1/b']) {

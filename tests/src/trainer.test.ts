@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exactGradient } from '../../rules/bp.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { nonnegative } from '../../src/constraints.js';
 import { RunDirError, TrainingError, UsageError } from '../../src/errors.js';
+import { autodiffStep } from '../../src/grad.js';
 import { datasets, models, rules } from '../../src/registries.js';
 import { resume, train, type RunSummary } from '../../src/trainer.js';
 import type { Params } from '../../src/types.js';
@@ -25,7 +25,7 @@ beforeAll(() => {
       mode: 'gradient',
       init: () => ({ tensors: {} }),
       step: (ctx) => {
-        const r = exactGradient(ctx);
+        const r = autodiffStep(ctx);
         return ctx.step === 5 ? { ...r, loss: tf.scalar(NaN) } : r;
       },
     }),
@@ -155,6 +155,33 @@ describe('trainer', () => {
     expect(tf.min(end).dataSync()[0]).toBeGreaterThanOrEqual(0);
     // Exact zeros come only from the projection: unconstrained steps would have made them negative.
     expect(tf.sum(tf.cast(tf.equal(end, 0), 'int32')).dataSync()[0]).toBeGreaterThan(0);
+  });
+
+  it('logs alignment diagnostics; backprop is at angle 0 with itself', async () => {
+    const dir = tempDir();
+    const s = await train({ ...base, steps: 45, diagEvery: 20 }, { out: dir });
+    const diags = records(dir).filter((r) => r['type'] === 'diag') as unknown as { step: number; layers: Record<string, { updateAngle: number }> }[];
+    expect(diags.map((d) => d.step)).toEqual([20, 40, 45]);
+    for (const d of diags) {
+      expect(Object.keys(d.layers)).toEqual(['l0', 'l1']);
+      for (const layer of Object.values(d.layers)) expect(layer.updateAngle).toBe(0);
+    }
+    expect(s.alignment).toEqual({ step: 45, layers: diags.at(-1)!.layers });
+    const fa = await train({ ...base, rule: 'fa', steps: 20, diagEvery: 20 }, { out: tempDir() });
+    expect(fa.alignment!.layers['l0']!.updateAngle).toBeGreaterThan(1);
+    expect(fa.alignment!.layers['l1']!.updateAngle).toBeLessThan(1e-3);
+    expect(fa.alignment!.layers['l1']!.feedbackAngle).toBeGreaterThan(45);
+  });
+
+  it('keeps layer norms fixed under --weight-norm through training', async () => {
+    const dir = tempDir();
+    await train({ ...base, rule: 'usf', ruleOptions: { weightNorm: true }, lr: 0.01 }, { out: dir });
+    const init = readParamsDir(join(dir, 'init')).params;
+    const end = readParamsDir(join(dir, 'checkpoint')).params;
+    for (const w of ['l0/W', 'l1/W']) {
+      expect(tf.norm(end[w]!).dataSync()[0]).toBeCloseTo(tf.norm(init[w]!).dataSync()[0]!, 3);
+      expect(Array.from(end[w]!.dataSync())).not.toEqual(Array.from(init[w]!.dataSync()));
+    }
   });
 
   it('refuses to overwrite a run and to resume something that is not one', async () => {

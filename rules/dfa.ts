@@ -1,0 +1,93 @@
+/**
+ * Direct feedback alignment. Nøkland 2016, NeurIPS.
+ *
+ *   e = ∂L/∂a_L (softmax(a_L) − onehot(y), batch-averaged)
+ *   δ_l = (e D_l) ⊙ f'(a_l) for hidden layers,   δ_L = e,   ΔW_l = −η h_{l−1}ᵀ δ_l
+ *
+ * (row convention; the paper's B_l is D_lᵀ). D_l maps the output error straight
+ * to layer l's output, before any pooling, and is drawn once from N(0, σ²),
+ * σ = feedbackScale · sqrt(2/(fanIn + fanOut)) of D_l. For a dense layer D_l is
+ * [K, n_l]. For a conv layer with output H×W×C, `--dfa-conv shared` (default)
+ * uses D_l [K, C], the same projection at every position, like the convolutional
+ * feedback of biotorch's DFA layers; `--dfa-conv full` uses D_l [K, H·W·C], an
+ * independent projection per position. The paper's 2×800 MNIST nets reach test
+ * error 1.74% (tanh) and 1.70% (ReLU), vs BP 1.60% and 1.48% (reported);
+ * biotorch's LeNet/MNIST DFA error is 1.61%.
+ *
+ * Diagnostics compare D_l with the linear part of the backprop pathway,
+ * (W_{l+1} ⋯ W_L)ᵀ, for dense layers followed only by dense layers.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { angleDegrees } from '../src/grad.js';
+import { initStd, normalTensor } from '../src/init.js';
+import { capturingGradient, plainOps, withGradient } from '../src/ops.js';
+import { option, parse } from '../src/options.js';
+import type { FeedbackDiagnostic, LearningRule } from '../src/types.js';
+import { creditRule, layersOf, type CreditOptions } from './common.js';
+
+export const DFA_CONV = ['shared', 'full'] as const;
+
+export const dfaConvOption = option(
+  'dfaConv',
+  '--dfa-conv <mode>',
+  'DFA feedback to conv layers: shared (one [K, C] projection at every position) or full ([K, H·W·C])',
+  'shared' as (typeof DFA_CONV)[number],
+  parse.choice(DFA_CONV),
+);
+
+export interface DfaOptions extends CreditOptions {
+  feedbackScale: number;
+  dfaConv: (typeof DFA_CONV)[number];
+}
+
+const key = (layer: string) => `${layer}/D`;
+
+export function createDfa(opts: DfaOptions): LearningRule {
+  return creditRule(
+    {
+      name: 'dfa',
+      init(model, _params, rng) {
+        const layers = layersOf(model, 'dfa');
+        const k = layers.at(-1)!.outputShape[0]!;
+        const tensors: Record<string, tf.Tensor> = {};
+        for (const layer of layers) {
+          if (!layer.hidden) continue;
+          const shared = layer.kind === 'conv' && opts.dfaConv === 'shared';
+          const shape = [k, shared ? layer.outputShape.at(-1)! : layer.outputShape.reduce((a, b) => a * b, 1)];
+          tensors[key(layer.name)] = normalTensor(rng, shape, initStd('xavier', shape, opts.feedbackScale));
+        }
+        return tensors;
+      },
+      ops(ctx) {
+        let e: tf.Tensor | null = null;
+        return {
+          ...plainOps,
+          output: (y) => capturingGradient(y, (dy) => (e = dy)),
+          hidden: (name, h) =>
+            withGradient(h, () => {
+              const projected = tf.matMul(e!, ctx.state.tensors[key(name)]!);
+              const perChannel = h.rank === 4 && projected.shape[1] !== h.size / h.shape[0]!;
+              // A [K, C] projection is the same at every position of a conv layer's output.
+              return perChannel ? tf.broadcastTo(tf.reshape(projected, [h.shape[0]!, 1, 1, h.shape[3]!]), h.shape) : tf.reshape(projected, h.shape);
+            }),
+        };
+      },
+      feedbackDiagnostics(model, params, state) {
+        const layers = layersOf(model, 'dfa');
+        const out: Record<string, FeedbackDiagnostic> = {};
+        layers.forEach((layer, i) => {
+          const d = state.tensors[key(layer.name)];
+          const downstream = layers.slice(i + 1);
+          if (!d || layer.kind !== 'dense' || downstream.some((l) => l.kind !== 'dense')) return;
+          tf.tidy(() => {
+            const path = downstream.map((l) => params[l.weight] as tf.Tensor2D).reduce((a, b) => tf.matMul(a, b));
+            const counterpart = tf.transpose(path);
+            out[layer.name] = { angle: angleDegrees(d, counterpart), normRatio: tf.norm(d).dataSync()[0]! / tf.norm(counterpart).dataSync()[0]! };
+          });
+        });
+        return out;
+      },
+    },
+    opts,
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * Feedback alignment. Lillicrap, Cownden, Tweed, Akerman 2016, Nat Commun.
+ *
+ *   δ_l = (δ_{l+1} F_{l+1}ᵀ) ⊙ f'(a_l),   ΔW_l = −η h_{l−1}ᵀ δ_l
+ *
+ * (row convention; the paper's B_{l+1} is F_{l+1}ᵀ). Each F_l has the shape of
+ * W_l, is drawn once from N(0, σ²) with σ = feedbackScale · sqrt(2/(fanIn+fanOut))
+ * (Xavier, as biotorch), and never changes. In conv layers the input gradient is
+ * the transposed convolution with F_l in place of the kernel. The paper trained
+ * 784-1000-10 tanh nets on MNIST with SGD (reported test error ≈ 2.1% vs BP 2.4%).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initStd, normalTensor } from '../src/init.js';
+import type { LearningRule, RuleState } from '../src/types.js';
+import { creditRule, layersOf, type CreditOptions } from './common.js';
+import { feedbackAlignment, feedbackOps, notFirst, type Feedback } from './feedback.js';
+
+export interface FaOptions extends CreditOptions {
+  feedbackScale: number;
+}
+
+const key = (layer: string) => `${layer}/F`;
+
+function fixedFeedback(state: RuleState): Feedback {
+  return { has: (layer) => key(layer.name) in state.tensors, weights: (layer) => state.tensors[key(layer.name)]! };
+}
+
+export function createFa(opts: FaOptions): LearningRule {
+  return creditRule(
+    {
+      name: 'fa',
+      init(model, params, rng) {
+        const tensors: Record<string, tf.Tensor> = {};
+        const needed = notFirst(model, 'fa');
+        for (const layer of layersOf(model, 'fa')) {
+          if (!needed(layer)) continue;
+          const shape = params[layer.weight]!.shape;
+          tensors[key(layer.name)] = normalTensor(rng, shape, initStd('xavier', shape, opts.feedbackScale));
+        }
+        return tensors;
+      },
+      ops: (ctx) => feedbackOps(ctx.model, 'fa', fixedFeedback(ctx.state)),
+      feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, 'fa', params, fixedFeedback(state)),
+    },
+    opts,
+  );
+}

@@ -1,0 +1,283 @@
+/**
+ * `biocredit compare`: every rule × seed as its own run, in parallel worker
+ * processes (each a `biocredit train` reporting over IPC), with a live view,
+ * then a table, results.csv, results.json and report.html.
+ */
+import chalk from 'chalk';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '../backend.js';
+import { atomicWrite } from '../checkpoint.js';
+import {
+  collectResults,
+  defaultCompareDir,
+  fingerprint,
+  openCompareDir,
+  planRuns,
+  resultsCsv,
+  resultsJson,
+  type ComparisonResults,
+  type PlannedRun,
+  type Stat,
+} from '../compare.js';
+import { resolveConfig, type RunConfig } from '../config.js';
+import { UsageError } from '../errors.js';
+import { parse, parseFlag } from '../options.js';
+import { rules as ruleRegistry } from '../registries.js';
+import { comparisonReport } from '../report.js';
+import { buildRun } from '../trainer.js';
+import { addTrainFlags, readTrainFlags, type RawFlags } from './flags.js';
+import { duration, num, pct, table } from './format.js';
+import { IPC_ENV, type WorkerMessage } from './ipc.js';
+
+const BIN = fileURLToPath(new URL('../../bin/biocredit.js', import.meta.url));
+
+function parseRules(raw: string): string[] {
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!names.length) throw new UsageError('--rules needs at least one rule, e.g. --rules bp,fa,dfa');
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new UsageError(`--rules lists ${n} twice`);
+    seen.add(n);
+    ruleRegistry.get(n);
+  }
+  return names;
+}
+
+interface RunView {
+  run: PlannedRun;
+  label: string;
+  status: 'queued' | 'running' | 'finished' | 'failed' | 'interrupted' | 'skipped';
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  testAccuracy: number;
+  error?: string;
+}
+
+type LiveEvent = 'start' | 'progress' | 'eval' | 'end';
+
+interface LiveView {
+  update(v: RunView, event: LiveEvent): void;
+  line(text: string): void;
+  stop(): void;
+}
+
+function createLiveView(views: RunView[], tty: boolean, quiet: boolean): LiveView {
+  if (quiet) return { update() {}, line() {}, stop() {} };
+  if (!tty) {
+    return {
+      update(v, event) {
+        if (event === 'start') process.stderr.write(`[${v.label}] ${v.run.state === 'resume' ? 'resuming' : 'started'}\n`);
+        else if (event === 'eval') process.stderr.write(`[${v.label}] epoch ${num(v.epoch, 2)}/${num(v.epochs, 2)} test ${pct(v.testAccuracy)}\n`);
+        else if (event === 'end') process.stderr.write(`[${v.label}] ${v.status}${v.error ? `: ${v.error}` : ''}\n`);
+      },
+      line: (text) => process.stderr.write(`${text}\n`),
+      stop() {},
+    };
+  }
+  const width = Math.max(...views.map((v) => v.label.length));
+  const multi = new cliProgress.MultiBar(
+    {
+      stream: process.stderr,
+      format: ' {label} {bar} {percentage}% | epoch {epoch} | test {test} | {status}',
+      barsize: 20,
+      hideCursor: true,
+      clearOnComplete: false,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const fields = (v: RunView) => ({
+    label: v.label.padEnd(width),
+    epoch: v.epochs ? `${num(v.epoch, 2)}/${num(v.epochs, 2)}` : '-',
+    test: pct(v.testAccuracy),
+    status: v.status === 'failed' ? chalk.red('failed') : v.status === 'finished' || v.status === 'skipped' ? chalk.green(v.status) : v.status,
+  });
+  const bars = new Map(views.map((v) => [v.label, multi.create(1, 0, fields(v))]));
+  return {
+    update(v) {
+      const bar = bars.get(v.label)!;
+      bar.setTotal(Math.max(1, v.totalSteps));
+      bar.update(v.status === 'finished' || v.status === 'skipped' ? Math.max(1, v.totalSteps) : v.step, fields(v));
+    },
+    line: (text) => multi.log(`${text}\n`),
+    stop: () => multi.stop(),
+  };
+}
+
+/** Runs one planned run in a worker process; resolves with its exit code. */
+function runWorker(plan: PlannedRun, argv: string[], view: RunView, live: LiveView, children: Set<ChildProcess>): Promise<number> {
+  const child = fork(BIN, argv, { env: { ...process.env, [IPC_ENV]: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  view.status = 'running';
+  child.on('message', (m: WorkerMessage) => {
+    if (m.type === 'start') {
+      view.totalSteps = m.totalSteps;
+      view.epochs = m.totalSteps / m.stepsPerEpoch;
+      view.step = m.startStep;
+    } else if (m.type === 'progress') {
+      view.step = m.step;
+      view.epoch = m.epoch;
+    } else {
+      view.epoch = m.record.epoch;
+      view.testAccuracy = m.record.test.accuracy;
+    }
+    live.update(view, m.type);
+  });
+  return new Promise((resolveExit) => {
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      const c = code ?? (signal ? 128 : 1);
+      view.status = c === 0 ? 'finished' : c === 130 ? 'interrupted' : 'failed';
+      if (c !== 0 && c !== 130) view.error = stderr.trim().split('\n').at(-1)?.replace(/^biocredit: error: /, '') ?? `exit code ${c}`;
+      if (c === 0) view.step = view.totalSteps;
+      live.update(view, 'end');
+      resolveExit(c);
+    });
+  });
+}
+
+function pm(s: Stat, scale: number, digits: number): string {
+  return s.n ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}` : '—';
+}
+
+export function resultsTable(results: ComparisonResults): string {
+  const best = Math.max(...results.rules.map((r) => r.testAccuracy.mean).filter(Number.isFinite));
+  const rows = [['rule', 'runs', 'test acc %', 'best test %', 'train acc %', 's/epoch', 'hidden angle °']];
+  for (const r of results.rules) {
+    const acc = pm(r.testAccuracy, 100, 2);
+    rows.push([
+      chalk.cyan(r.rule),
+      `${r.finished}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`,
+      r.testAccuracy.mean === best ? chalk.bold.green(acc) : acc,
+      pm(r.bestTestAccuracy, 100, 2),
+      pm(r.trainAccuracy, 100, 2),
+      pm(r.secPerEpoch, 1, 1),
+      pm(r.hiddenAngle, 1, 1),
+    ]);
+  }
+  return table(rows);
+}
+
+export function compareCommand(): Command {
+  const cmd = new Command('compare')
+    .description('train several rules × seeds with identical settings in parallel, then tabulate and plot them')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ biocredit compare --rules bp,fa,dfa,usf,frsf,brsf --dataset mnist --model mlp --hidden 256,256 --epochs 3 --seeds 2
+  $ biocredit compare --rules bp,fa,dfa --model convnet --epochs 2 --jobs 2 --out runs/lenet
+
+Each run is a run directory <out>/<rule>-s<seed>. Re-running the same command
+skips finished runs and resumes unfinished ones; a different command is refused.`,
+    );
+  const flags = addTrainFlags(cmd, new Set(['rule', 'seed']), (c) => {
+    c.requiredOption('--rules <list>', 'comma-separated rules to compare (see `biocredit list`)');
+    c.option('--seeds <k>', 'seeds per rule: 0 … k−1', '1');
+    c.option('--jobs <j>', `parallel worker processes (default: the core count, ${availableParallelism()})`);
+    c.option('--out <dir>', 'compare directory (default: runs/compare-<model>-<dataset>-<hash of the settings>)');
+    c.option('--json', 'print the results as JSON on stdout');
+    c.option('--quiet', 'no progress output');
+  });
+  cmd.action(async (raw: RawFlags) => {
+    const ruleNames = parseRules(String(raw['rules']));
+    const k = parseFlag('--seeds', String(raw['seeds']), parse.positiveInt);
+    const jobs = raw['jobs'] === undefined ? availableParallelism() : parseFlag('--jobs', String(raw['jobs']), parse.positiveInt);
+    const parsed = readTrainFlags(cmd, raw, flags, ruleNames);
+    const backend = await initBackend(parsed.backend);
+    const configs: Record<string, RunConfig> = {};
+    for (const rule of ruleNames) configs[rule] = resolveConfig({ ...parsed.spec, rule, ruleOptions: parsed.ruleOptions(rule) }, backend);
+    // Load the data and build the model once here, so a bad --data-dir or --arch fails before any worker starts.
+    await buildRun(configs[ruleNames[0]!]!);
+    const seeds = Array.from({ length: k }, (_, i) => i);
+    const fp = fingerprint(ruleNames, seeds, configs);
+    const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;
+    const dir = openCompareDir(String(raw['out'] ?? defaultCompareDir(fp)), fp, command);
+    if (!existsSync(BIN)) throw new Error(`worker entry ${BIN} is missing; build the project (npm run build)`);
+    const plan = planRuns(dir, fp);
+    const quiet = Boolean(raw['quiet']);
+    const counts = (s: PlannedRun['state']) => plan.filter((p) => p.state === s).length;
+    if (!quiet) {
+      process.stderr.write(
+        `${chalk.bold('biocredit compare')} ${ruleNames.join(', ')} × ${k} seed${k > 1 ? 's' : ''} = ${plan.length} runs ` +
+          `(${counts('finished')} finished, ${counts('failed')} failed before, ${counts('resume')} to resume, ${counts('new')} new), ` +
+          `${jobs} job${jobs > 1 ? 's' : ''}, backend ${chalk.yellow(backend)}\ndir ${dir}\n`,
+      );
+    }
+    const views: RunView[] = plan.map((run) => ({
+      run,
+      label: `${run.rule}-s${run.seed}`,
+      status: run.state === 'finished' ? 'skipped' : run.state === 'failed' ? 'failed' : 'queued',
+      epoch: 0,
+      epochs: 0,
+      step: 0,
+      totalSteps: 1,
+      testAccuracy: NaN,
+    }));
+    const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet);
+    if (process.stderr.isTTY) views.forEach((v) => live.update(v, 'progress'));
+    const children = new Set<ChildProcess>();
+    let interrupted = false;
+    const onSignal = () => {
+      if (interrupted) {
+        for (const c of children) c.kill('SIGKILL');
+        process.exit(130);
+      }
+      interrupted = true;
+      live.line('stopping: running jobs save a checkpoint and stop (Ctrl-C again to kill them)');
+      for (const c of children) c.send({ type: 'stop' });
+    };
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+    const started = performance.now();
+    const queue = views.filter((v) => v.run.state === 'new' || v.run.state === 'resume');
+    const codes: number[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+          for (let v = queue.shift(); v && !interrupted; v = queue.shift()) {
+            const { rule, seed, dir: runDir, state } = v.run;
+            const argv =
+              state === 'resume'
+                ? ['train', '--resume', runDir, ...(parsed.backend ? ['--backend', parsed.backend] : [])]
+                : ['train', ...parsed.args(rule), '--rule', rule, '--seed', String(seed), '--out', runDir];
+            codes.push(await runWorker(v.run, argv, v, live, children));
+          }
+        }),
+      );
+    } finally {
+      live.stop();
+      process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
+    }
+    const wall = (performance.now() - started) / 1000;
+    const results = collectResults(dir);
+    atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
+    atomicWrite(join(dir, 'results.json'), `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`);
+    writeFileSync(join(dir, 'report.html'), await comparisonReport(results));
+    if (raw['json']) {
+      process.stdout.write(`${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${resultsTable(results)}\n`);
+      process.stdout.write(`${plan.length} runs, ${duration(wall)} wall; results.csv, results.json, report.html in ${dir}\n`);
+    }
+    for (const v of views.filter((x) => x.status === 'failed' && x.error)) process.stderr.write(`${chalk.red('failed')} ${v.label}: ${v.error}\n`);
+    if (interrupted || codes.includes(130)) {
+      process.stderr.write('interrupted; run the same command again to resume the unfinished runs\n');
+      process.exitCode = 130;
+    } else if (views.some((v) => v.status === 'failed')) {
+      process.exitCode = 1;
+    }
+  });
+  return cmd;
+}

@@ -1,0 +1,141 @@
+/**
+ * report.html for a comparison: the results table and SVG plots drawn with
+ * vega-lite (compiled to vega and rendered to SVG in Node, no browser needed):
+ * test accuracy per epoch for each rule, with a band of ±1 std over seeds, and
+ * the angle between each layer's update and the backprop gradient over training.
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { ComparisonResults, Stat } from './compare.js';
+
+type Spec = vl.TopLevelSpec;
+
+const AXIS_TITLE = { labelFontSize: 11, titleFontSize: 12 };
+
+export async function renderSvg(spec: Spec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export function accuracySpec(results: ComparisonResults): Spec | null {
+  const values = results.runs.flatMap((r) => r.evals.map((e) => ({ rule: r.rule, seed: r.seed, epoch: e.epoch, accuracy: 100 * e.test.accuracy })));
+  if (!values.length) return null;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Test accuracy',
+    width: 520,
+    height: 300,
+    data: { values },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
+      color: { field: 'rule', type: 'nominal', sort: results.rules.map((r) => r.rule), title: 'rule' },
+    },
+    layer: [
+      { mark: { type: 'errorband', extent: 'stdev', opacity: 0.25 }, encoding: { y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } } } },
+      { mark: { type: 'line', point: true }, encoding: { y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative' } } },
+    ],
+  };
+}
+
+type AngleField = 'updateAngle' | 'feedbackAngle';
+
+/** Per-layer angle over training, one facet per layer; the output layer (always exact) is left out of update angles. */
+function angleSpec(results: ComparisonResults, field: AngleField, title: string): Spec | null {
+  const values = results.runs.flatMap((r) =>
+    r.diags.flatMap((d) => {
+      const layers = Object.entries(d.layers);
+      const shown = field === 'updateAngle' ? layers.slice(0, -1) : layers;
+      return shown
+        .filter(([, v]) => Number.isFinite(v[field]))
+        .map(([layer, v]) => ({ rule: r.rule, seed: r.seed, epoch: d.epoch, layer, angle: v[field]! }));
+    }),
+  );
+  if (!values.length) return null;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values },
+    facet: { column: { field: 'layer', type: 'nominal', title: null } },
+    spec: {
+      width: 220,
+      height: 220,
+      mark: { type: 'line' },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
+        y: { aggregate: 'mean', field: 'angle', type: 'quantitative', title: 'angle (°)', scale: { zero: true }, axis: AXIS_TITLE },
+        color: { field: 'rule', type: 'nominal', sort: results.rules.map((r) => r.rule), title: 'rule' },
+      },
+    },
+  };
+}
+
+export function alignmentSpec(results: ComparisonResults): Spec | null {
+  return angleSpec(results, 'updateAngle', 'Angle between each hidden layer’s update and the backprop gradient (mean over seeds)');
+}
+
+export function feedbackSpec(results: ComparisonResults): Spec | null {
+  return angleSpec(results, 'feedbackAngle', 'Angle between each layer’s feedback matrix and its backprop counterpart (mean over seeds)');
+}
+
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function pm(s: Stat, scale = 1, digits = 2): string {
+  if (!s.n) return '—';
+  return `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
+}
+
+/** The whole page, with extra figures (e.g. from analyses) appended after the built-in ones. */
+export async function comparisonReport(results: ComparisonResults, extra: { title: string; spec: Spec }[] = []): Promise<string> {
+  const figures: { title: string; spec: Spec }[] = [];
+  const acc = accuracySpec(results);
+  if (acc) figures.push({ title: 'Test accuracy per epoch (line: mean over seeds; band: ±1 std)', spec: acc });
+  const align = alignmentSpec(results);
+  if (align) figures.push({ title: 'Update alignment with backprop, per hidden layer', spec: align });
+  const feedback = feedbackSpec(results);
+  if (feedback) figures.push({ title: 'Feedback alignment with the weights, per layer', spec: feedback });
+  figures.push(...extra);
+  const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
+  const rows = results.rules
+    .map(
+      (r) =>
+        `<tr><td>${escape(r.rule)}</td><td>${r.finished}${r.failed ? ` (+${r.failed} failed)` : ''}</td><td>${pm(r.testAccuracy, 100)}</td><td>${pm(
+          r.bestTestAccuracy,
+          100,
+        )}</td><td>${pm(r.trainAccuracy, 100)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`,
+    )
+    .join('\n');
+  const backends = [...new Set(results.runs.map((r) => r.backend).filter(Boolean))].join(', ');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>biocredit comparison</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.8rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+code { background: #f4f4f4; padding: 0.1rem 0.3rem; }
+figure { margin: 1.5rem 0; }
+figcaption { font-weight: 600; margin-bottom: 0.5rem; }
+</style>
+</head>
+<body>
+<h1>biocredit comparison</h1>
+<p><code>${escape(results.command)}</code></p>
+<p>${results.runs.length} runs in <code>${escape(results.dir)}</code>${backends ? `, backend ${escape(backends)}` : ''}; mean ± std over seeds.</p>
+<table>
+<thead><tr><th>rule</th><th>runs</th><th>final test acc (%)</th><th>best test acc (%)</th><th>train acc (%)</th><th>s / epoch</th><th>hidden-layer angle (°)</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+${figures.map((f, i) => `<figure><figcaption>${escape(f.title)}</figcaption>\n${svgs[i]}\n</figure>`).join('\n')}
+</body>
+</html>
+`;
+}

@@ -170,6 +170,8 @@ export interface RunResult {
   trainAccuracy: number;
   testLoss: number;
   secPerEpoch: number;
+  /** Wall time of the run, summed over its resumes. */
+  wallSec: number;
   backend?: string;
   /** Final update-vs-backprop angle per layer, degrees. */
   angles: Record<string, number>;
@@ -235,6 +237,7 @@ export function collectResults(dir: string): ComparisonResults {
         trainAccuracy: finished ? (summary!.final.train?.accuracy ?? NaN) : NaN,
         testLoss: finished ? summary!.final.test.loss : NaN,
         secPerEpoch: finished ? summary!.secPerEpoch : NaN,
+        wallSec: finished ? summary!.wallSec : NaN,
         ...(summary?.backend ? { backend: summary.backend } : {}),
         angles: finished ? angles : {},
         hiddenAngle: finished ? stat(hidden).mean : NaN,

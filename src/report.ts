@@ -21,6 +21,12 @@ export async function renderSvg(spec: Spec): Promise<string> {
   }
 }
 
+/** One color per rule, the same in every figure even where a rule has no data. */
+function ruleColor(results: ComparisonResults) {
+  const rules = results.rules.map((r) => r.rule);
+  return { field: 'rule', type: 'nominal' as const, sort: rules, scale: { domain: rules }, title: 'rule' };
+}
+
 export function accuracySpec(results: ComparisonResults): Spec | null {
   const values = results.runs.flatMap((r) => r.evals.map((e) => ({ rule: r.rule, seed: r.seed, epoch: e.epoch, accuracy: 100 * e.test.accuracy })));
   if (!values.length) return null;
@@ -32,7 +38,7 @@ export function accuracySpec(results: ComparisonResults): Spec | null {
     data: { values },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
-      color: { field: 'rule', type: 'nominal', sort: results.rules.map((r) => r.rule), title: 'rule' },
+      color: ruleColor(results),
     },
     layer: [
       { mark: { type: 'errorband', extent: 'stdev', opacity: 0.25 }, encoding: { y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } } } },
@@ -67,7 +73,7 @@ function angleSpec(results: ComparisonResults, field: AngleField, title: string)
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
         y: { aggregate: 'mean', field: 'angle', type: 'quantitative', title: 'angle (°)', scale: { zero: true }, axis: AXIS_TITLE },
-        color: { field: 'rule', type: 'nominal', sort: results.rules.map((r) => r.rule), title: 'rule' },
+        color: ruleColor(results),
       },
     },
   };

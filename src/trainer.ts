@@ -384,7 +384,23 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   });
 
   try {
-    if (!resumed) await checkpoint();
+    if (!resumed) {
+      // Learning curves start from the untrained network.
+      const initial = evalAll();
+      const record: EvalRecord = {
+        type: 'eval',
+        step: 0,
+        epoch: 0,
+        train: { loss: NaN, accuracy: NaN },
+        ...(initial.val ? { val: initial.val } : {}),
+        test: initial.test!,
+        examplesPerSec: NaN,
+        wallSec: wall(),
+      };
+      write(record);
+      options.reporter?.eval?.(record);
+      await checkpoint();
+    }
     let perm: Int32Array | null = null;
     let permEpoch = -1;
     let lastCheckpointStep = st.step;

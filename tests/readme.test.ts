@@ -27,7 +27,7 @@ describe('README', () => {
   it('set-up section is two commands followed by the main command', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const setup = /## Set up\n\n```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.trim().split('\n');
-    expect(setup).toEqual(['npm ci', 'npm test', expect.stringMatching(/^npx biocredit train /)]);
+    expect(setup).toEqual(['npm ci', 'npm test', expect.stringMatching(/^npx biocredit (train|compare) /)]);
     const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
     expect(ci).toMatch(/^npm ci\b|\bnpm ci\b/m);
     expect(ci).toMatch(/\bnpm test\b/);

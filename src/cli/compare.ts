@@ -204,8 +204,8 @@ skips finished runs and resumes unfinished ones; a different command is refused.
     const seeds = Array.from({ length: k }, (_, i) => i);
     const fp = fingerprint(ruleNames, seeds, configs);
     const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;
-    const dir = openCompareDir(String(raw['out'] ?? defaultCompareDir(fp)), fp, command);
     if (!existsSync(BIN)) throw new Error(`worker entry ${BIN} is missing; build the project (npm run build)`);
+    const dir = openCompareDir(String(raw['out'] ?? defaultCompareDir(fp)), fp, command);
     const plan = planRuns(dir, fp);
     const quiet = Boolean(raw['quiet']);
     const counts = (s: PlannedRun['state']) => plan.filter((p) => p.state === s).length;

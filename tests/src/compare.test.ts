@@ -32,6 +32,7 @@ describe('comparison bookkeeping', () => {
       trainAccuracy: 0.95,
       testLoss: 0.3,
       secPerEpoch: 1.5,
+      wallSec: 4,
       angles,
       hiddenAngle: angles['l0'] ?? NaN,
       evals: [],

@@ -87,8 +87,8 @@ describe('trainer', () => {
     expect(config).toMatchObject({ seed: 3, backend: tf.getBackend(), model: { name: 'mlp', options: { hidden: [16] } }, rule: { name: 'bp' } });
     expect(s.status).toBe('finished');
     expect(s.steps).toBe(60);
-    // Evaluations every 20 steps; the epoch of 300 examples / 32 = 10 steps also evaluates at its end.
-    expect(records(dir).filter((r) => r['type'] === 'eval').map((r) => r['step'])).toEqual([10, 20, 30, 40, 50, 60]);
+    // Evaluations before training, every 20 steps, and at the end of every epoch of 300 / 32 → 10 steps.
+    expect(records(dir).filter((r) => r['type'] === 'eval').map((r) => r['step'])).toEqual([0, 10, 20, 30, 40, 50, 60]);
     // The step-0 parameters are kept and differ from the final ones.
     const init = readParamsDir(join(dir, 'init')).params;
     const end = readParamsDir(join(dir, 'checkpoint')).params;

@@ -30,7 +30,7 @@ interface Results {
   runs: { backend?: string; wallSec: number }[];
 }
 
-const err = (s: Stat) => (s.n ? `${(100 * (1 - s.mean)).toFixed(2)} ± ${(100 * s.std).toFixed(2)}` : '—');
+const err = (s: Stat) => (!s.n ? '—' : s.n === 1 ? (100 * (1 - s.mean)).toFixed(2) : `${(100 * (1 - s.mean)).toFixed(2)} ± ${(100 * s.std).toFixed(2)}`);
 
 export function markdown(e: Experiment, r: Results, epochs: number, seeds: number, command: string): string {
   const backend = [...new Set(r.runs.map((x) => x.backend).filter(Boolean))].join(', ');
@@ -44,7 +44,7 @@ export function markdown(e: Experiment, r: Results, epochs: number, seeds: numbe
     `### ${e.title}`,
     '',
     `Published: ${e.source}; ${e.publishedProtocol}.`,
-    `Measured: ${epochs} epoch${epochs > 1 ? 's' : ''}, ${seeds} seed${seeds > 1 ? 's' : ''} (mean ± std), ${date}, backend ${backend}, ${cpus().length}-core ${cpus()[0]?.model.trim() ?? 'machine'}; ${r.runs.length} runs took ${(r.runs.reduce((a, x) => a + (x.wallSec || 0), 0) / 60).toFixed(1)} min of wall time in all (run in parallel).`,
+    `Measured: ${epochs} epoch${epochs > 1 ? 's' : ''}, ${seeds} seed${seeds > 1 ? 's (mean ± std)' : ''}, ${date}, backend ${backend}, ${cpus().length}-core ${cpus()[0]?.model.trim() ?? 'machine'}; the ${r.runs.length} runs' wall times add up to ${(r.runs.reduce((a, x) => a + (x.wallSec || 0), 0) / 60).toFixed(1)} min.`,
     '',
     `    ${command}`,
     '',

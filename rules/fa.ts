@@ -9,11 +9,9 @@
  * the transposed convolution with F_l in place of the kernel. The paper trained
  * 784-1000-10 tanh nets on MNIST with SGD (reported test error ≈ 2.1% vs BP 2.4%).
  */
-import * as tf from '@tensorflow/tfjs';
-import { initStd, normalTensor } from '../src/init.js';
 import type { LearningRule, RuleState } from '../src/types.js';
-import { creditRule, layersOf, type CreditOptions } from './common.js';
-import { feedbackAlignment, feedbackOps, notFirst, type Feedback } from './feedback.js';
+import { creditRule, type CreditOptions } from './common.js';
+import { drawFeedback, feedbackAlignment, feedbackOps, type Feedback } from './feedback.js';
 
 export interface FaOptions extends CreditOptions {
   feedbackScale: number;
@@ -29,16 +27,7 @@ export function createFa(opts: FaOptions): LearningRule {
   return creditRule(
     {
       name: 'fa',
-      init(model, params, rng) {
-        const tensors: Record<string, tf.Tensor> = {};
-        const needed = notFirst(model, 'fa');
-        for (const layer of layersOf(model, 'fa')) {
-          if (!needed(layer)) continue;
-          const shape = params[layer.weight]!.shape;
-          tensors[key(layer.name)] = normalTensor(rng, shape, initStd('xavier', shape, opts.feedbackScale));
-        }
-        return tensors;
-      },
+      init: (model, params, rng) => drawFeedback(model, 'fa', params, rng, opts.feedbackScale, (layer) => key(layer.name)),
       ops: (ctx) => feedbackOps(ctx.model, 'fa', fixedFeedback(ctx.state)),
       feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, 'fa', params, fixedFeedback(state)),
     },

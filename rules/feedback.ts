@@ -6,7 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { angleDegrees } from '../src/grad.js';
+import { initStd, normalTensor } from '../src/init.js';
 import { conv2dWithFeedback, denseWithFeedback, plainOps, type LayerOps } from '../src/ops.js';
+import type { Rng } from '../src/rng.js';
 import type { FeedbackDiagnostic, LayerInfo, Model, Params } from '../src/types.js';
 import { layersOf } from './common.js';
 
@@ -50,4 +52,26 @@ export function feedbackAlignment(model: Model, rule: string, params: Params, fe
 export function notFirst(model: Model, rule: string): (layer: LayerInfo) => boolean {
   const first = layersOf(model, rule)[0]!.name;
   return (layer) => layer.name !== first;
+}
+
+/**
+ * Random matrices of the shape of W_l for every layer but the first, drawn from
+ * N(0, σ²) with σ = scale · sqrt(2/(fanIn+fanOut)) and stored under `key(layer)`.
+ */
+export function drawFeedback(
+  model: Model,
+  rule: string,
+  params: Params,
+  rng: Rng,
+  scale: number,
+  key: (layer: LayerInfo) => string,
+): Record<string, tf.Tensor> {
+  const tensors: Record<string, tf.Tensor> = {};
+  const needed = notFirst(model, rule);
+  for (const layer of layersOf(model, rule)) {
+    if (!needed(layer)) continue;
+    const shape = params[layer.weight]!.shape;
+    tensors[key(layer)] = normalTensor(rng, shape, initStd('xavier', shape, scale));
+  }
+  return tensors;
 }

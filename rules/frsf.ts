@@ -9,10 +9,9 @@
  * LeNet/MNIST test error: frSF 0.97% (BP 0.91%).
  */
 import * as tf from '@tensorflow/tfjs';
-import { initStd, normalTensor } from '../src/init.js';
 import type { LayerInfo, LearningRule, RuleState } from '../src/types.js';
-import { creditRule, layersOf, type CreditOptions } from './common.js';
-import { feedbackAlignment, feedbackOps, notFirst, type Feedback } from './feedback.js';
+import { creditRule, type CreditOptions } from './common.js';
+import { drawFeedback, feedbackAlignment, feedbackOps, type Feedback } from './feedback.js';
 
 export interface RandomSignOptions extends CreditOptions {
   feedbackScale: number;
@@ -28,14 +27,10 @@ export function createFrsf(opts: RandomSignOptions): LearningRule {
     {
       name: 'frsf',
       init(model, params, rng) {
-        const tensors: Record<string, tf.Tensor> = {};
-        const needed = notFirst(model, 'frsf');
-        for (const layer of layersOf(model, 'frsf')) {
-          if (!needed(layer)) continue;
-          const shape = params[layer.weight]!.shape;
-          tensors[key(layer)] = tf.tidy(() => tf.abs(normalTensor(rng, shape, initStd('xavier', shape, opts.feedbackScale))));
-        }
-        return tensors;
+        const m = drawFeedback(model, 'frsf', params, rng, opts.feedbackScale, key);
+        const magnitudes = Object.fromEntries(Object.entries(m).map(([k, t]) => [k, tf.abs(t)]));
+        tf.dispose(Object.values(m));
+        return magnitudes;
       },
       ops: (ctx) => feedbackOps(ctx.model, 'frsf', feedback(ctx.state)),
       feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, 'frsf', params, feedback(state)),

@@ -95,6 +95,25 @@ function afterActivate(name: BackendName): void {
   }
 }
 
+/**
+ * Runs other kernels of the same backend from inside a kernel function; every
+ * intermediate is freed by `result`, which returns the one output kept.
+ */
+function kernelScope(backendName: string, backend: unknown) {
+  const temporaries: tf.TensorInfo[] = [];
+  return {
+    run(name: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>): tf.TensorInfo {
+      const out = tf.getKernel(name, backendName)!.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+      temporaries.push(out);
+      return out;
+    },
+    result(out: tf.TensorInfo): tf.TensorInfo {
+      for (const t of temporaries) if (t !== out) (backend as tf.KernelBackend).disposeData(t.dataId);
+      return out;
+    },
+  };
+}
+
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
   perm[rank - 2] = rank - 1;
@@ -119,29 +138,21 @@ function patchTransposedMatMul(backendName: string): void {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
       if (!transposeA && !transposeB) return matmul.kernelFunc({ inputs, backend, attrs });
-      let a = inputs['a'] as tf.TensorInfo;
-      let b = inputs['b'] as tf.TensorInfo;
-      const temporaries: tf.TensorInfo[] = [];
-      if (transposeA) {
-        a = transpose.kernelFunc({ inputs: { x: a }, backend, attrs: { perm: swapLastTwo(a.shape.length) } }) as tf.TensorInfo;
-        temporaries.push(a);
-      }
-      if (transposeB) {
-        b = transpose.kernelFunc({ inputs: { x: b }, backend, attrs: { perm: swapLastTwo(b.shape.length) } }) as tf.TensorInfo;
-        temporaries.push(b);
-      }
+      const k = kernelScope(backendName, backend);
+      const a = inputs['a'] as tf.TensorInfo;
+      const b = inputs['b'] as tf.TensorInfo;
       const out = matmul.kernelFunc({
-        inputs: { a, b },
+        inputs: {
+          a: transposeA ? k.run('Transpose', { x: a }, { perm: swapLastTwo(a.shape.length) }) : a,
+          b: transposeB ? k.run('Transpose', { x: b }, { perm: swapLastTwo(b.shape.length) }) : b,
+        },
         backend,
         attrs: { ...attrs, transposeA: false, transposeB: false },
-      });
-      for (const t of temporaries) (backend as tf.KernelBackend).disposeData(t.dataId);
-      return out;
+      }) as tf.TensorInfo;
+      return k.result(out);
     },
   });
 }
-
-type KernelCall = (name: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown>) => tf.TensorInfo;
 
 /**
  * tfjs-backend-wasm 4.x has no Conv2DBackpropFilter kernel, so the gradient of
@@ -163,13 +174,7 @@ function addConv2DBackpropFilter(backendName: string): void {
     kernelName: 'Conv2DBackpropFilter',
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const kb = backend as tf.KernelBackend;
-      const temporaries: tf.TensorInfo[] = [];
-      const call: KernelCall = (name, ins, at) => {
-        const out = tf.getKernel(name, backendName)!.kernelFunc({ inputs: ins, backend, attrs: at as tf.NamedAttrMap }) as tf.TensorInfo;
-        temporaries.push(out);
-        return out;
-      };
+      const k = kernelScope(backendName, backend);
       const x = inputs['x'] as tf.TensorInfo;
       const dy = inputs['dy'] as tf.TensorInfo;
       const { strides, pad, dimRoundingMode, filterShape } = attrs as unknown as {
@@ -191,13 +196,13 @@ function addConv2DBackpropFilter(backendName: string): void {
       // Rows and columns of the padded input that the forward convolution read.
       const rows = (info.outHeight - 1) * info.strideHeight + kh;
       const cols = (info.outWidth - 1) * info.strideWidth + kw;
-      let xt = call('Transpose', { x }, { perm: [3, 1, 2, 0] });
+      let xt = k.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
       const [ci, h, w, b] = xt.shape as [number, number, number, number];
       const keepH = Math.min(h, rows - top);
       const keepW = Math.min(w, cols - left);
-      if (keepH < h || keepW < w) xt = call('Slice', { x: xt }, { begin: [0, 0, 0, 0], size: [ci, keepH, keepW, b] });
-      const dyt = call('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
-      const conv = call(
+      if (keepH < h || keepW < w) xt = k.run('Slice', { x: xt }, { begin: [0, 0, 0, 0], size: [ci, keepH, keepW, b] });
+      const dyt = k.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+      const conv = k.run(
         'Conv2D',
         { x: xt, filter: dyt },
         {
@@ -212,9 +217,7 @@ function addConv2DBackpropFilter(backendName: string): void {
           dilations: [info.strideHeight, info.strideWidth],
         },
       );
-      const out = tf.getKernel('Transpose', backendName)!.kernelFunc({ inputs: { x: conv }, backend, attrs: { perm: [1, 2, 0, 3] } }) as tf.TensorInfo;
-      for (const t of temporaries) kb.disposeData(t.dataId);
-      return out;
+      return k.result(k.run('Transpose', { x: conv }, { perm: [1, 2, 0, 3] }));
     },
   });
 }
@@ -253,16 +256,14 @@ function patchConv2DBackpropInput(backendName: string): void {
       const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad as 'same', dimRoundingMode);
       const unitDilation = dilations === undefined || (Array.isArray(dilations) ? dilations.every((d) => d === 1) : dilations === 1);
       if (info.strideHeight !== 1 || info.strideWidth !== 1 || !unitDilation) return original.kernelFunc(args);
-      const kb = backend as tf.KernelBackend;
-      const call = (name: string, ins: Record<string, tf.TensorInfo>, at: Record<string, unknown>) =>
-        tf.getKernel(name, backendName)!.kernelFunc({ inputs: ins, backend, attrs: at as tf.NamedAttrMap }) as tf.TensorInfo;
+      const k = kernelScope(backendName, backend);
       const [kh, kw] = filter.shape as [number, number, number, number];
       const [, h, w] = inputShape;
       const top = kh - 1 - info.padInfo.top;
       const left = kw - 1 - info.padInfo.left;
-      const flipped = call('Reverse', { x: filter }, { dims: [0, 1] });
-      const swapped = call('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
-      const out = call(
+      const flipped = k.run('Reverse', { x: filter }, { dims: [0, 1] });
+      const swapped = k.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+      const out = k.run(
         'Conv2D',
         { x: dy, filter: swapped },
         {
@@ -277,9 +278,7 @@ function patchConv2DBackpropInput(backendName: string): void {
           dilations: [1, 1],
         },
       );
-      kb.disposeData(flipped.dataId);
-      kb.disposeData(swapped.dataId);
-      return out;
+      return k.result(out);
     },
   });
 }

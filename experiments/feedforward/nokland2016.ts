@@ -7,26 +7,18 @@
  */
 import type { Experiment } from '../types.js';
 
-const shared = {
-  rules: ['bp', 'fa', 'dfa'],
-  publishedProtocol: 'SGD, long training (reported numbers, not re-verified)',
-  differences: ['Adam (lr 1e-3, batch 64) instead of SGD', 'far fewer epochs (see the measured table)', 'Xavier-normal initialisation, Xavier-normal feedback matrices'],
-};
+function nokland2016(activation: 'tanh' | 'relu', published: Record<string, number>): Experiment {
+  return {
+    name: `nokland2016-${activation}`,
+    title: `Nøkland 2016, MNIST 2×800 ${activation === 'relu' ? 'ReLU' : 'tanh'}`,
+    source: 'Nøkland 2016, NeurIPS, Table 1 (reported)',
+    rules: ['bp', 'fa', 'dfa'],
+    args: ['--dataset', 'mnist', '--model', 'mlp', '--hidden', '800,800', '--activation', activation],
+    publishedProtocol: 'SGD, long training (reported numbers, not re-verified)',
+    published,
+    differences: ['Adam (lr 1e-3, batch 64) instead of SGD', 'far fewer epochs (see the measured table)', 'Xavier-normal initialisation, Xavier-normal feedback matrices'],
+  };
+}
 
-export const nokland2016Tanh: Experiment = {
-  ...shared,
-  name: 'nokland2016-tanh',
-  title: 'Nøkland 2016, MNIST 2×800 tanh',
-  source: 'Nøkland 2016, NeurIPS, Table 1 (reported)',
-  args: ['--dataset', 'mnist', '--model', 'mlp', '--hidden', '800,800', '--activation', 'tanh'],
-  published: { bp: 1.6, fa: 1.64, dfa: 1.74 },
-};
-
-export const nokland2016Relu: Experiment = {
-  ...shared,
-  name: 'nokland2016-relu',
-  title: 'Nøkland 2016, MNIST 2×800 ReLU',
-  source: 'Nøkland 2016, NeurIPS, Table 1 (reported)',
-  args: ['--dataset', 'mnist', '--model', 'mlp', '--hidden', '800,800', '--activation', 'relu'],
-  published: { bp: 1.48, fa: 1.74, dfa: 1.7 },
-};
+export const nokland2016Tanh = nokland2016('tanh', { bp: 1.6, fa: 1.64, dfa: 1.74 });
+export const nokland2016Relu = nokland2016('relu', { bp: 1.48, fa: 1.74, dfa: 1.7 });

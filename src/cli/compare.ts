@@ -7,7 +7,7 @@ import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -181,7 +181,9 @@ Examples:
   $ biocredit compare --rules bp,fa,dfa --model convnet --epochs 2 --jobs 2 --out runs/lenet
 
 Each run is a run directory <out>/<rule>-s<seed>. Re-running the same command
-skips finished runs and resumes unfinished ones; a different command is refused.`,
+skips finished runs and resumes unfinished ones (a run that failed, e.g. on a
+non-finite loss, is kept as failed: delete its directory to retry it); a
+different command pointed at the same directory is refused.`,
     );
   const flags = addTrainFlags(cmd, new Set(['rule', 'seed']), (c) => {
     c.requiredOption('--rules <list>', 'comma-separated rules to compare (see `biocredit list`)');
@@ -262,11 +264,12 @@ skips finished runs and resumes unfinished ones; a different command is refused.
     }
     const wall = (performance.now() - started) / 1000;
     const results = collectResults(dir);
+    const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
     atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
-    atomicWrite(join(dir, 'results.json'), `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`);
-    writeFileSync(join(dir, 'report.html'), await comparisonReport(results));
+    atomicWrite(join(dir, 'results.json'), json);
+    atomicWrite(join(dir, 'report.html'), await comparisonReport(results));
     if (raw['json']) {
-      process.stdout.write(`${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`);
+      process.stdout.write(json);
     } else {
       process.stdout.write(`${resultsTable(results)}\n`);
       process.stdout.write(`${plan.length} runs, ${duration(wall)} wall; results.csv, results.json, report.html in ${dir}\n`);

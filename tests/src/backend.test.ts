@@ -72,68 +72,46 @@ describe('backend selection', () => {
   });
 });
 
-describe('convolution filter gradient on wasm', () => {
-  afterAll(async () => {
-    await initBackend('wasm');
-  });
+type Shape4 = readonly [number, number, number, number];
 
-  it.each([
-    [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'same'],
-    [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'valid'],
-    [[3, 10, 11, 2], [5, 5, 2, 3], 2, 'same'],
-    [[3, 10, 11, 2], [4, 4, 2, 3], 2, 'same'],
-    [[1, 12, 12, 1], [5, 5, 1, 6], 3, 'valid'],
-  ] as const)('x %j, filter %j, stride %i, %s: matches the CPU backend', async (xShape, kShape, stride, pad) => {
-    const n = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-    const xv = Array.from({ length: n(xShape) }, (_, i) => Math.sin(0.37 * i));
-    const kv = Array.from({ length: n(kShape) }, (_, i) => Math.cos(0.11 * i));
-    const grads: number[][] = [];
-    for (const backend of ['cpu', 'wasm'] as const) {
-      await initBackend(backend);
-      grads.push(
-        tf.tidy(() => {
-          const x = tf.tensor4d(xv, [...xShape] as [number, number, number, number]);
-          const f = (k: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, k as tf.Tensor4D, stride, pad)));
-          return Array.from(tf.grad(f)(tf.tensor4d(kv, [...kShape] as [number, number, number, number])).dataSync());
-        }),
-      );
-    }
-    const [cpu, wasm] = grads;
-    expect(wasm!.length).toBe(cpu!.length);
-    const scale = Math.max(...cpu!.map(Math.abs));
-    wasm!.forEach((v, i) => expect(Math.abs(v - cpu![i]!) / scale).toBeLessThan(1e-5));
-  });
-});
+/**
+ * The gradient of sum(conv2d(x, k)²) with respect to x or k on the CPU backend
+ * and on wasm (whose conv gradient kernels biocredit supplies), as flat arrays.
+ */
+async function convGradOnBothBackends(wrt: 'x' | 'filter', xShape: Shape4, kShape: Shape4, stride: number, pad: 'same' | 'valid') {
+  const n = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+  const xv = Array.from({ length: n(xShape) }, (_, i) => Math.sin(0.37 * i));
+  const kv = Array.from({ length: n(kShape) }, (_, i) => Math.cos(0.11 * i));
+  const out: number[][] = [];
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await initBackend(backend);
+    out.push(
+      tf.tidy(() => {
+        const x = tf.tensor4d(xv, [...xShape]);
+        const k = tf.tensor4d(kv, [...kShape]);
+        const loss = (xi: tf.Tensor, ki: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, ki as tf.Tensor4D, stride, pad)));
+        const g = wrt === 'x' ? tf.grad((xi: tf.Tensor) => loss(xi, k))(x) : tf.grad((ki: tf.Tensor) => loss(x, ki))(k);
+        return Array.from(g.dataSync());
+      }),
+    );
+  }
+  await initBackend('wasm');
+  return { cpu: out[0]!, wasm: out[1]! };
+}
 
-describe('convolution input gradient on wasm', () => {
-  afterAll(async () => {
-    await initBackend('wasm');
-  });
-
+describe.each(['filter', 'x'] as const)('convolution gradient with respect to %s on wasm', (wrt) => {
   it.each([
     [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'same'],
     [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'valid'],
     [[3, 10, 11, 2], [4, 4, 2, 3], 1, 'same'],
     [[2, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
     [[3, 10, 11, 2], [5, 5, 2, 3], 2, 'same'],
+    [[3, 10, 11, 2], [4, 4, 2, 3], 2, 'same'],
+    [[1, 12, 12, 1], [5, 5, 1, 6], 3, 'valid'],
   ] as const)('x %j, filter %j, stride %i, %s: matches the CPU backend', async (xShape, kShape, stride, pad) => {
-    const n = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-    const xv = Array.from({ length: n(xShape) }, (_, i) => Math.sin(0.29 * i));
-    const kv = Array.from({ length: n(kShape) }, (_, i) => Math.cos(0.13 * i));
-    const grads: number[][] = [];
-    for (const backend of ['cpu', 'wasm'] as const) {
-      await initBackend(backend);
-      grads.push(
-        tf.tidy(() => {
-          const k = tf.tensor4d(kv, [...kShape] as [number, number, number, number]);
-          const f = (x: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, k, stride, pad)));
-          return Array.from(tf.grad(f)(tf.tensor4d(xv, [...xShape] as [number, number, number, number])).dataSync());
-        }),
-      );
-    }
-    const [cpu, wasm] = grads;
-    expect(wasm!.length).toBe(cpu!.length);
-    const scale = Math.max(...cpu!.map(Math.abs));
-    wasm!.forEach((v, i) => expect(Math.abs(v - cpu![i]!) / scale).toBeLessThan(1e-5));
+    const { cpu, wasm } = await convGradOnBothBackends(wrt, xShape, kShape, stride, pad);
+    expect(wasm.length).toBe(cpu.length);
+    const scale = Math.max(...cpu.map(Math.abs));
+    wasm.forEach((v, i) => expect(Math.abs(v - cpu[i]!) / scale).toBeLessThan(1e-5));
   });
 });

@@ -1,13 +1,15 @@
 /**
- * Weight initialisation. std = scale · sqrt(2 / fanIn) (Kaiming, He et al. 2015),
- * scale · sqrt(2 / (fanIn + fanOut)) (Xavier, Glorot & Bengio 2010), or plain
- * scale (normal). Weights are drawn in JavaScript from a named stream so they are
- * identical on every backend.
+ * Weight initialisation. Normal with std = scale · sqrt(2 / fanIn) (Kaiming, He et
+ * al. 2015), scale · sqrt(2 / (fanIn + fanOut)) (Xavier, Glorot & Bengio 2010) or
+ * plain scale (normal); or uniform on ±scale/sqrt(fanIn) (torch: the default of
+ * Torch7's and PyTorch's linear and conv layers, std = scale/sqrt(3·fanIn)).
+ * Weights are drawn in JavaScript from a named stream so they are identical on
+ * every backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from './rng.js';
 
-export const INITS = ['kaiming', 'xavier', 'normal'] as const;
+export const INITS = ['kaiming', 'xavier', 'normal', 'torch'] as const;
 export type InitName = (typeof INITS)[number];
 
 /** Fan-in and fan-out of a dense [in, out] or conv [kh, kw, in, out] weight. */
@@ -26,7 +28,16 @@ export function initStd(init: InitName, shape: readonly number[], scale: number)
       return scale * Math.sqrt(2 / (fanIn + fanOut));
     case 'normal':
       return scale;
+    case 'torch':
+      return scale / Math.sqrt(3 * fanIn);
   }
+}
+
+function uniformTensor(rng: Rng, shape: number[], bound: number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = (2 * rng.uniform() - 1) * bound;
+  return tf.tensor(v, shape);
 }
 
 export function normalTensor(rng: Rng, shape: number[], std: number): tf.Tensor {
@@ -42,7 +53,9 @@ export function initParams(
 ): Record<string, tf.Tensor> {
   const p: Record<string, tf.Tensor> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    p[name] = spec.role === 'weight' ? normalTensor(rng, spec.shape, initStd(init, spec.shape, scale)) : tf.zeros(spec.shape);
+    if (spec.role !== 'weight') p[name] = tf.zeros(spec.shape);
+    else if (init === 'torch') p[name] = uniformTensor(rng, spec.shape, scale / Math.sqrt(fans(spec.shape).fanIn));
+    else p[name] = normalTensor(rng, spec.shape, initStd(init, spec.shape, scale));
   }
   return p;
 }

@@ -1,7 +1,7 @@
 /** Shared test fixtures: small synthetic datasets, temp dirs, CLI runs. */
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadMnistMini } from '../datasets/mnist.js';
@@ -11,8 +11,17 @@ import { Rng } from '../src/rng.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'dist', 'bin', 'biocredit.js');
 
+const tempDirs: string[] = [];
+
+/** A fresh directory under the OS temp dir, removed when the test file ends (tests/setup.ts). */
 export function tempDir(prefix = 'biocredit-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

@@ -55,11 +55,23 @@ describe('mlp', () => {
     ['xavier', 1, Math.sqrt(2 / (784 + 256))],
     ['normal', 0.05, 0.05],
     ['kaiming', 0.5, 0.5 * Math.sqrt(2 / 784)],
+    ['torch', 1, 1 / Math.sqrt(3 * 784)],
   ] as const)('initialises %s (scale %s) with the stated std', (init, scale, expected) => {
     const m = createMlp({ hidden: [256], activation: 'relu', init, initScale: scale }, { inputShape: [784], outputSize: 10 });
     const p = m.init(new Rng(`init-${init}`));
     expect(std(p['l0/W']!.dataSync()) / expected).toBeCloseTo(1, 1);
     expect(Array.from(p['l0/b']!.dataSync()).every((v) => v === 0)).toBe(true);
+    tf.dispose(Object.values(p));
+  });
+
+  it('draws torch init uniformly within ±scale/sqrt(fanIn)', () => {
+    const m = createMlp({ hidden: [64], activation: 'relu', init: 'torch', initScale: 2 }, { inputShape: [100], outputSize: 3 });
+    const p = m.init(new Rng('init-torch-bound'));
+    const w = Array.from(p['l0/W']!.dataSync());
+    const bound = 2 / Math.sqrt(100);
+    expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(bound);
+    // fills the interval (a normal of the same std would put ~8% of its draws beyond it)
+    expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.99 * bound);
     tf.dispose(Object.values(p));
   });
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './types.js';
 
-export type LossKind = 'softmax-ce';
+export type LossKind = 'softmax-ce' | 'mse';
 
 export interface Loss {
   readonly kind: LossKind;
@@ -14,7 +14,7 @@ export interface Loss {
   value(output: tf.Tensor, batch: Batch): tf.Scalar;
   /** d(mean loss)/d(output), e.g. (softmax(a) − onehot(y)) / B. */
   outputGrad(output: tf.Tensor, batch: Batch): tf.Tensor;
-  /** Number of examples in the batch the model gets right. */
+  /** Number of examples in the batch the model gets right (NaN for regression losses). */
   correct(output: tf.Tensor, batch: Batch): tf.Scalar;
 }
 
@@ -39,7 +39,21 @@ const softmaxCrossEntropy: Loss = {
   },
 };
 
-const losses: Record<LossKind, Loss> = { 'softmax-ce': softmaxCrossEntropy };
+/** Squared error on real targets shaped like the output: L = mean_b ½‖a_b − y_b‖². */
+const meanSquaredError: Loss = {
+  kind: 'mse',
+  value(output, batch) {
+    return tf.tidy(() => tf.mul(0.5, tf.mean(tf.sum(tf.reshape(tf.square(tf.sub(output, batch.y)), [output.shape[0]!, -1]), 1))) as tf.Scalar);
+  },
+  outputGrad(output, batch) {
+    return tf.tidy(() => tf.div(tf.sub(output, batch.y), output.shape[0]!));
+  },
+  correct() {
+    return tf.scalar(NaN);
+  },
+};
+
+const losses: Record<LossKind, Loss> = { 'softmax-ce': softmaxCrossEntropy, mse: meanSquaredError };
 
 export function lossFor(kind: LossKind): Loss {
   return losses[kind];

@@ -185,7 +185,7 @@ function prepareNewRunDir(config: RunConfig, out?: string): string {
   return dir;
 }
 
-function readConfig(runDir: string): RunConfig {
+export function readConfig(runDir: string): RunConfig {
   const path = join(runDir, 'config.json');
   if (!existsSync(runDir)) throw new RunDirError(runDir, 'directory not found');
   if (!existsSync(path)) throw new RunDirError(runDir, 'not a biocredit run directory (no config.json)');

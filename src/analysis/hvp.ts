@@ -2,26 +2,33 @@
  * The loss of a model over a fixed set of examples as a function of a chosen
  * subset of its parameters, with gradients and Hessian-vector products.
  *
- * Hessian-vector products are central differences of exact gradients,
- *   H v ≈ (∇L(θ + εv) − ∇L(θ − εv)) / 2ε,
- * with the step chosen per vector so that the perturbation ‖εv‖ is a fixed
- * fraction `relStep` of (1 + ‖θ‖) — large against float32 rounding of θ, small
- * against the scale on which the curvature changes. The gradients are summed in
- * double precision over chunks of the examples. Nested tf.grad is not used: in
- * tfjs 4.22 the second derivative through any op whose gradient reads its saved
- * output (tanh, sigmoid, exp, softmax, logSoftmax, max-pooling) either throws or
- * silently drops terms (docs/architecture.md, "Curvature"). The method is
- * checked against closed-form Hessians in tests/src/hessian.test.ts, and
- * `checkHvp` estimates the error on any model by comparing two step sizes.
+ * Two ways to get H v:
+ * - `exact` (default): reverse-over-reverse autodiff, H v = ∇⟨∇L, v⟩, with the
+ *   gradients of src/analysis/second-order.ts that make tfjs's second
+ *   derivatives right. Exact up to float32 rounding; for ReLU networks it is the
+ *   Hessian almost everywhere (ReLU'' = 0), the quantity PyHessian computes.
+ * - `fd`: central differences of exact gradients,
+ *   H v ≈ (∇L(θ + εv) − ∇L(θ − εv)) / 2ε, with ‖εv‖ = relStep·(1 + ‖θ‖).
+ *   Needs nothing but first derivatives, so it works for any op; but for a
+ *   network with kinks (ReLU, max-pooling) the perturbation moves units across
+ *   their kinks and the estimate does not converge to the almost-everywhere
+ *   Hessian (docs/architecture.md, "Curvature"). Use it for smooth networks.
+ *
+ * Gradients and products are summed over chunks of the examples in double
+ * precision. Both methods are checked against closed-form Hessians in
+ * tests/src/hessian.test.ts; `checkHvp` compares the two on any model.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { lossFor } from '../losses.js';
 import type { Batch, Dataset, Model, Params, Split } from '../types.js';
 import { norm, type Vec } from './linalg.js';
+import { softmaxCrossEntropy2, withSecondOrderGradients } from './second-order.js';
 import type { SymOperator } from './spectrum.js';
 
 export const DEFAULT_REL_STEP = 1e-3;
+
+export type HvpMethod = 'exact' | 'fd';
 
 /** The examples a Hessian is taken over: the first `points` of `split`, in file order. */
 export interface PointSet {
@@ -49,10 +56,14 @@ export class LossSurface implements SymOperator {
   readonly dim: number;
   readonly names: string[];
   readonly n: number;
-  /** Relative step of the finite differences (see the module comment). */
+  /** How products are computed (see the module comment). */
+  method: HvpMethod = 'exact';
+  /** Relative step of the finite differences. */
   relStep = DEFAULT_REL_STEP;
   /** Gradient evaluations so far (each over all the examples). */
   gradEvals = 0;
+  /** Hessian-vector products so far (calls of `apply`). */
+  hvps = 0;
   private readonly sizes: number[];
   private readonly shapes: number[][];
   private readonly theta: Vec;
@@ -192,18 +203,47 @@ export class LossSurface implements SymOperator {
     return gp;
   }
 
+  /** H v by reverse-over-reverse autodiff with second-order-safe gradients. */
+  hvpExact(v: Vec): Vec {
+    const out = new Float64Array(this.dim);
+    const ws = this.tensors(this.theta);
+    const vs = this.tensors(v);
+    const lossOf = this.loss.kind === 'softmax-ce' ? softmaxCrossEntropy2 : (o: tf.Tensor, b: Batch) => this.loss.value(o, b);
+    withSecondOrderGradients(() => {
+      for (const b of this.chunks) {
+        const gv = (...vars: tf.Tensor[]) => {
+          const inner = (...p: tf.Tensor[]) => tf.mul(lossOf(this.model.forward(this.paramsWith(p), b.x, { training: false }).output, b), b.size / this.n) as tf.Scalar;
+          const g = tf.grads(inner)(vars);
+          return tf.addN(g.map((gi, i) => tf.sum(tf.mul(gi, vs[i]!)))) as tf.Scalar;
+        };
+        const hv = tf.grads(gv)(ws);
+        let o = 0;
+        hv.forEach((h, i) => {
+          const d = h.dataSync();
+          for (let j = 0; j < d.length; j++) out[o + j]! += d[j]!;
+          o += this.sizes[i]!;
+        });
+        tf.dispose(hv);
+      }
+    });
+    tf.dispose([...ws, ...vs]);
+    return out;
+  }
+
   apply(v: Vec): Vec {
-    return this.hvpWithStep(v, this.relStep);
+    this.hvps++;
+    return this.method === 'exact' ? this.hvpExact(v) : this.hvpWithStep(v, this.relStep);
   }
 
   /**
-   * An error estimate for H v: the relative difference between the products at
-   * the working step and at twice it. Central differences err by O(ε²), so the
-   * working product's error is about a third of this (rounding aside).
+   * An error estimate for H v: the relative difference between the exact
+   * product and central differences at the working step (for `fd`: between the
+   * working step and twice it). Large values for `fd` on a ReLU network mean
+   * the finite differences are crossing kinks.
    */
   checkHvp(v: Vec): number {
-    const a = this.hvpWithStep(v, this.relStep);
-    const b = this.hvpWithStep(v, 2 * this.relStep);
+    const a = this.apply(v);
+    const b = this.method === 'exact' ? this.hvpWithStep(v, this.relStep) : this.hvpWithStep(v, 2 * this.relStep);
     let d = 0;
     for (let i = 0; i < this.dim; i++) d += (a[i]! - b[i]!) ** 2;
     return Math.sqrt(d) / Math.max(norm(a), 1e-30);

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { BiocreditError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { infoCommand, listCommand } from './info.js';
+import { analyzeCommand } from './analyze.js';
 import { compareCommand } from './compare.js';
 import { trainCommand } from './train.js';
 
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const cmd of [trainCommand(), compareCommand(), infoCommand(), listCommand()]) {
+  for (const cmd of [trainCommand(), compareCommand(), analyzeCommand(), infoCommand(), listCommand()]) {
     program.addCommand(cmd.exitOverride().showSuggestionAfterError(true));
   }
   return program;

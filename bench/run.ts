@@ -2,10 +2,13 @@
  * `npm run bench`: training-step throughput through the real trainer on MNIST,
  * with backprop and Adam, for two workloads — MLP 784-256-256-10 at batch 128 and
  * LeNet-5 at batch 64 — and a check that the tensor count stays flat from step
- * to step.
+ * to step; and curvature (`hessian`): for a 784-256-256-10 MLP trained one epoch
+ * with backprop, the time of one gradient and one exact Hessian-vector product
+ * over the first 10,000 training examples, and of its top eigenvalue by Lanczos.
  *
  *   npm run bench                                   # both workloads, default backend
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
+ *   npm run bench -- --workloads hessian
  */
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
@@ -14,7 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../register.js';
 import { initBackend, parseBackendChoice, type BackendChoice } from '../src/backend.js';
+import { loadRun } from '../src/analysis/analyze.js';
+import { LossSurface, selectParams } from '../src/analysis/hvp.js';
+import { gaussianVec, lanczosTopK } from '../src/analysis/spectrum.js';
 import { parse, parseFlag } from '../src/options.js';
+import { Rng } from '../src/rng.js';
 import { train } from '../src/trainer.js';
 
 interface Workload {
@@ -80,21 +87,96 @@ async function bench(workload: string, backend: BackendChoice, steps: number): P
   }
 }
 
+interface HessianBench {
+  workload: 'hessian';
+  backend: string;
+  points: number;
+  params: number;
+  gradSec: number;
+  hvpSec: number;
+  /** HVP time / gradient time. */
+  ratio: number;
+  lambdaMax: number;
+  lanczosHvps: number;
+  lanczosSec: number;
+  tensorGrowth: boolean;
+}
+
+async function benchHessian(backend: BackendChoice, points = 10_000): Promise<HessianBench> {
+  const name = await initBackend(backend);
+  const out = mkdtempSync(join(tmpdir(), 'biocredit-bench-'));
+  try {
+    await train(
+      { backend, dataset: 'mnist', model: 'mlp', modelOptions: { hidden: [256, 256] }, rule: 'bp', epochs: 1, batchSize: 128, logEvery: 0, diagEvery: 0, seed: 0 },
+      { out },
+    );
+    const run = await loadRun(out);
+    const surface = new LossSurface(run.model, run.params, run.dataset, { split: 'train', points }, selectParams(run.model));
+    const v = gaussianVec(new Rng('bench'), surface.dim);
+    surface.lossAndGrad();
+    surface.apply(v);
+    const before = tf.memory().numTensors;
+    const time = (f: () => void, n: number) => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) f();
+      return (performance.now() - t0) / 1000 / n;
+    };
+    const gradSec = time(() => surface.lossAndGrad(), 3);
+    const hvpSec = time(() => surface.apply(v), 3);
+    const t0 = performance.now();
+    const top = lanczosTopK(surface, 1, new Rng('bench-lanczos'));
+    const lanczosSec = (performance.now() - t0) / 1000;
+    const tensorGrowth = tf.memory().numTensors !== before;
+    surface.dispose();
+    tf.dispose(Object.values(run.params));
+    if (run.init) tf.dispose(Object.values(run.init));
+    return {
+      workload: 'hessian',
+      backend: name,
+      points: surface.n,
+      params: surface.dim,
+      gradSec,
+      hvpSec,
+      ratio: hvpSec / gradSec,
+      lambdaMax: top.values[0]!,
+      lanczosHvps: top.matvecs,
+      lanczosSec,
+      tensorGrowth,
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const ALL = [...Object.keys(WORKLOADS), 'hessian'];
+
 const program = new Command('bench')
   .option('--backends <list>', 'comma-separated backends to measure (auto, node, wasm, cpu)', 'auto')
-  .option('--workloads <list>', `comma-separated workloads: ${Object.keys(WORKLOADS).join(', ')}`, Object.keys(WORKLOADS).join(','))
+  .option('--workloads <list>', `comma-separated workloads: ${ALL.join(', ')}`, ALL.join(','))
   .option('--steps <n>', 'training steps per workload and backend', '150')
   .option('--json', 'machine-readable output')
   .action(async (o: { backends: string; workloads: string; steps: string; json?: boolean }) => {
     const steps = parseFlag('--steps', o.steps, parse.positiveInt);
-    const workloads = o.workloads.split(',').map((x) => parseFlag('--workloads', x, parse.choice(Object.keys(WORKLOADS))));
+    const workloads = o.workloads.split(',').map((x) => parseFlag('--workloads', x, parse.choice(ALL)));
     const results: BenchResult[] = [];
+    const curvature: HessianBench[] = [];
     for (const workload of workloads) {
-      for (const b of o.backends.split(',')) results.push(await bench(workload, parseBackendChoice(b, '--backends'), steps));
+      for (const b of o.backends.split(',')) {
+        const backend = parseBackendChoice(b, '--backends');
+        if (workload === 'hessian') curvature.push(await benchHessian(backend));
+        else results.push(await bench(workload, backend, steps));
+      }
     }
     if (o.json) {
-      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify([...results, ...curvature], null, 2)}\n`);
     } else {
+      for (const h of curvature) {
+        process.stdout.write(
+          `Curvature: MLP 784-256-256-10 (${h.params.toLocaleString('en-US')} parameters) after 1 epoch of bp, Hessian over ${h.points.toLocaleString('en-US')} MNIST training examples\n` +
+            `  ${h.backend.padEnd(10)} gradient ${h.gradSec.toFixed(2)} s, exact HVP ${h.hvpSec.toFixed(2)} s (${h.ratio.toFixed(2)}× a gradient); ` +
+            `λ_max = ${h.lambdaMax.toFixed(3)} by Lanczos in ${h.lanczosHvps} HVPs, ${h.lanczosSec.toFixed(1)} s${h.tensorGrowth ? '  GROWTH' : ''}\n`,
+        );
+      }
       for (const r of results) {
         process.stdout.write(
           `${WORKLOADS[r.workload]!.title}, bp + adam, MNIST\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
@@ -102,7 +184,7 @@ const program = new Command('bench')
         );
       }
     }
-    if (results.some((r) => r.tensorGrowth)) {
+    if (results.some((r) => r.tensorGrowth) || curvature.some((h) => h.tensorGrowth)) {
       process.stderr.write('bench: the tensor count grew across steps (a leak)\n');
       process.exitCode = 1;
     }

@@ -8,7 +8,7 @@ import type { BackendChoice, BackendName } from './backend.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_LR, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from './optim.js';
 import { option, parse, parseFlag, resolveOptions, type OptionSpec, type OptionValue } from './options.js';
-import { datasets, models, rules } from './registries.js';
+import { analyses, datasets, models, rules } from './registries.js';
 import type { ResolvedOptions } from './types.js';
 import { VERSION } from './version.js';
 
@@ -27,6 +27,8 @@ export interface TrainingConfig {
   logEvery: number;
   /** Log per-layer alignment diagnostics every this many steps and at the last step (0: never). */
   diagEvery: number;
+  /** Analyses recorded during training (absent when off, so older configs read the same). */
+  analysis?: { every: number; measures: string[]; points: number };
 }
 
 export interface ComponentConfig {
@@ -68,9 +70,20 @@ export interface TrainSpec {
   checkpointEvery?: number;
   logEvery?: number;
   diagEvery?: number;
+  analyzeEvery?: number;
+  analyze?: string[] | string;
+  analyzePoints?: number;
 }
 
 type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
+
+/** A comma list of registered analysis names. */
+function parseAnalyses(raw: string): string[] {
+  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!names.length) throw new Error(`must list one or more of ${analyses.names().join(', ')}`);
+  for (const n of names) if (!analyses.has(n)) throw new Error(`lists unknown analysis "${n}"; known analyses: ${analyses.names().join(', ')}`);
+  return names;
+}
 
 /** The trainer's own options, keyed by TrainSpec field. */
 export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
@@ -97,6 +110,9 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
     100,
     parse.nonNegativeInt,
   ),
+  analyzeEvery: option('analyzeEvery', '--analyze-every <steps>', 'record the --analyze measures every n steps, at step 0 and at the end (0: never)', 0, parse.nonNegativeInt),
+  analyze: option<string[]>('analyze', '--analyze <measures>', 'comma list of analyses recorded by --analyze-every (see `biocredit list`)', ['hessian', 'gap'], parseAnalyses),
+  analyzePoints: option('analyzePoints', '--analyze-points <n>', 'examples (the first n, file order) for the --analyze measures', 1000, parse.positiveInt),
 };
 
 export const DEFAULT_EPOCHS = 10;
@@ -120,6 +136,9 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   const dataset = datasets.get(str('dataset'));
   const model = models.get(str('model'));
   const rule = rules.get(str('rule'));
+  // Validated even when --analyze-every is 0, so a typo is caught before a long run.
+  const analyze = value('analyze', spec) as string[];
+  const analyzePoints = num('analyzePoints');
   return {
     biocredit: VERSION,
     seed: num('seed'),
@@ -143,6 +162,9 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       checkpointEvery: num('checkpointEvery'),
       logEvery: num('logEvery'),
       diagEvery: num('diagEvery'),
+      ...(num('analyzeEvery') > 0
+        ? { analysis: { every: num('analyzeEvery'), measures: analyze, points: analyzePoints } }
+        : {}),
     },
   };
 }

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { hookMeasures, type AnalysisRecord } from './analysis/hooks.js';
 import { initBackend } from './backend.js';
 import { atomicWriteJson, loadCheckpoint, saveCheckpoint, writeParamsDir } from './checkpoint.js';
 import { resolveConfig, type RunConfig, type TrainSpec } from './config.js';
@@ -95,6 +96,7 @@ export interface Reporter {
   progress?(p: Progress): void;
   eval?(record: EvalRecord): void;
   diag?(record: DiagRecord): void;
+  analysis?(record: AnalysisRecord): void;
 }
 
 export interface TrainOptions {
@@ -367,6 +369,18 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
     return summary;
   };
 
+  const analysis = config.training.analysis;
+  const recordAnalysis = () => {
+    const record: AnalysisRecord = {
+      type: 'analysis',
+      step: st.step,
+      epoch: st.step / stepsPerEpoch,
+      ...hookMeasures(model, store.values, dataset, analysis!.measures, analysis!.points, rngs.derive('analysis', st.step)),
+    };
+    write(record);
+    options.reporter?.analysis?.(record);
+  };
+
   const evalAll = (): Partial<Record<Split, EvalResult>> => {
     const out: Partial<Record<Split, EvalResult>> = {};
     for (const split of evalSplits) out[split] = evaluate(model, store.values, dataset, split, evalBatchSize);
@@ -399,6 +413,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       };
       write(record);
       options.reporter?.eval?.(record);
+      if (analysis) recordAnalysis();
       await checkpoint();
     }
     let perm: Int32Array | null = null;
@@ -534,6 +549,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         st.best = best;
         options.reporter?.eval?.(record);
       }
+      if (analysis && (st.step % analysis.every === 0 || st.step === totalSteps)) recordAnalysis();
       if ((evalNow && checkpointEvery === 0) || endOfEpoch || (checkpointEvery > 0 && st.step % checkpointEvery === 0)) {
         await checkpoint();
         lastCheckpointStep = st.step;

@@ -180,3 +180,19 @@ export interface RuleEntry extends RegistryItem {
 export interface DatasetEntry extends RegistryItem {
   load(options: ResolvedOptions): Promise<Dataset>;
 }
+
+/** What an analysis recorded during training sees. */
+export interface AnalysisContext {
+  model: Model;
+  params: Params;
+  dataset: Dataset;
+  /** The first `points` examples of a split are used (file order). */
+  points: number;
+  /** A stream derived from the run seed and the step. */
+  rng: Rng;
+}
+
+export interface AnalysisEntry extends RegistryItem {
+  /** Named numbers to record in metrics.jsonl. */
+  measure(ctx: AnalysisContext): Record<string, number | boolean>;
+}

@@ -117,7 +117,7 @@ export interface HessianResult {
   topK?: { method: string; values: number[]; residuals: number[]; converged: boolean; hvps: number };
   trace?: { method: string; value: number; se: number; hvps: number };
   density?: Density;
-  /** For the top eigenvector: ‖H v (exact) − H v (finite differences)‖ / ‖H v (exact)‖ (fd: working vs doubled step). */
+  /** Self-check of the products on the top eigenvector (LossSurface.checkHvp): exact, symmetry error; fd, step-doubling change. */
   hvpCheck?: number;
   hvps: number;
   sec: number;
@@ -237,7 +237,7 @@ export function hessianMeasures(surface: LossSurface, req: HessianRequest, opts:
     out.density = slqDensity(surface, rng, { steps: opts.densitySteps, runs: opts.densityRuns });
   }
   if (top) {
-    progress?.('HVP step check');
+    progress?.('HVP self-check');
     out.hvpCheck = surface.checkHvp(top);
   }
   out.hvps = surface.hvps - start;

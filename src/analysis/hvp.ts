@@ -16,7 +16,7 @@
  *
  * Gradients and products are summed over chunks of the examples in double
  * precision. Both methods are checked against closed-form Hessians in
- * tests/src/hessian.test.ts; `checkHvp` compares the two on any model.
+ * tests/src/hessian.test.ts; `checkHvp` runs a self-check on any model.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
@@ -236,14 +236,36 @@ export class LossSurface implements SymOperator {
   }
 
   /**
-   * An error estimate for H v: the relative difference between the exact
-   * product and central differences at the working step (for `fd`: between the
-   * working step and twice it). Large values for `fd` on a ReLU network mean
-   * the finite differences are crossing kinks.
+   * A self-check of the products. `exact`: the symmetry error
+   * |wᵀ(H v) − vᵀ(H w)| / |wᵀ(H v)| for v and a second vector w (zero up to
+   * rounding for a correct Hessian-vector product). `fd`: the relative change of
+   * H v between the working step and twice it (large where the differences
+   * cross kinks).
    */
-  checkHvp(v: Vec): number {
-    const a = this.apply(v);
-    const b = this.method === 'exact' ? this.hvpWithStep(v, this.relStep) : this.hvpWithStep(v, 2 * this.relStep);
+  checkHvp(v: Vec, w?: Vec): number {
+    if (this.method === 'exact') {
+      const other = w ?? Float64Array.from(v, (x, i) => x * Math.cos(i));
+      const hv = this.apply(v);
+      const hw = this.apply(other);
+      let a = 0;
+      let b = 0;
+      for (let i = 0; i < this.dim; i++) {
+        a += other[i]! * hv[i]!;
+        b += v[i]! * hw[i]!;
+      }
+      return Math.abs(a - b) / Math.max(Math.abs(a), 1e-30);
+    }
+    const a = this.hvpWithStep(v, this.relStep);
+    const b = this.hvpWithStep(v, 2 * this.relStep);
+    let d = 0;
+    for (let i = 0; i < this.dim; i++) d += (a[i]! - b[i]!) ** 2;
+    return Math.sqrt(d) / Math.max(norm(a), 1e-30);
+  }
+
+  /** ‖H v (exact) − H v (finite differences at `relStep`)‖ / ‖H v (exact)‖. */
+  compareWithFd(v: Vec, relStep = this.relStep): number {
+    const a = this.hvpExact(v);
+    const b = this.hvpWithStep(v, relStep);
     let d = 0;
     for (let i = 0; i < this.dim; i++) d += (a[i]! - b[i]!) ** 2;
     return Math.sqrt(d) / Math.max(norm(a), 1e-30);

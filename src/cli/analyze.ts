@@ -179,7 +179,7 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
           const h = first.hessian;
           process.stdout.write(
             `Hessian over the first ${h.points} ${h.split} examples, ${h.dim.toLocaleString('en-US')} parameters (${opts.params ? h.params.join(', ') : 'all trainable'}); ${h.hvps} HVPs per run${
-              h.hvpCheck !== undefined ? `, HVP step check ${h.hvpCheck.toExponential(1)}` : ''
+              h.hvpCheck !== undefined ? `, HVP ${first.options.hvp === 'exact' ? 'symmetry error' : 'step-doubling change'} ${h.hvpCheck.toExponential(1)}` : ''
             }\n`,
           );
         }

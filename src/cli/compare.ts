@@ -29,6 +29,7 @@ import { resolveConfig, type RunConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { parse, parseFlag } from '../options.js';
 import { rules as ruleRegistry } from '../registries.js';
+import { lambdaOverTrainingSpec } from '../analysis/report.js';
 import { comparisonReport } from '../report.js';
 import { buildRun } from '../trainer.js';
 import { addTrainFlags, readTrainFlags, type RawFlags } from './flags.js';
@@ -267,7 +268,8 @@ different command pointed at the same directory is refused.`,
     const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
     atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
     atomicWrite(join(dir, 'results.json'), json);
-    atomicWrite(join(dir, 'report.html'), await comparisonReport(results));
+    const lambda = lambdaOverTrainingSpec(results.runs, results.rules.map((r) => r.rule));
+    atomicWrite(join(dir, 'report.html'), await comparisonReport(results, lambda ? [{ title: 'Top Hessian eigenvalue over training (--analyze-every)', spec: lambda }] : []));
     if (raw['json']) {
       process.stdout.write(json);
     } else {

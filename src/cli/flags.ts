@@ -62,6 +62,7 @@ const GROUPS: [string, TrainKey[]][] = [
   ['Run:', ['dataset', 'model', 'rule', 'seed']],
   ['Optimization:', ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm']],
   ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'checkpointEvery', 'logEvery', 'diagEvery']],
+  ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints']],
 ];
 
 /**

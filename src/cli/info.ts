@@ -6,7 +6,8 @@ import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { BACKEND_CHOICES, backendInfo, initBackend, parseBackendChoice, requestedBackend } from '../backend.js';
-import { datasets, models, rules, tasks } from '../registries.js';
+import '../analysis/hooks.js';
+import { analyses, datasets, models, rules, tasks } from '../registries.js';
 import type { Registry, RegistryItem } from '../registry.js';
 import { VERSION } from '../version.js';
 import { table } from './format.js';
@@ -77,6 +78,7 @@ export function listCommand(): Command {
         ['models', models],
         ['datasets', datasets],
         ['tasks', tasks],
+        ['analyses (--analyze)', analyses],
       ];
       if (opts.json) {
         const out = Object.fromEntries(

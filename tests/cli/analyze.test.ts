@@ -1,0 +1,144 @@
+/** `biocredit analyze` and the training hooks, end to end on small runs. */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers.js';
+
+const small = ['--dataset', 'mnist-mini', '--hidden', '16', '--steps', '60', '--eval-every', '30', '--quiet'];
+
+function oneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+}
+
+const metrics = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('biocredit analyze on a run directory', () => {
+  const root = tempDir();
+  const run = join(root, 'run');
+
+  it('prints λ_max, trace and gap, and writes analysis.json and analysis.html', () => {
+    expect(runCli(['train', ...small, '--out', run]).code).toBe(0);
+    const r = runCli(['analyze', run, '--points', '200', '--probes', '12', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const a = j.runs[0];
+    expect(a.hessian.points).toBe(200);
+    expect(a.hessian.dim).toBe(784 * 16 + 16 + 16 * 10 + 10);
+    expect(a.hessian.topK.converged).toBe(true);
+    expect(a.hessian.topK.values[0]).toBeGreaterThan(0);
+    // The top eigenvalue bounds the mean eigenvalue: λ_max ≥ trace / dim.
+    expect(a.hessian.topK.values[0]).toBeGreaterThan(a.hessian.trace.value / a.hessian.dim);
+    expect(a.hessian.trace.se).toBeGreaterThan(0);
+    expect(a.hessian.hvpCheck).toBeLessThan(1e-4);
+    expect(a.gap.train.n).toBe(8000);
+    expect(a.gap.lossGap).toBeCloseTo(a.gap.test.loss - a.gap.train.loss, 12);
+    expect(j.rules.bp.lambdaMax.mean).toBe(a.hessian.topK.values[0]);
+    expect(JSON.parse(readFileSync(join(run, 'analysis.json'), 'utf8')).hessian.topK.values).toEqual(a.hessian.topK.values);
+    expect(readFileSync(join(run, 'analysis.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('reuses a stored analysis with the same options and recomputes with --force', () => {
+    const again = runCli(['analyze', run, '--points', '200', '--probes', '12']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('reusing analysis.json');
+    expect(again.stdout).toMatch(/λ_max/);
+    const forced = runCli(['analyze', run, '--points', '200', '--probes', '12', '--force']);
+    expect(forced.stderr).not.toContain('reusing');
+  });
+
+  it('restricts to --params, and gives the same λ_max with power iteration as with Lanczos', () => {
+    const lz = JSON.parse(runCli(['analyze', run, '--hessian', 'top-k=2', '--params', 'l1/*', '--points', '200', '--tol', '1e-5', '--no-gap', '--json', '--quiet', '--force']).stdout);
+    const pw = JSON.parse(
+      runCli(['analyze', run, '--hessian', 'top-k=2', '--params', 'l1/*', '--points', '200', '--method', 'power', '--tol', '1e-6', '--max-iter', '500', '--no-gap', '--json', '--quiet', '--force']).stdout,
+    );
+    const [a, b] = [lz.runs[0].hessian, pw.runs[0].hessian];
+    expect(a.params).toEqual(['l1/W', 'l1/b']);
+    expect(a.dim).toBe(16 * 10 + 10);
+    expect(lz.runs[0].gap).toBeUndefined();
+    expect(Math.abs(a.topK.values[0] - b.topK.values[0]) / a.topK.values[0]).toBeLessThan(0.01);
+  });
+
+  it('measures sharpness and geometry', () => {
+    const r = runCli(['analyze', run, '--hessian', 'density', '--density-steps', '12', '--sharpness', '--geometry', '--points', '200', '--json', '--quiet', '--force']);
+    expect(r.code, r.stderr).toBe(0);
+    const a = JSON.parse(r.stdout).runs[0];
+    expect(a.sharpness.sam.value).toBeGreaterThan(0);
+    expect(a.sharpness.epsilon.value).toBeGreaterThan(0);
+    expect(Object.keys(a.geometry.effectiveRank)).toEqual(['l0/W', 'l1/W']);
+    expect(a.geometry.effectiveRank['l1/W']).toBeGreaterThan(1);
+    expect(a.geometry.effectiveRank['l1/W']).toBeLessThanOrEqual(10);
+    expect(Object.keys(a.geometry.participationRatio)).toEqual(['l0']);
+    expect(a.geometry.weightChange['l0/W'].distance).toBeGreaterThan(0);
+    expect(a.geometry.kernelAlignment).toBeGreaterThan(0);
+    expect(a.geometry.kernelAlignment).toBeLessThan(1);
+    // The density is stored in the run's analysis.json (the summary leaves it out).
+    const stored = JSON.parse(readFileSync(join(run, 'analysis.json'), 'utf8'));
+    expect(stored.hessian.density.grid.length).toBe(stored.hessian.density.density.length);
+  });
+
+  it.each([
+    [['--params', 'rec/*'], /--params rec\/\* matches no trainable parameter; the model has: l0\/W, l0\/b, l1\/W, l1\/b/],
+    [['--hessian', 'top-k=200', '--params', 'l1/b'], /--hessian top-k=200: k is larger than the number of parameters analysed \(10\)/],
+    [['--points', '0'], /--points must be a positive integer, got "0"/],
+    [['--hessian', 'top-k=2,curvature'], /--hessian: unknown measure "curvature"; expected a comma list of top-k=K, trace, density/],
+    [['--split', 'val'], /--split must be one of train, test, got "val"/],
+  ])('bad input %j: one clear line, non-zero exit', (extra, pattern) => {
+    oneLineError(runCli(['analyze', run, ...extra, '--quiet']), pattern);
+  });
+
+  it('a directory without a checkpoint, and one that is not a run, get one clear line', () => {
+    rmSync(join(run, 'checkpoint'), { recursive: true, force: true });
+    rmSync(join(run, 'checkpoint.old'), { recursive: true, force: true });
+    oneLineError(runCli(['analyze', run, '--quiet', '--force']), /no checkpoint to analyse/);
+    oneLineError(runCli(['analyze', root, '--quiet']), /not a run directory \(no config\.json\) nor a compare directory \(no compare\.json\)/);
+    oneLineError(runCli(['analyze', join(root, 'nope'), '--quiet']), /nope: directory not found/);
+  });
+});
+
+describe('analyses during training and on a compare directory', () => {
+  const out = join(tempDir(), 'cmp');
+
+  it('records λ_max and the gap during training without changing the training', () => {
+    const root = tempDir();
+    const plain = join(root, 'plain');
+    const hooked = join(root, 'hooked');
+    expect(runCli(['train', ...small, '--out', plain]).code).toBe(0);
+    const r = runCli(['train', ...small, '--analyze-every', '20', '--analyze', 'hessian,gap', '--analyze-points', '100', '--out', hooked]);
+    expect(r.code, r.stderr).toBe(0);
+    const records = metrics(hooked).filter((m) => m['type'] === 'analysis');
+    expect(records.map((m) => m['step'])).toEqual([0, 20, 40, 60]);
+    for (const m of records) {
+      expect(m['lambdaMax']).toBeGreaterThan(0);
+      expect(m['lossGap']).toBeCloseTo((m['testLoss'] as number) - (m['trainLoss'] as number), 10);
+    }
+    oneLineError(runCli(['train', ...small, '--analyze', 'hessian,foo']), /--analyze lists unknown analysis "foo"; known analyses: hessian, gap, sharpness/);
+    const evals = (d: string) => metrics(d).filter((m) => m['type'] === 'eval').map((m) => ({ ...m, wallSec: 0, examplesPerSec: 0 }));
+    expect(evals(hooked)).toEqual(evals(plain));
+  });
+
+  it('compare with hooks, then analyze: one row per rule, analysis.json and the page with λ_max over training', () => {
+    const c = runCli(['compare', ...small, '--rules', 'bp,fa', '--seeds', '2', '--analyze-every', '30', '--analyze-points', '100', '--out', out]);
+    expect(c.code, c.stderr).toBe(0);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('Top Hessian eigenvalue over training');
+    const r = runCli(['analyze', out, '--points', '200', '--probes', '9', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^rule\s+runs\s+λ_max\s+trace\s+loss gap\s+acc gap \(pts\)/);
+    expect(lines[1]).toMatch(/^bp\s+2\s+\d+\.\d+ ± \d+\.\d+/);
+    expect(lines[2]).toMatch(/^fa\s+2\s+\d+\.\d+ ± \d+\.\d+/);
+    const j = JSON.parse(readFileSync(join(out, 'analysis.json'), 'utf8'));
+    expect(j.rules.bp.lambdaMax.n).toBe(2);
+    expect(j.rules.fa.trace.n).toBe(2);
+    const html = readFileSync(join(out, 'analysis.html'), 'utf8');
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(html).toContain('λ_max over training');
+    expect(existsSync(join(out, 'bp-s1', 'analysis.json'))).toBe(true);
+  });
+});

@@ -4,6 +4,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { loadMnistMini } from '../datasets/mnist.js';
 import { ArrayDataset } from '../src/data.js';
 import { Rng } from '../src/rng.js';
@@ -47,6 +48,14 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** Asserts a failed CLI call that printed exactly one line on stderr, matching `pattern`. */
+export function oneLineError(r: { code: number; stderr: string }, pattern: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {

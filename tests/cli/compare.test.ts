@@ -2,16 +2,9 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers.js';
+import { oneLineError, runCli, tempDir } from '../helpers.js';
 
 const base = ['compare', '--dataset', 'mnist-mini', '--hidden', '16', '--steps', '40', '--eval-every', '20', '--diag-every', '10', '--quiet'];
-
-function oneLineError(r: { code: number; stderr: string }, pattern: RegExp) {
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe('biocredit compare', () => {
   const out = join(tempDir(), 'cmp');

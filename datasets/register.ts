@@ -44,3 +44,4 @@ datasets.register({
   options: idxOptions,
   load: async (o) => loadIdxNamed('idx', asMnist(o)),
 });
+import './tasks/register.js';

@@ -2,6 +2,7 @@
 import { models } from '../src/registries.js';
 import { convnetOptions, createConvnet, type ConvnetOptions } from './convnet.js';
 import { createMlp, mlpOptions, type MlpOptions } from './mlp.js';
+import { createRnn, rnnOptions, type RnnOptions } from './rnn.js';
 
 models.register({
   name: 'mlp',
@@ -17,4 +18,12 @@ models.register({
   reference: 'LeCun, Bottou, Bengio, Haffner 1998',
   options: convnetOptions,
   create: (o, data) => createConvnet(o as unknown as ConvnetOptions, data),
+});
+
+models.register({
+  name: 'rnn',
+  description: "continuous-time rate RNN (τ, Euler step dt/τ), --units, --gain, --sparsity, --dale E/I split, trainable --train-x0",
+  reference: 'Song, Yang, Wang 2016; PsychRNN (Ehrlich et al. 2021)',
+  options: rnnOptions,
+  create: (o, data) => createRnn(o as unknown as RnnOptions, data),
 });

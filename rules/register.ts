@@ -1,6 +1,7 @@
 /** Registers the learning rules of this folder. */
 import { rules } from '../src/registries.js';
 import { createBackprop } from './bp.js';
+import { createBptt, createTbptt, windowOption } from './bptt.js';
 import { creditOptions, feedbackScaleOption, type CreditOptions } from './common.js';
 import { createDfa, dfaConvOption, type DfaOptions } from './dfa.js';
 import { createFa, type FaOptions } from './fa.js';
@@ -54,4 +55,19 @@ rules.register({
   reference: 'Liao, Leibo, Poggio 2016, AAAI (biotorch naming)',
   options: [...creditOptions, feedbackScaleOption],
   create: (o) => createBrsf(o as unknown as RandomSignOptions),
+});
+
+rules.register({
+  name: 'bptt',
+  description: 'backpropagation through time: exact gradient through the unrolled recurrent dynamics',
+  reference: 'Werbos 1990, Proc IEEE',
+  create: () => createBptt(),
+});
+
+rules.register({
+  name: 'tbptt',
+  description: 'truncated BPTT: the gradient through the state is cut every --window steps',
+  reference: 'Williams & Peng 1990, Neural Comput',
+  options: [windowOption],
+  create: (o) => createTbptt(o as unknown as { window: number }),
 });

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'linear'] as const;
+export const ACTIVATIONS = ['relu', 'tanh', 'sigmoid', 'softplus', 'linear'] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 export interface Activation {
@@ -30,6 +30,11 @@ const table: Record<ActivationName, Activation> = {
     name: 'sigmoid',
     f: (a) => tf.sigmoid(a),
     df: (_a, y) => tf.mul(y, tf.sub(1, y)),
+  },
+  softplus: {
+    name: 'softplus',
+    f: (a) => tf.softplus(a),
+    df: (a) => tf.sigmoid(a),
   },
   linear: {
     name: 'linear',

@@ -8,7 +8,7 @@ import type { BackendChoice, BackendName } from './backend.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_LR, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from './optim.js';
 import { option, parse, parseFlag, resolveOptions, type OptionSpec, type OptionValue } from './options.js';
-import { analyses, datasets, models, rules } from './registries.js';
+import { analyses, datasets, models, rules, tasks } from './registries.js';
 import type { ResolvedOptions } from './types.js';
 import { VERSION } from './version.js';
 
@@ -34,6 +34,8 @@ export interface TrainingConfig {
 export interface ComponentConfig {
   name: string;
   options: ResolvedOptions;
+  /** For the dataset: 'task' when it is a trial-based task (`--task`). */
+  kind?: 'task';
 }
 
 export interface RunConfig {
@@ -52,6 +54,8 @@ export interface TrainSpec {
   seed?: number;
   backend?: BackendChoice;
   dataset?: string;
+  /** A trial-based task (datasets/tasks), instead of `dataset`. */
+  task?: string;
   datasetOptions?: Record<string, unknown>;
   model?: string;
   modelOptions?: Record<string, unknown>;
@@ -89,6 +93,7 @@ function parseAnalyses(raw: string): string[] {
 export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   seed: option('seed', '--seed <n>', 'run seed; every random stream derives from it', 0, parse.nonNegativeInt),
   dataset: option('dataset', '--dataset <name>', 'dataset (see `biocredit list`)', 'mnist', parse.string),
+  task: option<string | null>('task', '--task <name>', 'trial-based task for recurrent models, instead of --dataset (see `biocredit list`)', null, parse.string),
   model: option('model', '--model <name>', 'model family (see `biocredit list`)', 'mlp', parse.string),
   rule: option('rule', '--rule <name>', 'learning rule (see `biocredit list`)', 'bp', parse.string),
   optimizer: option('optimizer', '--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')}`, 'adam', parse.choice(OPTIMIZERS)),
@@ -133,7 +138,9 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   if (epochs !== null && steps !== null) throw new UsageError('give --epochs or --steps, not both');
   const optimizerName = str('optimizer') as OptimizerName;
   const lr = (value('lr', spec) as number | null) ?? DEFAULT_LR[optimizerName];
-  const dataset = datasets.get(str('dataset'));
+  const taskName = value('task', spec) as string | null;
+  if (taskName !== null && spec.dataset !== undefined) throw new UsageError('give --dataset or --task, not both');
+  const dataset = taskName !== null ? tasks.get(taskName) : datasets.get(str('dataset'));
   const model = models.get(str('model'));
   const rule = rules.get(str('rule'));
   // Validated even when --analyze-every is 0, so a typo is caught before a long run.
@@ -143,7 +150,11 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
     biocredit: VERSION,
     seed: num('seed'),
     backend,
-    dataset: { name: dataset.name, options: resolveOptions(`dataset ${dataset.name}`, dataset.options ?? [], spec.datasetOptions) },
+    dataset: {
+      name: dataset.name,
+      options: resolveOptions(`${taskName !== null ? 'task' : 'dataset'} ${dataset.name}`, dataset.options ?? [], spec.datasetOptions),
+      ...(taskName !== null ? { kind: 'task' as const } : {}),
+    },
     model: { name: model.name, options: resolveOptions(`model ${model.name}`, model.options ?? [], spec.modelOptions) },
     rule: { name: rule.name, options: resolveOptions(`rule ${rule.name}`, rule.options ?? [], spec.ruleOptions) },
     optimizer: {

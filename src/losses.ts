@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './types.js';
 
-export type LossKind = 'softmax-ce' | 'mse';
+export type LossKind = 'softmax-ce' | 'mse' | 'mse-decision';
 
 export interface Loss {
   readonly kind: LossKind;
@@ -39,21 +39,65 @@ const softmaxCrossEntropy: Loss = {
   },
 };
 
-/** Squared error on real targets shaped like the output: L = mean_b ½‖a_b − y_b‖². */
+/**
+ * Squared error on real targets shaped like the output, averaged over the
+ * examples (and over the time steps the batch's mask selects, for sequences
+ * [B, T, K] with mask [B, T]): L = Σ m ½‖a − y‖² / Σ m.
+ */
+function squaredError(output: tf.Tensor, batch: Batch): tf.Scalar {
+  return tf.tidy(() => {
+    const perStep = tf.mul(0.5, tf.sum(tf.square(tf.sub(output, batch.y)), -1));
+    if (!batch.mask) return tf.mean(perStep) as tf.Scalar;
+    return tf.div(tf.sum(tf.mul(perStep, batch.mask)), tf.maximum(tf.sum(batch.mask), 1)) as tf.Scalar;
+  });
+}
+
+function squaredErrorGrad(output: tf.Tensor, batch: Batch): tf.Tensor {
+  return tf.tidy(() => {
+    const diff = tf.sub(output, batch.y);
+    if (!batch.mask) return tf.div(diff, perStepCount(output));
+    return tf.div(tf.mul(diff, tf.expandDims(batch.mask, -1)), tf.maximum(tf.sum(batch.mask), 1));
+  });
+}
+
+/** Number of per-step terms the unmasked mean runs over (all axes but the last). */
+function perStepCount(output: tf.Tensor): number {
+  return output.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+}
+
 const meanSquaredError: Loss = {
   kind: 'mse',
-  value(output, batch) {
-    return tf.tidy(() => tf.mul(0.5, tf.mean(tf.sum(tf.reshape(tf.square(tf.sub(output, batch.y)), [output.shape[0]!, -1]), 1))) as tf.Scalar);
-  },
-  outputGrad(output, batch) {
-    return tf.tidy(() => tf.div(tf.sub(output, batch.y), output.shape[0]!));
-  },
+  value: squaredError,
+  outputGrad: squaredErrorGrad,
   correct() {
     return tf.scalar(NaN);
   },
 };
 
-const losses: Record<LossKind, Loss> = { 'softmax-ce': softmaxCrossEntropy, mse: meanSquaredError };
+/**
+ * Squared error for decision tasks whose target is ±1 during the response and
+ * 0 elsewhere: an example is correct when the mean output over its masked
+ * response steps (|y| > 0.5) has the sign of the target there.
+ */
+const decisionSquaredError: Loss = {
+  kind: 'mse-decision',
+  value: squaredError,
+  outputGrad: squaredErrorGrad,
+  correct(output, batch) {
+    return tf.tidy(() => {
+      const z = tf.sum(output, -1);
+      const y = tf.sum(batch.y, -1);
+      let w = tf.cast(tf.greater(tf.abs(y), 0.5), 'float32');
+      if (batch.mask) w = tf.mul(w, batch.mask);
+      const axes = z.shape.length > 1 ? z.shape.slice(1).map((_, i) => i + 1) : [0];
+      const zMean = tf.sum(tf.mul(z, w), axes);
+      const yMean = tf.sum(tf.mul(y, w), axes);
+      return tf.sum(tf.cast(tf.logicalAnd(tf.greater(tf.abs(yMean), 0), tf.equal(tf.sign(zMean), tf.sign(yMean))), 'float32')) as tf.Scalar;
+    });
+  },
+};
+
+const losses: Record<LossKind, Loss> = { 'softmax-ce': softmaxCrossEntropy, mse: meanSquaredError, 'mse-decision': decisionSquaredError };
 
 export function lossFor(kind: LossKind): Loss {
   return losses[kind];

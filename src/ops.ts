@@ -29,6 +29,9 @@ function customOp(arity: number, fn: (inputs: tf.Tensor[], save: tf.GradSaveFunc
     fn(args.slice(0, arity) as tf.Tensor[], args[arity] as tf.GradSaveFunc)) as unknown as Parameters<typeof tf.customGrad>[0]);
 }
 
+/** The identity with a zero gradient (tfjs has no stopGradient); for truncating credit in time. */
+export const stopGradient = customOp(1, ([x]) => ({ value: tf.clone(x!), gradFunc: (dy) => [tf.zerosLike(dy)] }));
+
 export const plainOps: LayerOps = {
   dense: (_layer, x, w) => tf.matMul(x, w),
   conv2d: (_layer, x, k, stride, pad) => tf.conv2d(x, k, stride, pad),

@@ -22,7 +22,7 @@ import { angleDegrees, autodiffStep } from './grad.js';
 import { lossFor } from './losses.js';
 import { Optimizer } from './optim.js';
 import { ParamStore } from './params.js';
-import { datasets, models, rules } from './registries.js';
+import { datasets, models, rules, tasks } from './registries.js';
 import { RngStreams } from './rng.js';
 import { countParams, tidyObject, type NamedTensor } from './tensors.js';
 import type { Batch, Dataset, LearningRule, Model, Params, RuleState, Split } from './types.js';
@@ -160,11 +160,12 @@ export interface RunParts {
 }
 
 export async function buildRun(config: RunConfig): Promise<RunParts> {
-  const dataset = await datasets.get(config.dataset.name).load(config.dataset.options);
+  const dataset = await (config.dataset.kind === 'task' ? tasks : datasets).get(config.dataset.name).load(config.dataset.options);
   if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
   const model = models.get(config.model.name).create(config.model.options, {
     inputShape: dataset.inputShape,
     outputSize: dataset.outputSize,
+    ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
   });
   const rule = rules.get(config.rule.name).create(config.rule.options);
   return { config, dataset, model, rule };

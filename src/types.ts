@@ -56,6 +56,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** The layer operations to route through (default: plainOps). */
   ops?: LayerOps;
+  /** Recurrent models: cut the gradient through the state every this many steps (truncated BPTT). */
+  truncate?: number;
 }
 
 /** A layer with weights, as rules that replace the backward pathway need to know it. */
@@ -107,6 +109,8 @@ export interface Dataset {
   readonly outputSize: number;
   readonly loss: LossKind;
   size(split: Split): number;
+  /** Time step in ms of sequence data (trial-based tasks). */
+  readonly dtMs?: number;
   /** The examples at `indices` of `split`, as tensors. */
   batch(split: Split, indices: ArrayLike<number>): Batch;
 }
@@ -115,6 +119,8 @@ export interface Dataset {
 export interface DataInfo {
   inputShape: number[];
   outputSize: number;
+  /** Time step of sequence data in ms (tasks), for continuous-time models. */
+  dtMs?: number;
 }
 
 /** Everything a rule may keep between steps: fixed feedback matrices, traces, RLS matrices. */

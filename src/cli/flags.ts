@@ -8,7 +8,7 @@ import { BACKEND_CHOICES, parseBackendChoice, type BackendChoice } from '../back
 import { TRAIN_OPTIONS, type TrainSpec } from '../config.js';
 import { UsageError } from '../errors.js';
 import { flagName, type OptionSpec } from '../options.js';
-import { datasets, models, rules } from '../registries.js';
+import { datasets, models, rules, tasks } from '../registries.js';
 import type { Registry, RegistryItem } from '../registry.js';
 
 export type Kind = 'dataset' | 'model' | 'rule';
@@ -21,7 +21,13 @@ export interface EntryFlag {
   entries: string[];
 }
 
-const REGISTRIES: Record<Kind, Registry<RegistryItem>> = { dataset: datasets, model: models, rule: rules };
+/** Datasets and tasks share the dataset flags: a task is a dataset of trials. */
+const dataSources = {
+  entries: () => [...datasets.entries(), ...tasks.entries()],
+  get: (name: string) => (tasks.has(name) && !datasets.has(name) ? tasks.get(name) : datasets.get(name)),
+};
+
+const REGISTRIES: Record<Kind, Pick<Registry<RegistryItem>, 'entries' | 'get'>> = { dataset: dataSources, model: models, rule: rules };
 
 /** The options every registered dataset, model and rule declares, one flag each. */
 export function entryFlags(): Map<string, EntryFlag> {
@@ -59,7 +65,7 @@ export function attributeName(flag: string): string {
 }
 
 const GROUPS: [string, TrainKey[]][] = [
-  ['Run:', ['dataset', 'model', 'rule', 'seed']],
+  ['Run:', ['dataset', 'task', 'model', 'rule', 'seed']],
   ['Optimization:', ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm']],
   ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'checkpointEvery', 'logEvery', 'diagEvery']],
   ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints']],
@@ -130,10 +136,11 @@ export function readTrainFlags(cmd: Command, raw: RawFlags, flags: Map<string, E
     args.push('--backend', backend);
   }
   const chosen = {
-    dataset: [String(spec.dataset ?? TRAIN_OPTIONS.dataset.default)],
+    dataset: [String(spec.task ?? spec.dataset ?? TRAIN_OPTIONS.dataset.default)],
     model: [String(spec.model ?? TRAIN_OPTIONS.model.default)],
     rule: ruleNames,
   };
+  if (spec.task !== undefined) tasks.get(String(spec.task));
   for (const kind of ['dataset', 'model', 'rule'] as const) for (const name of chosen[kind]) REGISTRIES[kind].get(name);
   const given: Record<Kind, Record<string, unknown>> = { dataset: {}, model: {}, rule: {} };
   const ruleFlags: { flag: EntryFlag; value: string | boolean }[] = [];

@@ -1,0 +1,152 @@
+/**
+ * Trial-based tasks for recurrent networks, in neurogym's vocabulary: a trial is
+ * a sequence of periods (fixation, stimulus, delay, decision, …) with durations
+ * in ms, named input and output channels, a target and a loss mask per time
+ * step. `taskDataset` turns a task into a Dataset whose examples are trials of
+ * `--trials` (train) and `--test-trials` (test) generated on demand: trial i of a
+ * split is drawn from the stream `<task>/<split>/<i>`, so the same index is the
+ * same trial for every run, rule and seed. Trials shorter than the longest one a
+ * task can produce are padded, with mask 0 on the padding.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '../../src/errors.js';
+import type { LossKind } from '../../src/losses.js';
+import { option, parse, type OptionSpec } from '../../src/options.js';
+import { Rng } from '../../src/rng.js';
+import type { Batch, Dataset, DatasetEntry, ResolvedOptions, Split } from '../../src/types.js';
+
+/** One trial, row-major over time: inputs [steps × inputs], targets [steps × outputs], mask [steps]. */
+export interface Trial {
+  steps: number;
+  inputs: Float32Array;
+  targets: Float32Array;
+  mask: Float32Array;
+  /** Period name → [first step, end step) (for plots and tests). */
+  periods: Record<string, [number, number]>;
+}
+
+export interface TaskDefinition {
+  name: string;
+  description: string;
+  reference: string;
+  inputs: string[];
+  outputs: string[];
+  /** `mse-decision`: accuracy of the sign of the response; `mse`: normalized error only. */
+  loss: LossKind;
+  defaultDtMs: number;
+  /** Task-specific options (beyond --dt, --trials, --test-trials). */
+  options: readonly OptionSpec[];
+  /** The longest trial, in steps, for these options. */
+  maxSteps(opts: ResolvedOptions, dtMs: number): number;
+  trial(rng: Rng, opts: ResolvedOptions, dtMs: number): Trial;
+}
+
+/** Builds trials period by period: `period('delay', 500)` advances the clock by 500 ms. */
+export class TrialBuilder {
+  readonly periods: Record<string, [number, number]> = {};
+  private readonly rows: { inputs: number[]; targets: number[]; mask: number }[] = [];
+
+  constructor(
+    private readonly nIn: number,
+    private readonly nOut: number,
+    private readonly dtMs: number,
+  ) {}
+
+  /** Steps a duration takes (at least one). */
+  steps(ms: number): number {
+    return Math.max(1, Math.round(ms / this.dtMs));
+  }
+
+  /** Appends a period of `ms`; `fill(t, k)` gives the inputs, target and mask at its k-th step. */
+  period(name: string, ms: number, fill: (k: number, n: number) => { inputs?: number[]; targets?: number[]; mask?: number }): void {
+    const n = this.steps(ms);
+    const start = this.rows.length;
+    for (let k = 0; k < n; k++) {
+      const f = fill(k, n);
+      this.rows.push({ inputs: f.inputs ?? new Array(this.nIn).fill(0), targets: f.targets ?? new Array(this.nOut).fill(0), mask: f.mask ?? 0 });
+    }
+    this.periods[name] = [start, start + n];
+  }
+
+  build(): Trial {
+    const steps = this.rows.length;
+    const inputs = new Float32Array(steps * this.nIn);
+    const targets = new Float32Array(steps * this.nOut);
+    const mask = new Float32Array(steps);
+    this.rows.forEach((r, t) => {
+      inputs.set(r.inputs, t * this.nIn);
+      targets.set(r.targets, t * this.nOut);
+      mask[t] = r.mask;
+    });
+    return { steps, inputs, targets, mask, periods: this.periods };
+  }
+}
+
+export const commonTaskOptions = (defaultDtMs: number): OptionSpec[] => [
+  option('dt', '--dt <ms>', 'time step in ms', defaultDtMs, parse.positiveNumber),
+  option('trials', '--trials <n>', 'training trials (one epoch)', 2048, parse.positiveInt),
+  option('testTrials', '--test-trials <n>', 'test trials', 256, parse.positiveInt),
+];
+
+export class TaskDataset implements Dataset {
+  readonly inputShape: number[];
+  readonly outputSize: number;
+  readonly loss: LossKind;
+  readonly dtMs: number;
+  readonly maxSteps: number;
+
+  constructor(
+    readonly task: TaskDefinition,
+    readonly options: ResolvedOptions,
+  ) {
+    this.dtMs = options['dt'] as number;
+    this.maxSteps = task.maxSteps(options, this.dtMs);
+    this.inputShape = [this.maxSteps, task.inputs.length];
+    this.outputSize = task.outputs.length;
+    this.loss = task.loss;
+  }
+
+  get name(): string {
+    return this.task.name;
+  }
+
+  size(split: Split): number {
+    if (split === 'train') return this.options['trials'] as number;
+    if (split === 'test') return this.options['testTrials'] as number;
+    return 0;
+  }
+
+  /** Trial `index` of `split` (the same for every run). */
+  trial(split: Split, index: number): Trial {
+    if (index < 0 || index >= this.size(split)) throw new UsageError(`${this.name}: no ${split} trial ${index} (the split has ${this.size(split)})`);
+    return this.task.trial(new Rng(`${this.name}/${split}/${index}`), this.options, this.dtMs);
+  }
+
+  batch(split: Split, indices: ArrayLike<number>): Batch {
+    const b = indices.length;
+    const [T, nIn] = [this.maxSteps, this.task.inputs.length];
+    const nOut = this.outputSize;
+    const x = new Float32Array(b * T * nIn);
+    const y = new Float32Array(b * T * nOut);
+    const mask = new Float32Array(b * T);
+    for (let i = 0; i < b; i++) {
+      const tr = this.trial(split, indices[i]!);
+      if (tr.steps > T) throw new Error(`${this.name}: a trial of ${tr.steps} steps exceeds maxSteps ${T}`);
+      x.set(tr.inputs, i * T * nIn);
+      y.set(tr.targets, i * T * nOut);
+      mask.set(tr.mask, i * T);
+    }
+    return { x: tf.tensor3d(x, [b, T, nIn]), y: tf.tensor3d(y, [b, T, nOut]), mask: tf.tensor2d(mask, [b, T]), size: b };
+  }
+}
+
+/** The registry entry of a task (registered in the `tasks` registry). */
+export function taskEntry(task: TaskDefinition): DatasetEntry {
+  return {
+    name: task.name,
+    description: task.description,
+    reference: task.reference,
+    options: [...commonTaskOptions(task.defaultDtMs), ...task.options],
+    load: async (opts) => new TaskDataset(task, opts),
+  };
+}

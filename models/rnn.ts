@@ -1,0 +1,200 @@
+/**
+ * Continuous-time rate RNN, Euler-discretised with α = dt/τ:
+ *
+ *   x_{t+1} = (1 − α) x_t + α (r_t J + u_t W_in + b),   r_t = f(x_t),
+ *   z_t = f(x_{t+1}) W_out + b_out,
+ *
+ * in row convention (J[j, i] is the weight from unit j to unit i, the transpose
+ * of the papers' J). Parameters `rnn/Win` [inputs, N], `rnn/J` [N, N], `rnn/b`
+ * [N], `rnn/Wout` [N, outputs], `rnn/bout` [outputs], optionally `rnn/x0` [N]
+ * (a trainable initial state; zero otherwise), and the fixed connectivity mask
+ * `rnn/mask` [N, N] (--sparsity; no autapses with --dale).
+ *
+ * --dale p (PsychRNN's convention): the first ⌈pN⌉ units are excitatory, the
+ * rest inhibitory; J keeps the sign of its presynaptic unit (rows ≥ 0 for E,
+ * ≤ 0 for I), inhibitory units do not project to the readout and excitatory ones
+ * project with W_out ≥ 0. The signs are parameter constraints, re-imposed after
+ * every update, so checkpoints hold sign-correct weights. The initial J is
+ * balanced: every unit's summed inhibitory input equals its summed excitatory
+ * input, which avoids the outlier eigenvalue of a random E/I matrix.
+ *
+ * Initialisation: J ~ N(0, g²/(pN)) on the mask (|·| with signs under Dale),
+ * W_in ~ N(0, 1/inputs), W_out ~ N(0, 1/N), biases 0. Inputs are [B, T, inputs]
+ * sequences; dt comes from the task (`--dt`), τ from `--tau`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activation, type ActivationName } from '../src/activations.js';
+import { UsageError } from '../src/errors.js';
+import { stopGradient } from '../src/ops.js';
+import { option, parse } from '../src/options.js';
+import type { Rng } from '../src/rng.js';
+import type { Constraint, DataInfo, LayerTrace, Model, Params, ParamSpec } from '../src/types.js';
+import { activationOption } from './mlp.js';
+
+export interface RnnOptions {
+  units: number;
+  tau: number;
+  activation: ActivationName;
+  gain: number;
+  sparsity: number;
+  dale: number;
+  trainX0: boolean;
+}
+
+export const rnnOptions = [
+  option('units', '--units <n>', 'recurrent units N', 100, parse.positiveInt),
+  option('tau', '--tau <ms>', 'membrane time constant τ in ms (the Euler step is α = dt/τ)', 100, parse.positiveNumber),
+  activationOption,
+  option('gain', '--gain <g>', 'scale g of the initial recurrent weights (std g/√(pN))', 1, parse.nonNegativeNumber),
+  option('sparsity', '--sparsity <p>', 'connection probability p of the recurrent matrix', 1, (raw) => {
+    const v = parse.positiveNumber(raw);
+    if (v > 1) throw new Error('must be in (0, 1]');
+    return v;
+  }),
+  option('dale', '--dale <fraction>', "fraction of excitatory units under Dale's law (0: no sign constraints)", 0, (raw) => {
+    const v = parse.nonNegativeNumber(raw);
+    if (v >= 1) throw new Error('must be a fraction of excitatory units in [0, 1) (0 turns Dale off)');
+    return v;
+  }),
+  option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
+];
+
+export interface RnnState {
+  x: tf.Tensor2D;
+}
+
+export interface RnnModel extends Model {
+  readonly options: RnnOptions;
+  readonly units: number;
+  /** Euler step dt/τ. */
+  readonly alpha: number;
+  /** +1 for excitatory, −1 for inhibitory units (all +1 without --dale). */
+  readonly signs: Float32Array;
+  initState(params: Params, batch: number): RnnState;
+  /** One Euler step: the next state, the readout z_t and r_{t+1} = f(x_{t+1}). */
+  step(params: Params, state: RnnState, input: tf.Tensor2D): { state: RnnState; output: tf.Tensor2D; rate: tf.Tensor2D };
+}
+
+/** Rows of excitatory units ≥ 0, of inhibitory units ≤ 0 (`rowSigns` ±1), or zero where `rowSigns` is 0. */
+function rowSignConstraint(name: string, rowSigns: Float32Array): Constraint {
+  const signs = () => tf.tensor2d(rowSigns, [rowSigns.length, 1]);
+  return {
+    name,
+    project: (w) => tf.tidy(() => tf.mul(signs(), tf.relu(tf.mul(signs(), w)))),
+    violations: (w) =>
+      tf.tidy(() => {
+        const s = signs();
+        const wrong = tf.logicalOr(tf.less(tf.mul(s, w), 0), tf.logicalAnd(tf.equal(s, 0), tf.notEqual(w, 0)));
+        return tf.sum(tf.cast(wrong, 'int32')).dataSync()[0]!;
+      }),
+  };
+}
+
+export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
+  if (data.inputShape.length !== 2) {
+    throw new UsageError(`model rnn needs sequence inputs [time, channels] (a task, --task); this dataset has examples of shape [${data.inputShape.join(', ')}]`);
+  }
+  const dt = data.dtMs ?? 1;
+  if (dt > opts.tau) throw new UsageError(`--dt ${dt} ms is larger than --tau ${opts.tau} ms; the Euler step dt/τ must be at most 1`);
+  const n = opts.units;
+  const nIn = data.inputShape[1]!;
+  const nOut = data.outputSize;
+  const alpha = dt / opts.tau;
+  const f = activation(opts.activation);
+  const nE = opts.dale > 0 ? Math.ceil(opts.dale * n) : n;
+  if (opts.dale > 0 && nE >= n) throw new UsageError(`--dale ${opts.dale} with --units ${n} leaves no inhibitory unit`);
+  const signs = Float32Array.from({ length: n }, (_, j) => (j < nE ? 1 : -1));
+  const specs: Record<string, ParamSpec> = {
+    'rnn/Win': { shape: [nIn, n], role: 'weight' },
+    'rnn/J': { shape: [n, n], role: 'weight' },
+    'rnn/b': { shape: [n], role: 'bias' },
+    'rnn/Wout': { shape: [n, nOut], role: 'weight' },
+    'rnn/bout': { shape: [nOut], role: 'bias' },
+    'rnn/mask': { shape: [n, n], role: 'state', trainable: false },
+    ...(opts.trainX0 ? { 'rnn/x0': { shape: [n], role: 'state' as const } } : {}),
+  };
+  const dale = opts.dale > 0;
+
+  const init = (rng: Rng): Params => {
+    const mask = new Float32Array(n * n);
+    for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) mask[j * n + i] = (dale && i === j) || rng.uniform() >= opts.sparsity ? 0 : 1;
+    const std = opts.gain / Math.sqrt(opts.sparsity * n);
+    const J = rng.normals(n * n, std);
+    for (let k = 0; k < n * n; k++) J[k] = mask[k]! * (dale ? signs[Math.floor(k / n)]! * Math.abs(J[k]!) : J[k]!);
+    if (dale) {
+      // Balance: scale each unit's inhibitory inputs so they cancel its excitatory ones.
+      for (let i = 0; i < n; i++) {
+        let e = 0;
+        let inh = 0;
+        for (let j = 0; j < n; j++) (j < nE ? (e += J[j * n + i]!) : (inh -= J[j * n + i]!));
+        if (inh > 0) for (let j = nE; j < n; j++) J[j * n + i]! *= e / inh;
+      }
+    }
+    const Wout = rng.normals(n * nOut, 1 / Math.sqrt(n));
+    if (dale) for (let k = 0; k < n * nOut; k++) Wout[k] = Math.floor(k / nOut) < nE ? Math.abs(Wout[k]!) : 0;
+    return {
+      'rnn/Win': tf.tensor2d(rng.normals(nIn * n, 1 / Math.sqrt(nIn)), [nIn, n]),
+      'rnn/J': tf.tensor2d(J, [n, n]),
+      'rnn/b': tf.zeros([n]),
+      'rnn/Wout': tf.tensor2d(Wout, [n, nOut]),
+      'rnn/bout': tf.zeros([nOut]),
+      'rnn/mask': tf.tensor2d(mask, [n, n]),
+      ...(opts.trainX0 ? { 'rnn/x0': tf.zeros([n]) } : {}),
+    };
+  };
+
+  if (dale) {
+    specs['rnn/J'] = { ...specs['rnn/J']!, constraint: rowSignConstraint('dale', signs) };
+    specs['rnn/Wout'] = { ...specs['rnn/Wout']!, constraint: rowSignConstraint('dale-readout', Float32Array.from(signs, (v) => (v > 0 ? 1 : 0))) };
+  }
+
+  const initState = (params: Params, batch: number): RnnState => ({
+    x: (params['rnn/x0'] ? tf.tile(tf.reshape(params['rnn/x0'], [1, n]), [batch, 1]) : tf.zeros([batch, n])) as tf.Tensor2D,
+  });
+
+  const step = (params: Params, state: RnnState, input: tf.Tensor2D) => {
+    const J = tf.mul(params['rnn/J']!, params['rnn/mask']!) as tf.Tensor2D;
+    const drive = tf.add(tf.add(tf.matMul(f.f(state.x) as tf.Tensor2D, J), tf.matMul(input, params['rnn/Win'] as tf.Tensor2D)), params['rnn/b']!);
+    const x = tf.add(tf.mul(1 - alpha, state.x), tf.mul(alpha, drive)) as tf.Tensor2D;
+    const rate = f.f(x) as tf.Tensor2D;
+    const output = tf.add(tf.matMul(rate, params['rnn/Wout'] as tf.Tensor2D), params['rnn/bout']!) as tf.Tensor2D;
+    return { state: { x }, output, rate };
+  };
+
+  return {
+    name: 'rnn',
+    options: opts,
+    units: n,
+    alpha,
+    signs,
+    specs,
+    init,
+    initState,
+    step,
+    forward(params, u, fwd = {}) {
+      const [batch, T] = u.shape as [number, number, number];
+      let state = initState(params, batch);
+      const k = fwd.truncate;
+      const xs: tf.Tensor2D[] = [];
+      const rates: tf.Tensor2D[] = [];
+      const zs: tf.Tensor2D[] = [];
+      const inputs = tf.unstack(u, 1) as tf.Tensor2D[];
+      for (let t = 0; t < T; t++) {
+        if (k && t > 0 && t % k === 0) state = { x: stopGradient(state.x) as tf.Tensor2D };
+        const s = step(params, state, inputs[t]!);
+        state = s.state;
+        xs.push(s.state.x);
+        rates.push(s.rate);
+        zs.push(s.output);
+      }
+      const pre = tf.stack(xs, 1);
+      const post = tf.stack(rates, 1);
+      const output = tf.stack(zs, 1);
+      const trace: LayerTrace[] = [
+        { name: 'rnn', input: u, pre, post },
+        { name: 'out', input: post, pre: output, post: output },
+      ];
+      return { output, trace };
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/** The rate RNN: dynamics against a hand-written Euler loop, Dale's law, errors. */
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createRnn, type RnnOptions } from '../../models/rnn.js';
+import { readParamsDir } from '../../src/checkpoint.js';
+import { UsageError } from '../../src/errors.js';
+import { Rng } from '../../src/rng.js';
+import { train } from '../../src/trainer.js';
+import { runCli, tempDir, oneLineError } from '../helpers.js';
+
+const base: RnnOptions = { units: 6, tau: 100, activation: 'tanh', gain: 1.2, sparsity: 1, dale: 0, trainX0: false };
+
+describe('rnn model', () => {
+  it('follows x ← (1−α)x + α(f(x)J + u W_in + b), z = f(x) W_out + b_out', () => {
+    const m = createRnn(base, { inputShape: [5, 2], outputSize: 3, dtMs: 20 });
+    const p = m.init(new Rng('rnn-forward'));
+    p['rnn/b']!.dispose();
+    p['rnn/b'] = tf.tensor1d([0.1, -0.2, 0.3, 0, 0.05, -0.1]);
+    const u = Array.from({ length: 2 * 5 * 2 }, (_, i) => Math.sin(i));
+    const { output, trace } = m.forward(p, tf.tensor3d(u, [2, 5, 2]));
+    const J = p['rnn/J']!.arraySync() as number[][];
+    const Win = p['rnn/Win']!.arraySync() as number[][];
+    const Wout = p['rnn/Wout']!.arraySync() as number[][];
+    const b = p['rnn/b']!.arraySync() as number[];
+    const alpha = 0.2;
+    const z = output.arraySync() as number[][][];
+    const xs = trace[0]!.pre.arraySync() as number[][][];
+    for (let n = 0; n < 2; n++) {
+      let x = new Array(6).fill(0);
+      for (let t = 0; t < 5; t++) {
+        const r = x.map(Math.tanh);
+        const ut = [u[(n * 5 + t) * 2]!, u[(n * 5 + t) * 2 + 1]!];
+        x = x.map((xi, i) => (1 - alpha) * xi + alpha * (r.reduce((s, rj, j) => s + rj * J[j]![i]!, 0) + ut[0]! * Win[0]![i]! + ut[1]! * Win[1]![i]! + b[i]!));
+        const r1 = x.map(Math.tanh);
+        x.forEach((v, i) => expect(xs[n]![t]![i]).toBeCloseTo(v, 5));
+        for (let k = 0; k < 3; k++) expect(z[n]![t]![k]).toBeCloseTo(r1.reduce((s, rj, j) => s + rj * Wout[j]![k]!, 0), 5);
+      }
+    }
+    expect(m.alpha).toBeCloseTo(alpha, 12);
+    tf.dispose([output, ...Object.values(p)]);
+  });
+
+  it('step and initState reproduce forward', () => {
+    const m = createRnn({ ...base, trainX0: true }, { inputShape: [4, 1], outputSize: 1, dtMs: 10 });
+    const p = m.init(new Rng('rnn-step'));
+    p['rnn/x0']!.dispose();
+    p['rnn/x0'] = tf.fill([6], 0.3);
+    const u = tf.tensor3d([1, 0, -1, 0.5], [1, 4, 1]);
+    const { output } = m.forward(p, u);
+    let state = m.initState(p, 1);
+    expect(Array.from(state.x.dataSync())).toEqual(new Array(6).fill(0.3).map((v) => Math.fround(v)));
+    const zs: number[] = [];
+    for (let t = 0; t < 4; t++) {
+      const s = m.step(p, state, tf.tensor2d([[([1, 0, -1, 0.5] as number[])[t]!]]));
+      state = s.state;
+      zs.push(s.output.dataSync()[0]!);
+    }
+    Array.from(output.dataSync()).forEach((v, t) => expect(v).toBeCloseTo(zs[t]!, 6));
+  });
+
+  it("--dale: signed rows, balanced inputs, no autapses, only excitatory units read out", () => {
+    const m = createRnn({ ...base, units: 20, dale: 0.8 }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
+    const p = m.init(new Rng('dale'));
+    const J = p['rnn/J']!.arraySync() as number[][];
+    const Wout = p['rnn/Wout']!.arraySync() as number[][];
+    for (let j = 0; j < 20; j++) {
+      for (let i = 0; i < 20; i++) expect(Math.sign(J[j]![i]!) * m.signs[j]!).toBeGreaterThanOrEqual(0);
+      expect(Math.abs(J[j]![j]!)).toBe(0);
+      for (const w of Wout[j]!) (j < 16 ? expect(w).toBeGreaterThanOrEqual(0) : expect(Math.abs(w)).toBe(0));
+    }
+    for (let i = 0; i < 20; i++) expect(J.reduce((s, row) => s + row[i]!, 0)).toBeCloseTo(0, 4);
+    expect(m.specs['rnn/J']!.constraint!.violations(p['rnn/J']!)).toBe(0);
+    expect(m.specs['rnn/J']!.constraint!.violations(tf.neg(p['rnn/J']!))).toBeGreaterThan(0);
+  });
+
+  it('Dale networks keep their signs through training and in saved checkpoints', async () => {
+    const out = tempDir();
+    await train(
+      { task: 'delayed-xor', datasetOptions: { trials: 64, testTrials: 32, dt: 20 }, model: 'rnn', modelOptions: { units: 24, dale: 0.8 }, rule: 'bptt', lr: 0.05, steps: 30, batchSize: 16, logEvery: 0, diagEvery: 0 },
+      { out },
+    );
+    const m = createRnn({ ...base, units: 24, dale: 0.8 }, { inputShape: [30, 2], outputSize: 1, dtMs: 20 });
+    const saved = readParamsDir(join(out, 'checkpoint')).params;
+    const init = readParamsDir(join(out, 'init')).params;
+    expect(m.specs['rnn/J']!.constraint!.violations(saved['rnn/J']!)).toBe(0);
+    expect(m.specs['rnn/Wout']!.constraint!.violations(saved['rnn/Wout']!)).toBe(0);
+    // It did train (a large learning rate pushes many weights against their sign bound).
+    expect(Array.from(saved['rnn/J']!.dataSync())).not.toEqual(Array.from(init['rnn/J']!.dataSync()));
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).dataset).toMatchObject({ name: 'delayed-xor', kind: 'task' });
+  });
+
+  it('refuses --dt larger than --tau, and image data', () => {
+    expect(() => createRnn({ ...base, tau: 10 }, { inputShape: [5, 2], outputSize: 1, dtMs: 20 })).toThrow(/--dt 20 ms is larger than --tau 10 ms/);
+    expect(() => createRnn(base, { inputShape: [28, 28, 1], outputSize: 10 })).toThrow(UsageError);
+  });
+
+  it.each([
+    [['--task', 'delayed-xor', '--model', 'rnn', '--dale', '1.5'], /--dale must be a fraction of excitatory units in \[0, 1\)/],
+    [['--task', 'no-such-task', '--model', 'rnn'], /unknown task "no-such-task"; known tasks: pattern, perceptual-decision, delayed-xor/],
+    [['--task', 'delayed-xor', '--model', 'rnn', '--tau', '5'], /--dt 10 ms is larger than --tau 5 ms/],
+    [['--task', 'delayed-xor', '--dataset', 'mnist'], /give --dataset or --task, not both/],
+  ])('CLI %j: one clear line', (args, pattern) => {
+    oneLineError(runCli(['train', ...args, '--steps', '1', '--quiet']), pattern);
+  });
+});

@@ -2,6 +2,9 @@
 import { rules } from '../src/registries.js';
 import { createBackprop } from './bp.js';
 import { createBptt, createTbptt, windowOption } from './bptt.js';
+import { createEprop } from './eprop.js';
+import { createRflo } from './rflo.js';
+import { feedbackOption, type FeedbackKind } from './temporal.js';
 import { creditOptions, feedbackScaleOption, type CreditOptions } from './common.js';
 import { createDfa, dfaConvOption, type DfaOptions } from './dfa.js';
 import { createFa, type FaOptions } from './fa.js';
@@ -70,4 +73,20 @@ rules.register({
   reference: 'Williams & Peng 1990, Neural Comput',
   options: [windowOption],
   create: (o) => createTbptt(o as unknown as { window: number }),
+});
+
+rules.register({
+  name: 'eprop',
+  description: 'e-prop: presynaptic eligibility traces × postsynaptic f′ × a broadcast learning signal (online, no backward pass in time)',
+  reference: 'Bellec et al. 2020, Nat Commun',
+  options: [feedbackOption('symmetric')],
+  create: (o) => createEprop(o as unknown as { feedback: FeedbackKind }),
+});
+
+rules.register({
+  name: 'rflo',
+  description: 'random-feedback local online learning: low-pass traces of f′·r × random-feedback error',
+  reference: 'Murray 2019, eLife',
+  options: [feedbackOption('random')],
+  create: (o) => createRflo(o as unknown as { feedback: FeedbackKind }),
 });

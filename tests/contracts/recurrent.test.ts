@@ -11,10 +11,15 @@ import { readParamsDir } from '../../src/checkpoint.js';
 import { train } from '../../src/trainer.js';
 import { tempDir, timeless } from '../helpers.js';
 
-const RULES: { rule: string; ruleOptions?: Record<string, unknown> }[] = [{ rule: 'bptt' }, { rule: 'tbptt', ruleOptions: { window: 10 } }];
+const RULES: { rule: string; ruleOptions?: Record<string, unknown> }[] = [
+  { rule: 'bptt' },
+  { rule: 'tbptt', ruleOptions: { window: 10 } },
+  { rule: 'eprop' },
+  { rule: 'rflo' },
+];
 
 const TASKS = [
-  { task: 'delayed-xor', datasetOptions: { trials: 256, testTrials: 64, dt: 20 } },
+  { task: 'perceptual-decision', datasetOptions: { trials: 256, testTrials: 64, dt: 20 } },
   { task: 'pattern', datasetOptions: { trials: 64, testTrials: 16, dt: 20 } },
 ];
 

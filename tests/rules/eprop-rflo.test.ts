@@ -1,0 +1,141 @@
+/**
+ * e-prop and RFLO against independent derivations: where their approximations
+ * are exact (no recurrent credit: J = 0; for RFLO also a linear activation),
+ * with symmetric feedback they must equal the exact gradient (BPTT by autodiff);
+ * with J ≠ 0 their updates must match the trace recursions written out by hand.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { createRnn } from '../../models/rnn.js';
+import { createBptt } from '../../rules/bptt.js';
+import { createEprop } from '../../rules/eprop.js';
+import { createRflo } from '../../rules/rflo.js';
+import type { ActivationName } from '../../src/activations.js';
+import { lossFor } from '../../src/losses.js';
+import { Rng } from '../../src/rng.js';
+import type { Batch, LearningRule, Params } from '../../src/types.js';
+
+const [B, T, N, I, O] = [2, 7, 5, 2, 2];
+const alpha = 0.25;
+
+function setup(act: ActivationName, zeroJ: boolean) {
+  const model = createRnn({ units: N, tau: 100, activation: act, gain: 1.3, sparsity: 1, dale: 0, trainX0: false }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
+  const params = model.init(new Rng(`traces-${act}`));
+  if (zeroJ) {
+    params['rnn/J']!.dispose();
+    params['rnn/J'] = tf.zeros([N, N]);
+  }
+  params['rnn/b']!.dispose();
+  params['rnn/b'] = tf.tensor1d([0.1, -0.3, 0.2, 0, 0.4]);
+  const rng = new Rng('traces-data');
+  const u = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: I }, () => rng.normal())));
+  const y = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: O }, () => rng.normal())));
+  const m: number[][] = Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => (t % 3 === 0 ? 0 : 1)));
+  const batch: Batch = { x: tf.tensor3d(u), y: tf.tensor3d(y), mask: tf.tensor2d(m), size: B };
+  return { model, params, batch, u, y, m };
+}
+
+function updatesOf(rule: LearningRule, s: ReturnType<typeof setup>): Record<string, number[]> {
+  const state = rule.init(s.model, s.params, new Rng('fb'));
+  const out = rule.step({ model: s.model, params: s.params, batch: s.batch, loss: lossFor('mse'), state, step: 0, rng: new Rng('r') });
+  return Object.fromEntries(Object.entries(out.updates).map(([k, v]) => [k, Array.from(v.dataSync())]));
+}
+
+function expectClose(got: number[], want: number[], tol = 1e-4) {
+  const scale = Math.max(...want.map(Math.abs), 1e-12);
+  expect(got.length).toBe(want.length);
+  got.forEach((v, i) => expect(Math.abs(v - want[i]!) / scale).toBeLessThan(tol));
+}
+
+describe('e-prop and RFLO where they are exact', () => {
+  it('e-prop (symmetric) equals BPTT when J = 0, for a tanh network with leak', () => {
+    const s = setup('tanh', true);
+    const exact = updatesOf(createBptt(), s);
+    const eprop = updatesOf(createEprop({ feedback: 'symmetric' }), s);
+    for (const k of ['rnn/J', 'rnn/Win', 'rnn/b', 'rnn/Wout', 'rnn/bout']) expectClose(eprop[k]!, exact[k]!);
+  });
+
+  it('RFLO (symmetric) equals BPTT when J = 0 and the activation is linear; not for tanh', () => {
+    const lin = setup('linear', true);
+    const exact = updatesOf(createBptt(), lin);
+    const rflo = updatesOf(createRflo({ feedback: 'symmetric' }), lin);
+    for (const k of ['rnn/J', 'rnn/Win', 'rnn/b', 'rnn/Wout', 'rnn/bout']) expectClose(rflo[k]!, exact[k]!);
+    const th = setup('tanh', true);
+    const a = updatesOf(createRflo({ feedback: 'symmetric' }), th)['rnn/J']!;
+    const b = updatesOf(createBptt(), th)['rnn/J']!;
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeGreaterThan(1e-4);
+  });
+});
+
+describe('trace recursions with recurrence (J ≠ 0), written out by hand', () => {
+  /** Forward in double precision: rates in, ψ, and dz for the masked mse loss. */
+  function hand(s: ReturnType<typeof setup>) {
+    const p = Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, v.arraySync()])) as Record<string, number[][] & number[]>;
+    const M = s.m.flat().reduce((a, v) => a + v, 0);
+    const steps: { r: number[]; u: number[]; psi: number[]; dz: number[] }[][] = [];
+    for (let n = 0; n < B; n++) {
+      let x = new Array(N).fill(0);
+      const seq = [];
+      for (let t = 0; t < T; t++) {
+        const r = x.map(Math.tanh);
+        const u = s.u[n]![t]!;
+        x = x.map((xi, i) => (1 - alpha) * xi + alpha * (r.reduce((a, rj, j) => a + rj * p['rnn/J']![j]![i]!, 0) + u.reduce((a, uk, k) => a + uk * p['rnn/Win']![k]![i]!, 0) + p['rnn/b']![i]!));
+        const rho = x.map(Math.tanh);
+        const z = Array.from({ length: O }, (_, k) => rho.reduce((a, v, j) => a + v * p['rnn/Wout']![j]![k]!, 0) + p['rnn/bout']![k]!);
+        const dz = z.map((zk, k) => (s.m[n]![t]! * (zk - s.y[n]![t]![k]!)) / M);
+        seq.push({ r, u, psi: rho.map((v) => 1 - v * v), dz });
+      }
+      steps.push(seq);
+    }
+    const signal = (dz: number[]) => Array.from({ length: N }, (_, i) => dz.reduce((a, d, k) => a + d * p['rnn/Wout']![i]![k]!, 0));
+    return { steps, signal };
+  }
+
+  it('e-prop: ΔJ = Σ_t ε_tᵀ (L_t ⊙ ψ_t), ε_t = (1−α)ε_{t−1} + α r_t', () => {
+    const s = setup('tanh', false);
+    const { steps, signal } = hand(s);
+    const dJ = new Array(N * N).fill(0);
+    for (const seq of steps) {
+      let eps = new Array(N).fill(0);
+      for (const st of seq) {
+        eps = eps.map((e, j) => (1 - alpha) * e + alpha * st.r[j]!);
+        const L = signal(st.dz);
+        for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) dJ[j * N + i] += eps[j]! * L[i]! * st.psi[i]!;
+      }
+    }
+    expectClose(updatesOf(createEprop({ feedback: 'symmetric' }), s)['rnn/J']!, dJ);
+  });
+
+  it('RFLO: ΔJ = Σ_t L_t[i] p_t[j, i], p_t = (1−α)p_{t−1} + α ψ_t[i] r_t[j]', () => {
+    const s = setup('tanh', false);
+    const { steps, signal } = hand(s);
+    const dJ = new Array(N * N).fill(0);
+    for (const seq of steps) {
+      let pt = new Array(N * N).fill(0);
+      for (const st of seq) {
+        pt = pt.map((v, k) => (1 - alpha) * v + alpha * st.psi[k % N]! * st.r[Math.floor(k / N)]!);
+        const L = signal(st.dz);
+        for (let k = 0; k < N * N; k++) dJ[k] += L[k % N]! * pt[k]!;
+      }
+    }
+    expectClose(updatesOf(createRflo({ feedback: 'symmetric' }), s)['rnn/J']!, dJ);
+  });
+
+  it('random feedback is fixed per run and used for the learning signal', () => {
+    const s = setup('tanh', false);
+    const rule = createRflo({ feedback: 'random' });
+    const st1 = rule.init(s.model, s.params, new Rng('fb-a'));
+    const st2 = rule.init(s.model, s.params, new Rng('fb-a'));
+    expect(Array.from(st1.tensors['B']!.dataSync())).toEqual(Array.from(st2.tensors['B']!.dataSync()));
+    expect(st1.tensors['B']!.shape).toEqual([O, N]);
+    const sym = updatesOf(createRflo({ feedback: 'symmetric' }), s)['rnn/J']!;
+    const rnd = updatesOf(rule, s)['rnn/J']!;
+    expect(rnd).not.toEqual(sym);
+  });
+
+  it('refuses non-recurrent models with a clear error', () => {
+    const s = setup('tanh', false);
+    const mlpLike = { ...s.model, step: undefined } as unknown as typeof s.model;
+    expect(() => createEprop({ feedback: 'random' }).init(mlpLike, s.params as Params, new Rng('x'))).toThrow(/rule eprop runs recurrent dynamics and needs --model rnn/);
+  });
+});

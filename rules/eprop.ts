@@ -12,40 +12,30 @@
  * Reference: IGITUGraz/eligibility_propagation.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LearningRule, Params } from '../src/types.js';
-import { asRnn, initFeedback, runTemporal, untouched, type FeedbackKind } from './temporal.js';
+import type { LearningRule } from '../src/types.js';
+import { onlineRule, type FeedbackKind } from './temporal.js';
 
 export function createEprop(opts: { feedback: FeedbackKind }): LearningRule {
-  return {
-    name: 'eprop',
-    mode: 'gradient',
-    init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, opts.feedback, 'eprop') }),
-    step(ctx) {
-      const model = asRnn(ctx.model, 'eprop');
-      const alpha = model.alpha;
-      const [bsz] = ctx.batch.x.shape as [number];
-      let eJ = tf.zeros([bsz, model.units]) as tf.Tensor2D;
-      let eIn = tf.zeros([bsz, ctx.batch.x.shape[2]!]) as tf.Tensor2D;
-      let eB = tf.zeros([bsz, 1]) as tf.Tensor2D;
-      const dJ: tf.Tensor[] = [];
-      const dWin: tf.Tensor[] = [];
-      const db: tf.Tensor[] = [];
-      const run = runTemporal(ctx, opts.feedback, 'eprop', (s) => {
-        eJ = tf.add(tf.mul(1 - alpha, eJ), tf.mul(alpha, s.rateIn)) as tf.Tensor2D;
-        eIn = tf.add(tf.mul(1 - alpha, eIn), tf.mul(alpha, s.input)) as tf.Tensor2D;
-        eB = tf.add(tf.mul(1 - alpha, eB), alpha) as tf.Tensor2D;
-        const g = tf.mul(s.signal, s.psi) as tf.Tensor2D;
+  return onlineRule('eprop', opts.feedback, (model, batch, inputs) => {
+    const alpha = model.alpha;
+    let eJ: tf.Tensor = tf.zeros([batch, model.units]);
+    let eIn: tf.Tensor = tf.zeros([batch, inputs]);
+    let eB: tf.Tensor = tf.zeros([batch, 1]);
+    const dJ: tf.Tensor[] = [];
+    const dWin: tf.Tensor[] = [];
+    const db: tf.Tensor[] = [];
+    const lowPass = (e: tf.Tensor, x: tf.Tensor | number) => tf.add(tf.mul(1 - alpha, e), tf.mul(alpha, x));
+    return {
+      visit(s) {
+        eJ = lowPass(eJ, s.rateIn);
+        eIn = lowPass(eIn, s.input);
+        eB = lowPass(eB, 1);
+        const g = tf.mul(s.signal, s.psi);
         dJ.push(tf.matMul(tf.transpose(eJ), g));
         dWin.push(tf.matMul(tf.transpose(eIn), g));
         db.push(tf.sum(tf.mul(eB, g), 0));
-      });
-      const updates: Params = {
-        ...run.readout,
-        'rnn/J': tf.mul(tf.addN(dJ), ctx.params['rnn/mask']!),
-        'rnn/Win': tf.addN(dWin),
-        'rnn/b': tf.addN(db),
-      };
-      return { loss: run.loss, output: run.output, updates: untouched(ctx.model, ctx.params, updates) };
-    },
-  };
+      },
+      updates: () => ({ J: tf.addN(dJ), Win: tf.addN(dWin), b: tf.addN(db) }),
+    };
+  });
 }

@@ -12,42 +12,32 @@
  * Reference: murray-lab/rflo-learning (50 units, τ = 10 steps, lr 0.03).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { LearningRule, Params } from '../src/types.js';
-import { asRnn, initFeedback, runTemporal, untouched, type FeedbackKind } from './temporal.js';
+import type { LearningRule } from '../src/types.js';
+import { onlineRule, type FeedbackKind } from './temporal.js';
 
 export function createRflo(opts: { feedback: FeedbackKind }): LearningRule {
-  return {
-    name: 'rflo',
-    mode: 'gradient',
-    init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, opts.feedback, 'rflo') }),
-    step(ctx) {
-      const model = asRnn(ctx.model, 'rflo');
-      const alpha = model.alpha;
-      const [bsz, , nIn] = ctx.batch.x.shape as [number, number, number];
-      const n = model.units;
-      let pJ = tf.zeros([bsz, n, n]) as tf.Tensor3D;
-      let pIn = tf.zeros([bsz, nIn, n]) as tf.Tensor3D;
-      let pB = tf.zeros([bsz, n]) as tf.Tensor2D;
-      const dJ: tf.Tensor[] = [];
-      const dWin: tf.Tensor[] = [];
-      const db: tf.Tensor[] = [];
-      const run = runTemporal(ctx, opts.feedback, 'rflo', (s) => {
+  return onlineRule('rflo', opts.feedback, (model, batch, inputs) => {
+    const alpha = model.alpha;
+    const n = model.units;
+    let pJ: tf.Tensor = tf.zeros([batch, n, n]);
+    let pIn: tf.Tensor = tf.zeros([batch, inputs, n]);
+    let pB: tf.Tensor = tf.zeros([batch, n]);
+    const dJ: tf.Tensor[] = [];
+    const dWin: tf.Tensor[] = [];
+    const db: tf.Tensor[] = [];
+    const lowPass = (p: tf.Tensor, x: tf.Tensor) => tf.add(tf.mul(1 - alpha, p), tf.mul(alpha, x));
+    return {
+      visit(s) {
         const post = tf.expandDims(s.psi, 1);
-        pJ = tf.add(tf.mul(1 - alpha, pJ), tf.mul(alpha, tf.mul(tf.expandDims(s.rateIn, 2), post))) as tf.Tensor3D;
-        pIn = tf.add(tf.mul(1 - alpha, pIn), tf.mul(alpha, tf.mul(tf.expandDims(s.input, 2), post))) as tf.Tensor3D;
-        pB = tf.add(tf.mul(1 - alpha, pB), tf.mul(alpha, s.psi)) as tf.Tensor2D;
+        pJ = lowPass(pJ, tf.mul(tf.expandDims(s.rateIn, 2), post));
+        pIn = lowPass(pIn, tf.mul(tf.expandDims(s.input, 2), post));
+        pB = lowPass(pB, s.psi);
         const signal = tf.expandDims(s.signal, 1);
         dJ.push(tf.sum(tf.mul(pJ, signal), 0));
         dWin.push(tf.sum(tf.mul(pIn, signal), 0));
         db.push(tf.sum(tf.mul(pB, s.signal), 0));
-      });
-      const updates: Params = {
-        ...run.readout,
-        'rnn/J': tf.mul(tf.addN(dJ), ctx.params['rnn/mask']!),
-        'rnn/Win': tf.addN(dWin),
-        'rnn/b': tf.addN(db),
-      };
-      return { loss: run.loss, output: run.output, updates: untouched(ctx.model, ctx.params, updates) };
-    },
-  };
+      },
+      updates: () => ({ J: tf.addN(dJ), Win: tf.addN(dWin), b: tf.addN(db) }),
+    };
+  });
 }

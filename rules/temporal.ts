@@ -17,7 +17,7 @@ import { activation } from '../src/activations.js';
 import { UsageError } from '../src/errors.js';
 import { option, parse } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { Model, Params, RuleContext, RuleStep } from '../src/types.js';
+import type { LearningRule, Model, Params, RuleContext, RuleStep } from '../src/types.js';
 
 export type FeedbackKind = 'random' | 'symmetric';
 
@@ -101,4 +101,28 @@ export function untouched(model: Model, params: Params, learned: Params): Params
   const out: Params = { ...learned };
   for (const [name, spec] of Object.entries(model.specs)) if (spec.trainable !== false && !out[name]) out[name] = tf.zerosLike(params[name]!);
   return out;
+}
+
+/** A rule's eligibility traces for one batch: fed every step in time order, then read out as updates of J, W_in and b. */
+export interface Traces {
+  visit(s: StepView): void;
+  updates(): { J: tf.Tensor; Win: tf.Tensor; b: tf.Tensor };
+}
+
+/** An online temporal rule from its traces (e-prop, RFLO). */
+export function onlineRule(name: string, feedback: FeedbackKind, traces: (model: RnnModel, batch: number, inputs: number) => Traces): LearningRule {
+  return {
+    name,
+    mode: 'gradient',
+    init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, feedback, name) }),
+    step(ctx) {
+      const model = asRnn(ctx.model, name);
+      const [bsz, , nIn] = ctx.batch.x.shape as [number, number, number];
+      const tr = traces(model, bsz, nIn);
+      const run = runTemporal(ctx, feedback, name, (s) => tr.visit(s));
+      const { J, Win, b } = tr.updates();
+      const updates: Params = { ...run.readout, 'rnn/J': tf.mul(J, ctx.params['rnn/mask']!), 'rnn/Win': Win, 'rnn/b': b };
+      return { loss: run.loss, output: run.output, updates: untouched(ctx.model, ctx.params, updates) };
+    },
+  };
 }

@@ -22,10 +22,12 @@ export async function renderSvg(spec: Spec): Promise<string> {
 }
 
 /** One color per rule, the same in every figure even where a rule has no data. */
-function ruleColor(results: ComparisonResults) {
-  const rules = results.rules.map((r) => r.rule);
+/** The color encoding by rule, with the rules' order fixed so every figure colors them alike. */
+export function ruleColor(rules: string[]) {
   return { field: 'rule', type: 'nominal' as const, sort: rules, scale: { domain: rules }, title: 'rule' };
 }
+
+const rulesOf = (results: ComparisonResults) => results.rules.map((r) => r.rule);
 
 export function accuracySpec(results: ComparisonResults): Spec | null {
   const values = results.runs.flatMap((r) => r.evals.map((e) => ({ rule: r.rule, seed: r.seed, epoch: e.epoch, accuracy: 100 * e.test.accuracy })));
@@ -38,7 +40,7 @@ export function accuracySpec(results: ComparisonResults): Spec | null {
     data: { values },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
-      color: ruleColor(results),
+      color: ruleColor(rulesOf(results)),
     },
     layer: [
       { mark: { type: 'errorband', extent: 'stdev', opacity: 0.25 }, encoding: { y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } } } },
@@ -73,7 +75,7 @@ function angleSpec(results: ComparisonResults, field: AngleField, title: string)
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
         y: { aggregate: 'mean', field: 'angle', type: 'quantitative', title: 'angle (°)', scale: { zero: true }, axis: AXIS_TITLE },
-        color: ruleColor(results),
+        color: ruleColor(rulesOf(results)),
       },
     },
   };

@@ -263,10 +263,6 @@ export function gapMeasures(model: Model, params: Params, dataset: Dataset, batc
 export function sharpnessMeasures(surface: LossSurface, opts: AnalyzeOptions): SharpnessResult {
   const theta = surface.point();
   const { loss, grad } = surface.lossAndGrad();
-  // SAM: one ascent step to the sphere of radius ρ along the gradient.
-  const gn = norm(grad);
-  const samDelta = Float64Array.from(grad, (g) => (gn > 0 ? (opts.rho * g) / gn : 0));
-  const samLoss = surface.evaluate(samDelta).loss;
   // ε-sharpness: projected sign ascent inside the box |z_i| ≤ ε(|θ_i| + 1).
   const bound = Float64Array.from(theta, (t) => opts.epsilon * (Math.abs(t) + 1));
   const z = new Float64Array(theta.length);
@@ -284,8 +280,14 @@ export function sharpnessMeasures(surface: LossSurface, opts: AnalyzeOptions): S
     split: opts.split,
     loss,
     epsilon: { epsilon: opts.epsilon, steps: opts.epsilonSteps, value: (100 * (best - loss)) / (1 + loss) },
-    sam: { rho: opts.rho, value: samLoss - loss },
+    sam: { rho: opts.rho, value: samSharpness(surface, opts.rho, { loss, grad }) },
   };
+}
+
+/** SAM sharpness L(θ + ρ g/‖g‖) − L(θ): one ascent step to the sphere of radius ρ along the gradient. */
+export function samSharpness(surface: LossSurface, rho: number, at = surface.lossAndGrad()): number {
+  const gn = norm(at.grad);
+  return surface.evaluate(Float64Array.from(at.grad, (g) => (gn > 0 ? (rho * g) / gn : 0))).loss - at.loss;
 }
 
 function firstExamples(dataset: Dataset, split: Split, n: number): tf.Tensor {

@@ -16,7 +16,7 @@
 import { analyses } from '../registries.js';
 import type { Rng } from '../rng.js';
 import type { AnalysisContext, Dataset, Model, Params } from '../types.js';
-import { DEFAULT_ANALYZE, gapMeasures, sharpnessMeasures } from './analyze.js';
+import { DEFAULT_ANALYZE, gapMeasures, samSharpness } from './analyze.js';
 import { LossSurface, selectParams } from './hvp.js';
 import { lanczosTopK } from './spectrum.js';
 
@@ -61,7 +61,7 @@ analyses.register({
   name: 'sharpness',
   description: 'SAM sharpness L(θ + ρ g/‖g‖) − L(θ), ρ = 0.05, on the first --analyze-points training examples',
   reference: 'Foret et al. 2021 (SAM)',
-  measure: (ctx) => onTrainingPoints(ctx, (s) => ({ samSharpness: sharpnessMeasures(s, { ...DEFAULT_ANALYZE, epsilonSteps: 0 }).sam.value })),
+  measure: (ctx) => onTrainingPoints(ctx, (s) => ({ samSharpness: samSharpness(s, DEFAULT_ANALYZE.rho) })),
 });
 
 /** Runs the named measures (checked against the registry) and times them. */

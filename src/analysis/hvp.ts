@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { lossFor } from '../losses.js';
+import { trainableNames } from '../params.js';
 import type { Batch, Dataset, Model, Params, Split } from '../types.js';
 import { norm, type Vec } from './linalg.js';
 import { softmaxCrossEntropy2, withSecondOrderGradients } from './second-order.js';
@@ -38,9 +39,7 @@ export interface PointSet {
 
 /** Trainable parameter names matching any of the comma-separated globs (`*` matches anything). */
 export function selectParams(model: Model, pattern?: string): string[] {
-  const names = Object.entries(model.specs)
-    .filter(([, s]) => s.trainable !== false)
-    .map(([n]) => n);
+  const names = trainableNames(model.specs);
   if (!pattern) return names;
   const globs = pattern
     .split(',')

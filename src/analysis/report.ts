@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as vl from 'vega-lite';
 import { stat, type Stat } from '../compare.js';
-import { renderSvg } from '../report.js';
+import { renderSvg, ruleColor } from '../report.js';
 import type { RunAnalysis } from './analyze.js';
 
 type Spec = vl.TopLevelSpec;
@@ -103,7 +103,7 @@ export function lambdaOverTrainingSpec(runs: { rule: string; seed: number; dir: 
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
       y: { aggregate: 'mean', field: 'lambdaMax', type: 'quantitative', title: 'λ_max (mean over seeds)' },
-      color: { field: 'rule', type: 'nominal', sort: rules, scale: { domain: rules } },
+      color: ruleColor(rules),
     },
   };
 }
@@ -124,7 +124,7 @@ function densitySpec(analyses: RunAnalysis[], rules: string[]): Spec | null {
     encoding: {
       x: { field: 'eigenvalue', type: 'quantitative', title: 'eigenvalue' },
       y: { field: 'density', type: 'quantitative', title: 'density (log scale, floor 1e-8)', scale: { type: 'log' } },
-      color: { field: 'rule', type: 'nominal', sort: rules, scale: { domain: rules } },
+      color: ruleColor(rules),
       detail: { field: 'run', type: 'nominal' },
     },
   };
@@ -140,7 +140,7 @@ function perRuleSpec(analyses: RunAnalysis[], rules: string[], key: string, titl
     width: 260,
     height: 220,
     data: { values },
-    encoding: { x: { field: 'rule', type: 'nominal', sort: rules, title: null }, color: { field: 'rule', type: 'nominal', sort: rules, scale: { domain: rules }, legend: null } },
+    encoding: { x: { field: 'rule', type: 'nominal', sort: rules, title: null }, color: { ...ruleColor(rules), legend: null } },
     layer: [
       { mark: { type: 'bar', opacity: 0.35 }, encoding: { y: { aggregate: 'mean', field: 'value', type: 'quantitative', title } } },
       { mark: { type: 'point', filled: true, size: 50 }, encoding: { y: { field: 'value', type: 'quantitative' } } },

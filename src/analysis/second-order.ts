@@ -84,7 +84,7 @@ const OVERRIDES: GradConfig[] = [
       const { filterSize, strides } = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number] };
       const [kh, kw] = typeof filterSize === 'number' ? [filterSize, filterSize] : filterSize;
       const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-      const [b, h, w, c] = input.shape;
+      const [b, , , c] = input.shape;
       if (kh !== sh || kw !== sw) {
         throw new UsageError(`exact Hessian-vector products support max-pooling with stride equal to the window (got window ${kh}×${kw}, stride ${sh}×${sw}); use --hvp fd`);
       }

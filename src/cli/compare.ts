@@ -116,7 +116,7 @@ function createLiveView(views: RunView[], tty: boolean, quiet: boolean): LiveVie
 }
 
 /** Runs one planned run in a worker process; resolves with its exit code. */
-function runWorker(plan: PlannedRun, argv: string[], view: RunView, live: LiveView, children: Set<ChildProcess>): Promise<number> {
+function runWorker(argv: string[], view: RunView, live: LiveView, children: Set<ChildProcess>): Promise<number> {
   const child = fork(BIN, argv, { env: { ...process.env, [IPC_ENV]: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   children.add(child);
   let stderr = '';
@@ -255,7 +255,7 @@ different command pointed at the same directory is refused.`,
               state === 'resume'
                 ? ['train', '--resume', runDir, ...(parsed.backend ? ['--backend', parsed.backend] : [])]
                 : ['train', ...parsed.args(rule), '--rule', rule, '--seed', String(seed), '--out', runDir];
-            codes.push(await runWorker(v.run, argv, v, live, children));
+            codes.push(await runWorker(argv, v, live, children));
           }
         }),
       );

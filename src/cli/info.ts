@@ -30,7 +30,7 @@ export function infoCommand(): Command {
     .action(async (opts: { backend?: string; json?: boolean }) => {
       const choice = opts.backend ? parseBackendChoice(opts.backend, '--backend') : undefined;
       const requested = requestedBackend(choice);
-      const active = await initBackend(choice);
+      await initBackend(choice);
       const info = {
         biocredit: VERSION,
         node: process.version,

@@ -1,6 +1,11 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Keep vitest's cache out of node_modules, so a later `npm ci` in the same tree
+  // never races with it while removing node_modules (seen: ENOTEMPTY).
+  cacheDir: join(tmpdir(), 'biocredit-vitest-cache'),
   test: {
     include: ['tests/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],

@@ -4,11 +4,14 @@
  * LeNet-5 at batch 64 — and a check that the tensor count stays flat from step
  * to step; and curvature (`hessian`): for a 784-256-256-10 MLP trained one epoch
  * with backprop, the time of one gradient and one exact Hessian-vector product
- * over the first 10,000 training examples, and of its top eigenvalue by Lanczos.
+ * over the first 10,000 training examples, and of its top eigenvalue by Lanczos;
+ * and the temporal rules (`rnn-bptt`, `rnn-tbptt`, `rnn-eprop`, `rnn-rflo`,
+ * `rnn-modprop`): ms per step of a rate RNN with N = 256, batch 32, T = 200.
  *
  *   npm run bench                                   # both workloads, default backend
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
  *   npm run bench -- --workloads hessian
+ *   npm run bench -- --workloads rnn-bptt,rnn-rflo
  */
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
@@ -29,11 +32,28 @@ interface Workload {
   model: string;
   modelOptions: Record<string, unknown>;
   batchSize: number;
+  rule?: string;
+  /** A task instead of MNIST. */
+  task?: { name: string; options: Record<string, unknown> };
+  /** Most steps measured (recurrent rules are slow per step). */
+  maxSteps?: number;
 }
 
+/** Rate RNN, N = 256 (80% excitatory, tanh), batch 32, T = 200 steps: a 50 ms pulse and 1950 ms of output at dt = 10 ms. */
+const rnnWorkload = (rule: string): Workload => ({
+  title: `RNN N = 256 (Dale 0.8, tanh), batch 32, T = 200, ${rule}`,
+  model: 'rnn',
+  modelOptions: { units: 256, activation: 'tanh', dale: 0.8 },
+  batchSize: 32,
+  rule,
+  task: { name: 'pattern', options: { dt: 10, durationMs: 1950, trials: 256, testTrials: 32 } },
+  maxSteps: 20,
+});
+
 const WORKLOADS: Record<string, Workload> = {
-  mlp: { title: 'MLP 784-256-256-10, batch 128', model: 'mlp', modelOptions: { hidden: [256, 256] }, batchSize: 128 },
-  lenet: { title: 'LeNet-5 (c6k5-m2-c16k5v-m2-d120-d84), batch 64', model: 'convnet', modelOptions: { arch: 'c6k5-m2-c16k5v-m2-d120-d84' }, batchSize: 64 },
+  mlp: { title: 'MLP 784-256-256-10, batch 128, bp', model: 'mlp', modelOptions: { hidden: [256, 256] }, batchSize: 128 },
+  lenet: { title: 'LeNet-5 (c6k5-m2-c16k5v-m2-d120-d84), batch 64, bp', model: 'convnet', modelOptions: { arch: 'c6k5-m2-c16k5v-m2-d120-d84' }, batchSize: 64 },
+  ...Object.fromEntries(['bptt', 'tbptt', 'eprop', 'rflo', 'modprop'].map((r) => [`rnn-${r}`, rnnWorkload(r)])),
 };
 
 interface BenchResult {
@@ -47,8 +67,9 @@ interface BenchResult {
   tensorGrowth: boolean;
 }
 
-async function bench(workload: string, backend: BackendChoice, steps: number): Promise<BenchResult> {
+async function bench(workload: string, backend: BackendChoice, maxSteps: number): Promise<BenchResult> {
   const w = WORKLOADS[workload]!;
+  const steps = Math.min(maxSteps, w.maxSteps ?? maxSteps);
   const name = await initBackend(backend);
   const out = mkdtempSync(join(tmpdir(), 'biocredit-bench-'));
   const counts: number[] = [];
@@ -56,10 +77,10 @@ async function bench(workload: string, backend: BackendChoice, steps: number): P
     const s = await train(
       {
         backend,
-        dataset: 'mnist',
+        ...(w.task ? { task: w.task.name, datasetOptions: w.task.options } : { dataset: 'mnist' }),
         model: w.model,
         modelOptions: w.modelOptions,
-        rule: 'bp',
+        rule: w.rule ?? 'bp',
         optimizer: 'adam',
         lr: 1e-3,
         batchSize: w.batchSize,
@@ -71,7 +92,7 @@ async function bench(workload: string, backend: BackendChoice, steps: number): P
       { out, reporter: { progress: () => counts.push(tf.memory().numTensors) } },
     );
     // The first few steps create the optimizer's slots; the count must be flat afterwards.
-    const steady = counts.slice(5);
+    const steady = counts.slice(Math.min(5, Math.floor(steps / 4)));
     return {
       workload,
       backend: name,
@@ -179,7 +200,7 @@ const program = new Command('bench')
       }
       for (const r of results) {
         process.stdout.write(
-          `${WORKLOADS[r.workload]!.title}, bp + adam, MNIST\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
+          `${WORKLOADS[r.workload]!.title} + adam, ${WORKLOADS[r.workload]!.task ? 'pattern task' : 'MNIST'}\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
             `tensors ${r.tensorsFirst} → ${r.tensorsLast} over ${r.steps} steps${r.tensorGrowth ? '  GROWTH' : ''}\n`,
         );
       }

@@ -20,3 +20,16 @@ export interface Experiment {
   /** What differs from the published protocol. */
   differences: string[];
 }
+
+/** A comparison of temporal rules on a task, run for a fixed number of steps. */
+export interface TaskExperiment {
+  name: string;
+  title: string;
+  source: string;
+  rules: string[];
+  /** `biocredit compare` flags other than --rules, --seeds, --out (including --steps). */
+  args: string[];
+  /** What the source reports, per rule (free text). */
+  published: Record<string, string>;
+  differences: string[];
+}

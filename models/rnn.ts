@@ -16,14 +16,25 @@
  * project with W_out ≥ 0. The signs are parameter constraints, re-imposed after
  * every update, so checkpoints hold sign-correct weights. The initial J is
  * balanced: every unit's summed inhibitory input equals its summed excitatory
- * input, which avoids the outlier eigenvalue of a random E/I matrix.
+ * input, which avoids the outlier eigenvalue of a random E/I matrix; it is then
+ * scaled to spectral radius g (as PsychRNN and ModProp's reference code scale
+ * their E/I initialisations), since half-normal E/I entries alone give a bulk
+ * of radius ≈ 2–4 g.
  *
- * Initialisation: J ~ N(0, g²/(pN)) on the mask (|·| with signs under Dale),
+ * Noise (training steps only; evaluation is noise-free): --input-noise σ_in adds
+ * σ_in ξ to every input, --rec-noise σ_rec adds √(2α) σ_rec ξ to every state
+ * update (PsychRNN's scaling, so the stationary noise of a leaky unit does not
+ * depend on dt). ξ ~ N(0, 1) comes from the run's `noise` stream, derived from the
+ * seed and the step, so a run is reproducible and resumable.
+ *
+ * Initialisation: J ~ N(0, g²/(pN)) on the mask (spectral radius ≈ g; under
+ * Dale |·| with signs, balanced and scaled to radius g, above),
  * W_in ~ N(0, 1/inputs), W_out ~ N(0, 1/N), biases 0. Inputs are [B, T, inputs]
  * sequences; dt comes from the task (`--dt`), τ from `--tau`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, type ActivationName } from '../src/activations.js';
+import { eigenvalues } from '../src/analysis/linalg.js';
 import { UsageError } from '../src/errors.js';
 import { stopGradient } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
@@ -39,6 +50,8 @@ export interface RnnOptions {
   sparsity: number;
   dale: number;
   trainX0: boolean;
+  recNoise: number;
+  inputNoise: number;
 }
 
 export const rnnOptions = [
@@ -57,7 +70,15 @@ export const rnnOptions = [
     return v;
   }),
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
+  option('recNoise', '--rec-noise <σ>', 'recurrent noise σ_rec during training (√(2α)·σ_rec·ξ per step)', 0, parse.nonNegativeNumber),
+  option('inputNoise', '--input-noise <σ>', 'input noise σ_in during training (σ_in·ξ added to every input)', 0, parse.nonNegativeNumber),
 ];
+
+/** The noise of one time step (absent terms are zero). */
+export interface StepNoise {
+  input?: tf.Tensor2D;
+  rec?: tf.Tensor2D;
+}
 
 export interface RnnState {
   x: tf.Tensor2D;
@@ -72,7 +93,9 @@ export interface RnnModel extends Model {
   readonly signs: Float32Array;
   initState(params: Params, batch: number): RnnState;
   /** One Euler step: the next state, the readout z_t and r_{t+1} = f(x_{t+1}). */
-  step(params: Params, state: RnnState, input: tf.Tensor2D): { state: RnnState; output: tf.Tensor2D; rate: tf.Tensor2D };
+  step(params: Params, state: RnnState, input: tf.Tensor2D, noise?: StepNoise): { state: RnnState; output: tf.Tensor2D; rate: tf.Tensor2D };
+  /** Per-step training noise for a [batch, T, inputs] trial, drawn from `rng` (empty when the noise levels are 0 or `rng` is absent). */
+  noise(rng: Rng | undefined, batch: number, T: number): StepNoise[];
 }
 
 /** Rows of excitatory units ≥ 0, of inhibitory units ≤ 0 (`rowSigns` ±1), or zero where `rowSigns` is 0. */
@@ -129,6 +152,10 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
         for (let j = 0; j < n; j++) (j < nE ? (e += J[j * n + i]!) : (inh -= J[j * n + i]!));
         if (inh > 0) for (let j = nE; j < n; j++) J[j * n + i]! *= e / inh;
       }
+      // Half-normal E/I entries make a bulk of radius ≈ 2–4 g: rescale to spectral radius g.
+      const rows = Array.from({ length: n }, (_, j) => Array.from(J.subarray(j * n, (j + 1) * n), Number));
+      const rho = Math.max(...eigenvalues(rows).map((e) => Math.hypot(e.re, e.im)));
+      if (rho > 0) for (let k = 0; k < n * n; k++) J[k]! *= opts.gain / rho;
     }
     const Wout = rng.normals(n * nOut, 1 / Math.sqrt(n));
     if (dale) for (let k = 0; k < n * nOut; k++) Wout[k] = Math.floor(k / nOut) < nE ? Math.abs(Wout[k]!) : 0;
@@ -152,13 +179,24 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     x: (params['rnn/x0'] ? tf.tile(tf.reshape(params['rnn/x0'], [1, n]), [batch, 1]) : tf.zeros([batch, n])) as tf.Tensor2D,
   });
 
-  const step = (params: Params, state: RnnState, input: tf.Tensor2D) => {
+  const step = (params: Params, state: RnnState, input: tf.Tensor2D, noise: StepNoise = {}) => {
     const J = tf.mul(params['rnn/J']!, params['rnn/mask']!) as tf.Tensor2D;
-    const drive = tf.add(tf.add(tf.matMul(f.f(state.x) as tf.Tensor2D, J), tf.matMul(input, params['rnn/Win'] as tf.Tensor2D)), params['rnn/b']!);
-    const x = tf.add(tf.mul(1 - alpha, state.x), tf.mul(alpha, drive)) as tf.Tensor2D;
+    const u = noise.input ? tf.add(input, noise.input) : input;
+    const drive = tf.add(tf.add(tf.matMul(f.f(state.x) as tf.Tensor2D, J), tf.matMul(u as tf.Tensor2D, params['rnn/Win'] as tf.Tensor2D)), params['rnn/b']!);
+    let x = tf.add(tf.mul(1 - alpha, state.x), tf.mul(alpha, drive)) as tf.Tensor2D;
+    if (noise.rec) x = tf.add(x, noise.rec);
     const rate = f.f(x) as tf.Tensor2D;
     const output = tf.add(tf.matMul(rate, params['rnn/Wout'] as tf.Tensor2D), params['rnn/bout']!) as tf.Tensor2D;
     return { state: { x }, output, rate };
+  };
+
+  const noise = (rng: Rng | undefined, batch: number, T: number): StepNoise[] => {
+    if (!rng || (opts.recNoise === 0 && opts.inputNoise === 0)) return [];
+    const recStd = Math.sqrt(2 * alpha) * opts.recNoise;
+    return Array.from({ length: T }, () => ({
+      ...(opts.inputNoise > 0 ? { input: tf.tensor2d(rng.normals(batch * nIn, opts.inputNoise), [batch, nIn]) } : {}),
+      ...(opts.recNoise > 0 ? { rec: tf.tensor2d(rng.normals(batch * n, recStd), [batch, n]) } : {}),
+    }));
   };
 
   return {
@@ -171,6 +209,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     init,
     initState,
     step,
+    noise,
     forward(params, u, fwd = {}) {
       const [batch, T] = u.shape as [number, number, number];
       let state = initState(params, batch);
@@ -179,9 +218,10 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       const rates: tf.Tensor2D[] = [];
       const zs: tf.Tensor2D[] = [];
       const inputs = tf.unstack(u, 1) as tf.Tensor2D[];
+      const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
       for (let t = 0; t < T; t++) {
         if (k && t > 0 && t % k === 0) state = { x: stopGradient(state.x) as tf.Tensor2D };
-        const s = step(params, state, inputs[t]!);
+        const s = step(params, state, inputs[t]!, xi[t]);
         state = s.state;
         xs.push(s.state.x);
         rates.push(s.rate);

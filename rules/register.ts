@@ -3,6 +3,7 @@ import { rules } from '../src/registries.js';
 import { createBackprop } from './bp.js';
 import { createBptt, createTbptt, windowOption } from './bptt.js';
 import { createEprop } from './eprop.js';
+import { createModprop, modpropOptions, type ModpropOptions } from './modprop.js';
 import { createRflo } from './rflo.js';
 import { feedbackOption, type FeedbackKind } from './temporal.js';
 import { creditOptions, feedbackScaleOption, type CreditOptions } from './common.js';
@@ -89,4 +90,12 @@ rules.register({
   reference: 'Murray 2019, eLife',
   options: [feedbackOption('random')],
   create: (o) => createRflo(o as unknown as { feedback: FeedbackKind }),
+});
+
+rules.register({
+  name: 'modprop',
+  description: "ModProp: e-prop's signal plus non-local credit over all delays through cell-type-averaged weights W_ab and a constant f′ = μ",
+  reference: 'Liu, Smith, Mihalas, Shea-Brown, Sümbül 2022, NeurIPS',
+  options: modpropOptions,
+  create: (o) => createModprop(o as unknown as ModpropOptions),
 });

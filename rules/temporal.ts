@@ -60,40 +60,68 @@ export interface StepView {
   signal: tf.Tensor2D;
 }
 
+/** A trial run forward, with everything the temporal rules read from it. */
+export interface Unrolled {
+  model: RnnModel;
+  /** u_t, t = 0 … T−1, each [B, inputs], as the network received them (with any input noise). */
+  inputs: tf.Tensor2D[];
+  /** x_t, t = 0 … T (x_0 the initial state). */
+  states: tf.Tensor2D[];
+  /** r_t = f(x_t), t = 0 … T. */
+  rates: tf.Tensor2D[];
+  output: tf.Tensor;
+  loss: tf.Scalar;
+  /** dz_t = ∂L/∂z_t, t = 0 … T−1. */
+  dz: tf.Tensor2D[];
+  /** The readout's exact gradient Σ_t r_{t+1}ᵀ dz_t (and its bias). */
+  readout: Params;
+}
+
+/** Runs the trial forward step by step (with the step's training noise) and differentiates the loss w.r.t. the readout. */
+export function unroll(ctx: RuleContext, rule: string): Unrolled {
+  const model = asRnn(ctx.model, rule);
+  const { params, batch } = ctx;
+  const f = activation(model.options.activation);
+  const [bsz, T] = batch.x.shape as [number, number, number];
+  const noise = model.noise(ctx.noise, bsz, T);
+  const inputs = (tf.unstack(batch.x, 1) as tf.Tensor2D[]).map((u, t) => {
+    const xi = noise[t]?.input;
+    return xi ? (tf.add(u, xi) as tf.Tensor2D) : u;
+  });
+  let state: RnnState = model.initState(params, bsz);
+  const states = [state.x];
+  const rates = [f.f(state.x) as tf.Tensor2D];
+  const outputs: tf.Tensor2D[] = [];
+  for (let t = 0; t < T; t++) {
+    const s = model.step(params, state, inputs[t]!, { ...(noise[t]?.rec ? { rec: noise[t]!.rec } : {}) });
+    state = s.state;
+    states.push(s.state.x);
+    rates.push(s.rate);
+    outputs.push(s.output);
+  }
+  const output = tf.stack(outputs, 1);
+  const loss = ctx.loss.value(output, batch) as tf.Scalar;
+  const dz = tf.unstack(ctx.loss.outputGrad(output, batch), 1) as tf.Tensor2D[];
+  const readout: Params = {
+    'rnn/Wout': tf.addN(dz.map((d, t) => tf.matMul(tf.transpose(rates[t + 1]!), d))),
+    'rnn/bout': tf.addN(dz.map((d) => tf.sum(d, 0))),
+  };
+  return { model, inputs, states, rates, output, loss, dz, readout };
+}
+
 /**
  * Runs the trial forward, then walks it again in time order calling `visit`
  * for every step; returns the loss, output, and the readout's exact gradient.
  * The traces are the rule's business (`visit` keeps what it needs).
  */
 export function runTemporal(ctx: RuleContext, kind: FeedbackKind, rule: string, visit: (s: StepView, t: number) => void): Omit<RuleStep, 'updates'> & { readout: Params } {
-  const model = asRnn(ctx.model, rule);
-  const { params, batch } = ctx;
-  const f = activation(model.options.activation);
-  const [bsz, T] = batch.x.shape as [number, number, number];
-  const inputs = tf.unstack(batch.x, 1) as tf.Tensor2D[];
-  let state: RnnState = model.initState(params, bsz);
-  const rateIn: tf.Tensor2D[] = [];
-  const psi: tf.Tensor2D[] = [];
-  const rates: tf.Tensor2D[] = [];
-  const outputs: tf.Tensor2D[] = [];
-  for (let t = 0; t < T; t++) {
-    rateIn.push(f.f(state.x) as tf.Tensor2D);
-    const s = model.step(params, state, inputs[t]!);
-    state = s.state;
-    psi.push(f.df(s.state.x, s.rate) as tf.Tensor2D);
-    rates.push(s.rate);
-    outputs.push(s.output);
-  }
-  const output = tf.stack(outputs, 1);
-  const loss = ctx.loss.value(output, batch);
-  const dz = tf.unstack(ctx.loss.outputGrad(output, batch), 1) as tf.Tensor2D[];
-  const B = kind === 'symmetric' ? (tf.transpose(params['rnn/Wout']!) as tf.Tensor2D) : (ctx.state.tensors[FEEDBACK] as tf.Tensor2D);
-  for (let t = 0; t < T; t++) visit({ rateIn: rateIn[t]!, input: inputs[t]!, psi: psi[t]!, signal: tf.matMul(dz[t]!, B) }, t);
-  const readout: Params = {
-    'rnn/Wout': tf.addN(rates.map((r, t) => tf.matMul(tf.transpose(r), dz[t]!))),
-    'rnn/bout': tf.addN(dz.map((d) => tf.sum(d, 0))),
-  };
-  return { loss, output, readout };
+  const run = unroll(ctx, rule);
+  const f = activation(run.model.options.activation);
+  const B = kind === 'symmetric' ? (tf.transpose(ctx.params['rnn/Wout']!) as tf.Tensor2D) : (ctx.state.tensors[FEEDBACK] as tf.Tensor2D);
+  run.dz.forEach((d, t) =>
+    visit({ rateIn: run.rates[t]!, input: run.inputs[t]!, psi: f.df(run.states[t + 1]!, run.rates[t + 1]!) as tf.Tensor2D, signal: tf.matMul(d, B) }, t),
+  );
+  return { loss: run.loss, output: run.output, readout: run.readout };
 }
 
 /** Zero updates for trainable parameters the rule does not learn (x_0). */

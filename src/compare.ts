@@ -169,6 +169,8 @@ export interface RunResult {
   bestTestAccuracy: number;
   trainAccuracy: number;
   testLoss: number;
+  /** Normalized error on the test split (regression tasks; NaN otherwise). */
+  testNmse: number;
   secPerEpoch: number;
   /** Wall time of the run, summed over its resumes. */
   wallSec: number;
@@ -188,6 +190,7 @@ export interface RuleResult {
   testAccuracy: Stat;
   bestTestAccuracy: Stat;
   trainAccuracy: Stat;
+  testNmse: Stat;
   secPerEpoch: Stat;
   hiddenAngle: Stat;
   angles: Record<string, Stat>;
@@ -236,6 +239,7 @@ export function collectResults(dir: string): ComparisonResults {
         bestTestAccuracy: finished ? summary!.best.test.accuracy : NaN,
         trainAccuracy: finished ? (summary!.final.train?.accuracy ?? NaN) : NaN,
         testLoss: finished ? summary!.final.test.loss : NaN,
+        testNmse: finished ? (summary!.final.test.nmse ?? NaN) : NaN,
         secPerEpoch: finished ? summary!.secPerEpoch : NaN,
         wallSec: finished ? summary!.wallSec : NaN,
         ...(summary?.backend ? { backend: summary.backend } : {}),
@@ -256,6 +260,7 @@ export function collectResults(dir: string): ComparisonResults {
       testAccuracy: stat(mine.map((r) => r.testAccuracy)),
       bestTestAccuracy: stat(mine.map((r) => r.bestTestAccuracy)),
       trainAccuracy: stat(mine.map((r) => r.trainAccuracy)),
+      testNmse: stat(mine.map((r) => r.testNmse)),
       secPerEpoch: stat(mine.map((r) => r.secPerEpoch)),
       hiddenAngle: stat(mine.map((r) => r.hiddenAngle)),
       angles: Object.fromEntries(layerNames.map((l) => [l, stat(mine.map((r) => r.angles[l] ?? NaN))])),
@@ -264,7 +269,7 @@ export function collectResults(dir: string): ComparisonResults {
   return { dir, command: file.command, rules, runs };
 }
 
-const CSV_COLUMNS = ['rule', 'seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'sec_per_epoch', 'hidden_angle_deg'] as const;
+const CSV_COLUMNS = ['rule', 'seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'test_nmse', 'sec_per_epoch', 'hidden_angle_deg'] as const;
 
 /** One row per run; the final update-vs-backprop angle of each layer as `angle_<layer>_deg`. */
 export function resultsCsv(results: ComparisonResults): string {
@@ -272,7 +277,7 @@ export function resultsCsv(results: ComparisonResults): string {
   const header = [...CSV_COLUMNS, ...layers.map((l) => `angle_${l}_deg`)];
   const cell = (v: number | string) => (typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   const rows = results.runs.map((r) =>
-    [r.rule, r.seed, r.status, r.testAccuracy, r.bestTestAccuracy, r.trainAccuracy, r.testLoss, r.secPerEpoch, r.hiddenAngle, ...layers.map((l) => r.angles[l] ?? NaN)].map(cell).join(','),
+    [r.rule, r.seed, r.status, r.testAccuracy, r.bestTestAccuracy, r.trainAccuracy, r.testLoss, r.testNmse, r.secPerEpoch, r.hiddenAngle, ...layers.map((l) => r.angles[l] ?? NaN)].map(cell).join(','),
   );
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }

@@ -66,6 +66,8 @@ export interface TrainSpec {
   momentum?: number;
   weightDecay?: number;
   clipNorm?: number;
+  lrDecay?: number;
+  lrDecayEvery?: number;
   epochs?: number;
   steps?: number;
   batchSize?: number;
@@ -101,6 +103,8 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   momentum: option('momentum', '--momentum <m>', 'momentum coefficient of the momentum optimizer', 0.9, parse.nonNegativeNumber),
   weightDecay: option('weightDecay', '--weight-decay <λ>', 'L2 weight decay on weights (added to the update direction)', 0, parse.nonNegativeNumber),
   clipNorm: option('clipNorm', '--clip-norm <c>', 'clip the global update norm to c (0: off)', 0, parse.nonNegativeNumber),
+  lrDecay: option('lrDecay', '--lr-decay <factor>', 'multiply the learning rate by this factor every --lr-decay-every steps', 1, parse.positiveNumber),
+  lrDecayEvery: option('lrDecayEvery', '--lr-decay-every <steps>', 'steps between learning-rate decays (0: constant rate)', 0, parse.nonNegativeInt),
   epochs: option<number | null>('epochs', '--epochs <n>', 'passes over the training data (default 10 unless --steps)', null, parse.positiveInt),
   steps: option<number | null>('steps', '--steps <n>', 'total number of updates (instead of --epochs)', null, parse.positiveInt),
   batchSize: option('batchSize', '--batch-size <n>', 'examples per update', 64, parse.positiveInt),
@@ -138,6 +142,8 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   if (epochs !== null && steps !== null) throw new UsageError('give --epochs or --steps, not both');
   const optimizerName = str('optimizer') as OptimizerName;
   const lr = (value('lr', spec) as number | null) ?? DEFAULT_LR[optimizerName];
+  const [decayFactor, decayEvery] = [num('lrDecay'), num('lrDecayEvery')];
+  if ((decayFactor !== 1) !== (decayEvery > 0)) throw new UsageError('give --lr-decay and --lr-decay-every together (e.g. --lr-decay 0.8 --lr-decay-every 300)');
   const taskName = value('task', spec) as string | null;
   if (taskName !== null && spec.dataset !== undefined) throw new UsageError('give --dataset or --task, not both');
   const dataset = taskName !== null ? tasks.get(taskName) : datasets.get(str('dataset'));
@@ -163,6 +169,7 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       momentum: num('momentum'),
       weightDecay: num('weightDecay'),
       clipNorm: num('clipNorm'),
+      ...(decayEvery > 0 ? { decay: { factor: decayFactor, every: decayEvery } } : {}),
     },
     training: {
       epochs: epochs === null && steps === null ? DEFAULT_EPOCHS : epochs,

@@ -1,4 +1,8 @@
-/** Loss and accuracy of a model over a whole split, in fixed file order. */
+/**
+ * Loss and accuracy of a model over a whole split, in fixed file order; for
+ * regression tasks (`mse`) also the normalized error Σ m‖z − y‖² / Σ m‖y‖²
+ * (the metric of Murray 2019 and of the full-FORCE demos).
+ */
 import * as tf from '@tensorflow/tfjs';
 import { batches, disposeBatch } from './data.js';
 import { lossFor } from './losses.js';
@@ -8,6 +12,8 @@ export interface EvalResult {
   loss: number;
   accuracy: number;
   n: number;
+  /** Normalized squared error over the split (regression tasks only). */
+  nmse?: number;
 }
 
 export function evaluate(model: Model, params: Params, dataset: Dataset, split: Split, batchSize = 1000): EvalResult {
@@ -15,9 +21,16 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
   let lossSum = 0;
   let correct = 0;
   let n = 0;
+  const sums = [0, 0];
+  const regression = dataset.loss === 'mse';
   for (const batch of batches(dataset, split, batchSize)) {
     const [l, c] = tf.tidy(() => {
       const { output } = model.forward(params, batch.x, { training: false });
+      if (regression) {
+        const m = batch.mask ? tf.expandDims(batch.mask, -1) : tf.onesLike(output);
+        sums[0]! += tf.sum(tf.mul(m, tf.square(tf.sub(output, batch.y)))).dataSync()[0]!;
+        sums[1]! += tf.sum(tf.mul(m, tf.square(batch.y))).dataSync()[0]!;
+      }
       return [loss.value(output, batch), loss.correct(output, batch)];
     });
     lossSum += l.dataSync()[0]! * batch.size;
@@ -27,5 +40,5 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
     c.dispose();
     disposeBatch(batch);
   }
-  return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, n };
+  return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, n, ...(regression ? { nmse: sums[1]! > 0 ? sums[0]! / sums[1]! : NaN } : {}) };
 }

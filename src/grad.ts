@@ -8,13 +8,13 @@ import type { ForwardOptions, Params, RuleContext, RuleStep } from './types.js';
  * Loss, output and the gradient of the loss for the model's trainable
  * parameters, computed through `ops` (the exact gradient with the default ops).
  */
-export function autodiffStep(ctx: Pick<RuleContext, 'model' | 'params' | 'batch' | 'loss'>, ops?: LayerOps, forward: Omit<ForwardOptions, 'ops'> = {}): RuleStep {
+export function autodiffStep(ctx: Pick<RuleContext, 'model' | 'params' | 'batch' | 'loss' | 'noise'>, ops?: LayerOps, forward: Omit<ForwardOptions, 'ops'> = {}): RuleStep {
   const names = trainableNames(ctx.model.specs);
   let output: tf.Tensor | null = null;
   const f = (...ws: tf.Tensor[]): tf.Scalar => {
     const p: Params = { ...ctx.params };
     names.forEach((n, i) => (p[n] = ws[i]!));
-    const r = ctx.model.forward(p, ctx.batch.x, { training: true, ...forward, ...(ops ? { ops } : {}) });
+    const r = ctx.model.forward(p, ctx.batch.x, { training: true, ...forward, ...(ops ? { ops } : {}), ...(ctx.noise ? { rng: ctx.noise } : {}) });
     output = tf.keep(r.output);
     return ctx.loss.value(r.output, ctx.batch);
   };

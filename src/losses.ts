@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './types.js';
 
-export type LossKind = 'softmax-ce' | 'mse' | 'mse-decision';
+export type LossKind = 'softmax-ce' | 'mse' | 'mse-decision' | 'sequence-ce';
 
 export interface Loss {
   readonly kind: LossKind;
@@ -97,7 +97,48 @@ const decisionSquaredError: Loss = {
   },
 };
 
-const losses: Record<LossKind, Loss> = { 'softmax-ce': softmaxCrossEntropy, mse: meanSquaredError, 'mse-decision': decisionSquaredError };
+/**
+ * Softmax cross-entropy for sequences that answer with a class at some steps
+ * (sequential MNIST: the last one): outputs [B, T, K] are logits, targets one-hot
+ * where the mask is 1, L = −Σ_{b,t} m_bt Σ_k y_btk log softmax(z_bt)_k / Σ m.
+ * Written with exp/log around the row maximum (no logSoftmax), so the Hessian
+ * analyses can differentiate it twice. An example is correct when the argmax
+ * of its logits summed over the masked steps is its class.
+ */
+const sequenceCrossEntropy: Loss = {
+  kind: 'sequence-ce',
+  value(output, batch) {
+    return tf.tidy(() => {
+      const shifted = tf.sub(output, tf.max(output, -1, true));
+      const logp = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
+      const perStep = tf.neg(tf.sum(tf.mul(batch.y, logp), -1));
+      const m = batch.mask ?? tf.onesLike(perStep);
+      return tf.div(tf.sum(tf.mul(perStep, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+    });
+  },
+  outputGrad(output, batch) {
+    return tf.tidy(() => {
+      const m = batch.mask ?? tf.ones(output.shape.slice(0, -1));
+      const diff = tf.sub(tf.softmax(output), batch.y);
+      return tf.div(tf.mul(diff, tf.expandDims(m, -1)), tf.maximum(tf.sum(m), 1));
+    });
+  },
+  correct(output, batch) {
+    return tf.tidy(() => {
+      const m = tf.expandDims(batch.mask ?? tf.ones(output.shape.slice(0, -1)), -1);
+      const z = tf.sum(tf.mul(output, m), 1);
+      const y = tf.sum(tf.mul(batch.y, m), 1);
+      return tf.sum(tf.cast(tf.equal(tf.argMax(z, -1), tf.argMax(y, -1)), 'float32')) as tf.Scalar;
+    });
+  },
+};
+
+const losses: Record<LossKind, Loss> = {
+  'softmax-ce': softmaxCrossEntropy,
+  mse: meanSquaredError,
+  'mse-decision': decisionSquaredError,
+  'sequence-ce': sequenceCrossEntropy,
+};
 
 export function lossFor(kind: LossKind): Loss {
   return losses[kind];

@@ -24,6 +24,13 @@ export interface OptimizerConfig {
   weightDecay: number;
   /** Clip the global gradient norm to this value; 0 turns clipping off. */
   clipNorm: number;
+  /** Step decay: the rate is lr · factor^⌊step / every⌋ (absent: constant rate). */
+  decay?: { factor: number; every: number };
+}
+
+/** The learning rate in effect for update number `step` (counting from 0). */
+export function learningRateAt(cfg: OptimizerConfig, step: number): number {
+  return cfg.decay ? cfg.lr * cfg.decay.factor ** Math.floor(step / cfg.decay.every) : cfg.lr;
 }
 
 /** Default learning rate per optimizer when --lr is not given. */
@@ -65,8 +72,9 @@ export class Optimizer {
    * update that is not finite is not applied (the caller stops the run), so the
    * parameters stay at their last good values.
    */
-  apply(updates: Params, mode: 'gradient' | 'delta'): StepInfo {
+  apply(updates: Params, mode: 'gradient' | 'delta', step = 0): StepInfo {
     const names = this.store.trainable();
+    if (this.config.decay) this.setRate(learningRateAt(this.config, step));
     for (const n of names) {
       if (!updates[n]) throw new Error(`the rule returned no update for parameter ${n}`);
     }
@@ -93,6 +101,14 @@ export class Optimizer {
     });
     if (Number.isFinite(updateNorm)) this.store.project();
     return { updateNorm };
+  }
+
+  /** tfjs's SGD family caches the rate as a scalar (setLearningRate); Adam and RMSProp read the field. */
+  private setRate(lr: number): void {
+    const opt = this.opt as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+    if (opt.learningRate === lr) return;
+    if (opt.setLearningRate) opt.setLearningRate(lr);
+    else opt.learningRate = lr;
   }
 
   /** The optimizer's state as named tensors (copies owned by the caller). */

@@ -29,12 +29,31 @@ export function ruleColor(rules: string[]) {
 
 const rulesOf = (results: ComparisonResults) => results.rules.map((r) => r.rule);
 
+/** True when the runs are on a regression task (their metric is the normalized error). */
+export const isRegression = (results: ComparisonResults) => results.runs.some((r) => r.evals.some((e) => e.test.nmse !== undefined));
+
+/**
+ * The test metric per epoch, one line per rule: accuracy (mean over seeds with
+ * a ±1 std band) or, for regression tasks, the normalized error on a log scale
+ * (mean, and each seed as a thin line).
+ */
 export function accuracySpec(results: ComparisonResults): Spec | null {
-  const values = results.runs.flatMap((r) => r.evals.map((e) => ({ rule: r.rule, seed: r.seed, epoch: e.epoch, accuracy: 100 * e.test.accuracy })));
+  const regression = isRegression(results);
+  const values = results.runs.flatMap((r) =>
+    r.evals
+      .map((e) => ({ rule: r.rule, seed: r.seed, epoch: e.epoch, value: regression ? (e.test.nmse ?? NaN) : 100 * e.test.accuracy }))
+      .filter((v) => !regression || (Number.isFinite(v.value) && v.value > 0)),
+  );
   if (!values.length) return null;
+  const y = regression
+    ? { field: 'value', type: 'quantitative' as const, title: 'Σ(z − y)² / Σy²', scale: { type: 'log' as const } }
+    : { field: 'value', type: 'quantitative' as const, title: 'test accuracy (%)', scale: { zero: false } };
+  const spread = regression
+    ? { mark: { type: 'line' as const, opacity: 0.3, strokeWidth: 1 }, encoding: { y, detail: { field: 'seed', type: 'nominal' as const } } }
+    : { mark: { type: 'errorband' as const, extent: 'stdev' as const, opacity: 0.25 }, encoding: { y } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Test accuracy',
+    title: regression ? 'Normalized test error' : 'Test accuracy',
     width: 520,
     height: 300,
     data: { values },
@@ -42,10 +61,7 @@ export function accuracySpec(results: ComparisonResults): Spec | null {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
       color: ruleColor(rulesOf(results)),
     },
-    layer: [
-      { mark: { type: 'errorband', extent: 'stdev', opacity: 0.25 }, encoding: { y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } } } },
-      { mark: { type: 'line', point: true }, encoding: { y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative' } } },
-    ],
+    layer: [spread, { mark: { type: 'line', point: true }, encoding: { y: { aggregate: 'mean', field: 'value', type: 'quantitative' } } }],
   };
 }
 
@@ -100,22 +116,26 @@ function pm(s: Stat, scale = 1, digits = 2): string {
 export async function comparisonReport(results: ComparisonResults, extra: { title: string; spec: Spec }[] = []): Promise<string> {
   const figures: { title: string; spec: Spec }[] = [];
   const acc = accuracySpec(results);
-  if (acc) figures.push({ title: 'Test accuracy per epoch (line: mean over seeds; band: ±1 std)', spec: acc });
+  const regression = isRegression(results);
+  if (acc) figures.push({ title: regression ? 'Normalized test error per epoch (thick: mean over seeds; thin: each seed)' : 'Test accuracy per epoch (line: mean over seeds; band: ±1 std)', spec: acc });
   const align = alignmentSpec(results);
   if (align) figures.push({ title: 'Update alignment with backprop, per hidden layer', spec: align });
   const feedback = feedbackSpec(results);
   if (feedback) figures.push({ title: 'Feedback alignment with the weights, per layer', spec: feedback });
   figures.push(...extra);
   const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
+  const exp = (st: Stat) => (st.n ? `${st.mean.toExponential(2)} ± ${st.std.toExponential(1)}` : '—');
+  const runs = (r: (typeof results.rules)[number]) => `${r.finished}${r.failed ? ` (+${r.failed} failed)` : ''}`;
   const rows = results.rules
-    .map(
-      (r) =>
-        `<tr><td>${escape(r.rule)}</td><td>${r.finished}${r.failed ? ` (+${r.failed} failed)` : ''}</td><td>${pm(r.testAccuracy, 100)}</td><td>${pm(
-          r.bestTestAccuracy,
-          100,
-        )}</td><td>${pm(r.trainAccuracy, 100)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`,
+    .map((r) =>
+      regression
+        ? `<tr><td>${escape(r.rule)}</td><td>${runs(r)}</td><td>${exp(r.testNmse)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`
+        : `<tr><td>${escape(r.rule)}</td><td>${runs(r)}</td><td>${pm(r.testAccuracy, 100)}</td><td>${pm(r.bestTestAccuracy, 100)}</td><td>${pm(r.trainAccuracy, 100)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`,
     )
     .join('\n');
+  const header = regression
+    ? '<th>rule</th><th>runs</th><th>final normalized test error</th><th>s / epoch</th><th>hidden-layer angle (°)</th>'
+    : '<th>rule</th><th>runs</th><th>final test acc (%)</th><th>best test acc (%)</th><th>train acc (%)</th><th>s / epoch</th><th>hidden-layer angle (°)</th>';
   const backends = [...new Set(results.runs.map((r) => r.backend).filter(Boolean))].join(', ');
   return `<!doctype html>
 <html lang="en">
@@ -137,7 +157,7 @@ figcaption { font-weight: 600; margin-bottom: 0.5rem; }
 <p><code>${escape(results.command)}</code></p>
 <p>${results.runs.length} runs in <code>${escape(results.dir)}</code>${backends ? `, backend ${escape(backends)}` : ''}; mean ± std over seeds.</p>
 <table>
-<thead><tr><th>rule</th><th>runs</th><th>final test acc (%)</th><th>best test acc (%)</th><th>train acc (%)</th><th>s / epoch</th><th>hidden-layer angle (°)</th></tr></thead>
+<thead><tr>${header}</tr></thead>
 <tbody>
 ${rows}
 </tbody>

@@ -437,7 +437,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       const batch = dataset.batch('train', perm.subarray(pos * batchSize, Math.min((pos + 1) * batchSize, nTrain)));
       const params = store.values;
       const out = tidyObject(() => {
-        const r = rule.step({ model, params, batch, loss, state: ruleState, step: st.step, rng: ruleRng });
+        const r = rule.step({ model, params, batch, loss, state: ruleState, step: st.step, rng: ruleRng, noise: rngs.derive('noise', st.step) });
         return { ...r, correct: loss.correct(r.output, batch) };
       });
       const lossValue = out.loss.dataSync()[0]!;
@@ -466,7 +466,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         st.alignment = { step: record.step, layers: record.layers };
         options.reporter?.diag?.(record);
       }
-      const { updateNorm } = optimizer.apply(out.updates, rule.mode);
+      const { updateNorm } = optimizer.apply(out.updates, rule.mode, st.step);
       if (!Number.isFinite(updateNorm)) {
         disposeUnlessKept(stepTensors, keep);
         disposeBatch(batch);

@@ -58,6 +58,8 @@ export interface ForwardOptions {
   ops?: LayerOps;
   /** Recurrent models: cut the gradient through the state every this many steps (truncated BPTT). */
   truncate?: number;
+  /** The stream training-time noise is drawn from (models with noise; none: noise-free). */
+  rng?: Rng;
 }
 
 /** A layer with weights, as rules that replace the backward pathway need to know it. */
@@ -138,6 +140,8 @@ export interface RuleContext {
   step: number;
   /** The rule's own stream (per-batch random feedback, perturbations). */
   rng: Rng;
+  /** The stream of this step's model noise (derived from the seed and the step). */
+  noise?: Rng;
 }
 
 export interface RuleStep {

@@ -1,36 +1,51 @@
 /**
- * Delayed XOR (ModProp's task; Liu et al. 2022, NeurIPS): two cues, each one of
- * two patterns on its own input channel, with onsets 700 ms apart; after the
- * second, the output reports whether they differed (+1) or matched (−1).
- * Periods: fixation 100 ms, cue 1 100 ms, delay 600 ms, cue 2 100 ms, delay
- * 100 ms, decision 200 ms. The paper ran dt = 1 ms; the default here is 10 ms
+ * Delayed XOR in ModProp's form (Liu, Smith, Mihalas, Shea-Brown, Sümbül 2022,
+ * NeurIPS; Helena-Yuhan-Liu/ModProp): two input channels, one per cue. Cue 1
+ * (the first 100 ms) is a Gaussian bump of height --cue-amplitude (σ = 25 ms) on
+ * channel 1 or nothing, cue 2 (100 ms, after a --delay-ms delay, default 700)
+ * the same on channel 2; both channels sit at a 0.02 baseline with 0.01 white
+ * noise. Right after cue 2, for a 50 ms decision period, the output reports
+ * whether exactly one cue was present (+1) or not (−1) — the XOR of the two
+ * bits. The reference reads a two-class softmax at the last step with dt = 1 ms;
+ * here the output is ±1 under squared error and the default dt is 10 ms
  * (--dt 1 reproduces the paper's resolution at ten times the cost).
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
+import { option, parse } from '../../src/options.js';
 import { TrialBuilder, type TaskDefinition } from './task.js';
 
-const PERIODS_MS = [100, 100, 600, 100, 100, 200];
+const CUE_MS = 100;
+const DECISION_MS = 50;
+const BASELINE = 0.02;
+const NOISE = 0.01;
 
 export const delayedXor: TaskDefinition = {
   name: 'delayed-xor',
-  description: 'two cues 700 ms apart; report whether they differed (+1) or matched (−1)',
+  description: 'two cues (present/absent) 700 ms apart; report their XOR (+1: exactly one present, −1: both or neither)',
   reference: 'Liu, Smith, Mihalas, Shea-Brown, Sümbül 2022, NeurIPS (ModProp)',
-  inputs: ['pattern-a', 'pattern-b'],
+  inputs: ['cue-1', 'cue-2'],
   outputs: ['xor'],
   loss: 'mse-decision',
   defaultDtMs: 10,
-  options: [],
-  maxSteps: (_o, dt) => PERIODS_MS.reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0),
-  trial(rng, _o, dt) {
+  options: [
+    option('delayMs', '--delay-ms <ms>', 'delay between the two cues', 700, parse.positiveNumber),
+    option('cueAmplitude', '--cue-amplitude <a>', 'height of a present cue', 2, parse.positiveNumber),
+  ],
+  maxSteps: (o, dt) => [CUE_MS, o['delayMs'] as number, CUE_MS, DECISION_MS].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0),
+  trial(rng, o, dt) {
     const [a, b] = [rng.int(2), rng.int(2)];
-    const cue = (p: number) => (p === 0 ? [1, 0] : [0, 1]);
-    const t = new TrialBuilder(2, 1, dt);
-    t.period('fixation', PERIODS_MS[0]!, () => ({}));
-    t.period('cue1', PERIODS_MS[1]!, () => ({ inputs: cue(a) }));
-    t.period('delay1', PERIODS_MS[2]!, () => ({}));
-    t.period('cue2', PERIODS_MS[3]!, () => ({ inputs: cue(b) }));
-    t.period('delay2', PERIODS_MS[4]!, () => ({}));
-    t.period('decision', PERIODS_MS[5]!, () => ({ targets: [a === b ? -1 : 1], mask: 1 }));
-    return t.build();
+    const amp = o['cueAmplitude'] as number;
+    const bump = (on: number) => (k: number, n: number) => {
+      const t = ((k + 0.5) / n - 0.5) * CUE_MS; // ms from the cue's centre
+      return on ? amp * Math.exp(-(t * t) / (2 * (CUE_MS / 4) ** 2)) : 0;
+    };
+    const noisy = (v: [number, number]) => v.map((x) => x + BASELINE + NOISE * rng.normal());
+    const [cue1, cue2] = [bump(a), bump(b)];
+    const tb = new TrialBuilder(2, 1, dt);
+    tb.period('cue1', CUE_MS, (k, n) => ({ inputs: noisy([cue1(k, n), 0]) }));
+    tb.period('delay', o['delayMs'] as number, () => ({ inputs: noisy([0, 0]) }));
+    tb.period('cue2', CUE_MS, (k, n) => ({ inputs: noisy([0, cue2(k, n)]) }));
+    tb.period('decision', DECISION_MS, () => ({ inputs: noisy([0, 0]), targets: [a !== b ? 1 : -1], mask: 1 }));
+    return tb.build();
   },
 };

@@ -31,14 +31,30 @@ export interface TaskDefinition {
   reference: string;
   inputs: string[];
   outputs: string[];
-  /** `mse-decision`: accuracy of the sign of the response; `mse`: normalized error only. */
+  /** `mse-decision`: accuracy of the sign of the response; `mse`: normalized error only; `sequence-ce`: class at the masked steps. */
   loss: LossKind;
   defaultDtMs: number;
   /** Task-specific options (beyond --dt, --trials, --test-trials). */
   options: readonly OptionSpec[];
   /** The longest trial, in steps, for these options. */
   maxSteps(opts: ResolvedOptions, dtMs: number): number;
-  trial(rng: Rng, opts: ResolvedOptions, dtMs: number): Trial;
+  /** Example i of the task's split (data-backed tasks: the source's example i). */
+  trial(rng: Rng, opts: ResolvedOptions, dtMs: number, example?: SourceExample): Trial;
+  /**
+   * Data-backed tasks (sequential MNIST) read their trials from a labelled
+   * dataset: the split sizes are the source's, and --trials/--test-trials do not apply.
+   */
+  source?(opts: ResolvedOptions): Promise<TaskSource>;
+}
+
+export interface SourceExample {
+  values: Float32Array;
+  label: number;
+}
+
+export interface TaskSource {
+  size(split: Split): number;
+  example(split: Split, index: number): SourceExample;
 }
 
 /** Builds trials period by period: `period('delay', 500)` advances the clock by 500 ms. */
@@ -98,6 +114,7 @@ export class TaskDataset implements Dataset {
   constructor(
     readonly task: TaskDefinition,
     readonly options: ResolvedOptions,
+    private readonly source?: TaskSource,
   ) {
     this.dtMs = options['dt'] as number;
     this.maxSteps = task.maxSteps(options, this.dtMs);
@@ -111,6 +128,7 @@ export class TaskDataset implements Dataset {
   }
 
   size(split: Split): number {
+    if (this.source) return this.source.size(split);
     if (split === 'train') return this.options['trials'] as number;
     if (split === 'test') return this.options['testTrials'] as number;
     return 0;
@@ -119,7 +137,7 @@ export class TaskDataset implements Dataset {
   /** Trial `index` of `split` (the same for every run). */
   trial(split: Split, index: number): Trial {
     if (index < 0 || index >= this.size(split)) throw new UsageError(`${this.name}: no ${split} trial ${index} (the split has ${this.size(split)})`);
-    return this.task.trial(new Rng(`${this.name}/${split}/${index}`), this.options, this.dtMs);
+    return this.task.trial(new Rng(`${this.name}/${split}/${index}`), this.options, this.dtMs, this.source?.example(split, index));
   }
 
   batch(split: Split, indices: ArrayLike<number>): Batch {
@@ -146,7 +164,7 @@ export function taskEntry(task: TaskDefinition): DatasetEntry {
     name: task.name,
     description: task.description,
     reference: task.reference,
-    options: [...commonTaskOptions(task.defaultDtMs), ...task.options],
-    load: async (opts) => new TaskDataset(task, opts),
+    options: [...commonTaskOptions(task.defaultDtMs).filter((o) => !task.source || o.key === 'dt'), ...task.options],
+    load: async (opts) => new TaskDataset(task, opts, task.source ? await task.source(opts) : undefined),
   };
 }

@@ -21,6 +21,7 @@ import { evaluate, type EvalResult } from '../evaluate.js';
 import { Rng } from '../rng.js';
 import { buildRun, readConfig } from '../trainer.js';
 import type { Dataset, Model, Params, Split } from '../types.js';
+import { rnnDynamics, type DynamicsResult } from './dynamics.js';
 import { effectiveRank, hiddenParticipationRatios, kernelAlignment, tangentKernel, weightChange } from './geometry.js';
 import { DEFAULT_REL_STEP, LossSurface, selectParams, type HvpMethod } from './hvp.js';
 import { norm, type Vec } from './linalg.js';
@@ -38,6 +39,10 @@ export interface AnalyzeOptions {
   gap: boolean;
   sharpness: boolean;
   geometry: boolean;
+  /** RNNs: eigenvalues of J, largest Lyapunov exponent, participation ratio of the activity. */
+  dynamics: boolean;
+  /** Steps averaged for the Lyapunov exponent (after as many / 4 transient steps). */
+  lyapunovSteps: number;
   points: number;
   split: Split;
   /** Comma-separated globs of parameter names (default: all trainable). */
@@ -71,6 +76,8 @@ export const DEFAULT_ANALYZE: AnalyzeOptions = {
   gap: true,
   sharpness: false,
   geometry: false,
+  dynamics: false,
+  lyapunovSteps: 2000,
   points: 1000,
   split: 'train',
   method: 'lanczos',
@@ -166,6 +173,7 @@ export interface RunAnalysis {
   gap?: GapResult;
   sharpness?: SharpnessResult;
   geometry?: GeometryResult;
+  dynamics?: DynamicsResult;
   wallSec: number;
 }
 
@@ -361,6 +369,11 @@ export async function analyzeRun(runDir: string, opts: AnalyzeOptions, progress?
     if (opts.geometry) {
       progress?.('geometry');
       result.geometry = geometryMeasures(run, names, opts);
+    }
+    if (opts.dynamics) {
+      progress?.('dynamics');
+      const steps = opts.lyapunovSteps;
+      result.dynamics = rnnDynamics(model, params, dataset, { split: opts.split, points: opts.points, steps, transient: Math.ceil(steps / 4) }, rng);
     }
     result.wallSec = (performance.now() - t0) / 1000;
     return result;

@@ -131,3 +131,165 @@ export function meanAndSe(xs: readonly number[]): { mean: number; se: number } {
   const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
   return { mean, se: Math.sqrt(variance / n) };
 }
+
+/**
+ * All eigenvalues of a real square matrix (not necessarily symmetric), in
+ * double precision: reduction to upper Hessenberg form by stabilised
+ * elimination, then Francis double-shift QR iterations with deflation (the
+ * classical EISPACK elmhes/hqr scheme). Complex eigenvalues come in conjugate
+ * pairs. Throws if an eigenvalue fails to converge in 60 iterations.
+ */
+export function eigenvalues(matrix: readonly (readonly number[])[]): { re: number; im: number }[] {
+  const n = matrix.length;
+  if (matrix.some((row) => row.length !== n)) throw new Error('eigenvalues: the matrix must be square');
+  // 1-based working copy, as the algorithm is classically written.
+  const a: number[][] = Array.from({ length: n + 1 }, (_, i) => (i === 0 ? new Array(n + 1).fill(0) : [0, ...matrix[i - 1]!]));
+  for (let m = 2; m < n; m++) {
+    let x = 0;
+    let piv = m;
+    for (let j = m; j <= n; j++) {
+      if (Math.abs(a[j]![m - 1]!) > Math.abs(x)) {
+        x = a[j]![m - 1]!;
+        piv = j;
+      }
+    }
+    if (piv !== m) {
+      for (let j = m - 1; j <= n; j++) [a[piv]![j], a[m]![j]] = [a[m]![j]!, a[piv]![j]!];
+      for (let j = 1; j <= n; j++) [a[j]![piv], a[j]![m]] = [a[j]![m]!, a[j]![piv]!];
+    }
+    if (x !== 0) {
+      for (let i = m + 1; i <= n; i++) {
+        let y = a[i]![m - 1]!;
+        if (y === 0) continue;
+        y /= x;
+        a[i]![m - 1] = y;
+        for (let j = m; j <= n; j++) a[i]![j]! -= y * a[m]![j]!;
+        for (let j = 1; j <= n; j++) a[j]![m]! += y * a[j]![i]!;
+      }
+    }
+  }
+  for (let i = 1; i <= n; i++) for (let j = 1; j < i - 1; j++) a[i]![j] = 0;
+  const wr = new Array(n + 1).fill(0);
+  const wi = new Array(n + 1).fill(0);
+  let anorm = 0;
+  for (let i = 1; i <= n; i++) for (let j = Math.max(i - 1, 1); j <= n; j++) anorm += Math.abs(a[i]![j]!);
+  const sign = (v: number, s: number) => (s >= 0 ? Math.abs(v) : -Math.abs(v));
+  let nn = n;
+  let t = 0;
+  let p = 0, q = 0, r = 0, s = 0, w = 0, x = 0, y = 0, z = 0;
+  while (nn >= 1) {
+    let its = 0;
+    let l: number;
+    do {
+      for (l = nn; l >= 2; l--) {
+        s = Math.abs(a[l - 1]![l - 1]!) + Math.abs(a[l]![l]!);
+        if (s === 0) s = anorm;
+        if (Math.abs(a[l]![l - 1]!) + s === s) {
+          a[l]![l - 1] = 0;
+          break;
+        }
+      }
+      x = a[nn]![nn]!;
+      if (l === nn) {
+        wr[nn] = x + t;
+        wi[nn--] = 0;
+      } else {
+        y = a[nn - 1]![nn - 1]!;
+        w = a[nn]![nn - 1]! * a[nn - 1]![nn]!;
+        if (l === nn - 1) {
+          p = 0.5 * (y - x);
+          q = p * p + w;
+          z = Math.sqrt(Math.abs(q));
+          x += t;
+          if (q >= 0) {
+            z = p + sign(z, p);
+            wr[nn - 1] = wr[nn] = x + z;
+            if (z) wr[nn] = x - w / z;
+            wi[nn - 1] = wi[nn] = 0;
+          } else {
+            wr[nn - 1] = wr[nn] = x + p;
+            wi[nn - 1] = -(wi[nn] = z);
+          }
+          nn -= 2;
+        } else {
+          if (its === 60) throw new Error('eigenvalues: QR iterations did not converge');
+          if (its === 10 || its === 20 || its === 40) {
+            // Exceptional shift.
+            t += x;
+            for (let i = 1; i <= nn; i++) a[i]![i]! -= x;
+            s = Math.abs(a[nn]![nn - 1]!) + Math.abs(a[nn - 1]![nn - 2]!);
+            y = x = 0.75 * s;
+            w = -0.4375 * s * s;
+          }
+          ++its;
+          let m: number;
+          for (m = nn - 2; m >= l; m--) {
+            z = a[m]![m]!;
+            r = x - z;
+            s = y - z;
+            p = (r * s - w) / a[m + 1]![m]! + a[m]![m + 1]!;
+            q = a[m + 1]![m + 1]! - z - r - s;
+            r = a[m + 2]![m + 1]!;
+            s = Math.abs(p) + Math.abs(q) + Math.abs(r);
+            p /= s;
+            q /= s;
+            r /= s;
+            if (m === l) break;
+            const u = Math.abs(a[m]![m - 1]!) * (Math.abs(q) + Math.abs(r));
+            const v = Math.abs(p) * (Math.abs(a[m - 1]![m - 1]!) + Math.abs(z) + Math.abs(a[m + 1]![m + 1]!));
+            if (u + v === v) break;
+          }
+          for (let i = m + 2; i <= nn; i++) {
+            a[i]![i - 2] = 0;
+            if (i !== m + 2) a[i]![i - 3] = 0;
+          }
+          for (let k = m; k <= nn - 1; k++) {
+            if (k !== m) {
+              p = a[k]![k - 1]!;
+              q = a[k + 1]![k - 1]!;
+              r = k !== nn - 1 ? a[k + 2]![k - 1]! : 0;
+              x = Math.abs(p) + Math.abs(q) + Math.abs(r);
+              if (x !== 0) {
+                p /= x;
+                q /= x;
+                r /= x;
+              }
+            }
+            s = sign(Math.sqrt(p * p + q * q + r * r), p);
+            if (s !== 0) {
+              if (k === m) {
+                if (l !== m) a[k]![k - 1] = -a[k]![k - 1]!;
+              } else a[k]![k - 1] = -s * x;
+              p += s;
+              x = p / s;
+              y = q / s;
+              z = r / s;
+              q /= p;
+              r /= p;
+              for (let j = k; j <= nn; j++) {
+                p = a[k]![j]! + q * a[k + 1]![j]!;
+                if (k !== nn - 1) {
+                  p += r * a[k + 2]![j]!;
+                  a[k + 2]![j]! -= p * z;
+                }
+                a[k + 1]![j]! -= p * y;
+                a[k]![j]! -= p * x;
+              }
+              const mmin = nn < k + 3 ? nn : k + 3;
+              for (let i = l; i <= mmin; i++) {
+                p = x * a[i]![k]! + y * a[i]![k + 1]!;
+                if (k !== nn - 1) {
+                  p += z * a[i]![k + 2]!;
+                  a[i]![k + 2]! -= p * r;
+                }
+                a[i]![k + 1]! -= p * q;
+                a[i]![k]! -= p;
+              }
+            }
+          }
+        }
+      }
+    } while (l < nn - 1);
+  }
+  return Array.from({ length: n }, (_, i) => ({ re: wr[i + 1]!, im: wi[i + 1]! }));
+}

@@ -26,6 +26,11 @@ export function runNumbers(a: RunAnalysis): Record<string, number> {
     out['epsilonSharpness'] = a.sharpness.epsilon.value;
     out['samSharpness'] = a.sharpness.sam.value;
   }
+  if (a.dynamics) {
+    out['spectralRadius'] = a.dynamics.spectralRadius;
+    out['lyapunov'] = a.dynamics.lyapunov.perSecond;
+    out['activityPR'] = a.dynamics.participationRatio;
+  }
   if (a.geometry?.kernelAlignment !== undefined) out['kernelAlignment'] = a.geometry.kernelAlignment;
   if (a.geometry) {
     const prs = Object.values(a.geometry.participationRatio);
@@ -57,6 +62,9 @@ export const COLUMNS: { key: string; title: string; digits: number; scale?: numb
   { key: 'samSharpness', title: 'SAM sharpness', digits: 4 },
   { key: 'meanParticipationRatio', title: 'mean PR', digits: 2 },
   { key: 'kernelAlignment', title: 'kernel align', digits: 3 },
+  { key: 'spectralRadius', title: 'ρ(J)', digits: 3 },
+  { key: 'lyapunov', title: 'λ_Lyap (1/s)', digits: 2 },
+  { key: 'activityPR', title: 'activity PR', digits: 2 },
 ];
 
 const fmt = (s: Stat | undefined, digits: number, scale = 1) =>
@@ -148,6 +156,25 @@ function perRuleSpec(analyses: RunAnalysis[], rules: string[], key: string, titl
   };
 }
 
+/** Eigenvalues of J in the complex plane, one facet per run, with the line Re = 1 (stability of the linearised dynamics). */
+function eigenvalueSpec(analyses: RunAnalysis[], rules: string[]): Spec | null {
+  const values = analyses.flatMap((a) => (a.dynamics?.eigenvalues ?? []).map((e) => ({ rule: a.rule, run: a.rule ? `${a.rule}-s${a.seed}` : 'run', re: e.re, im: e.im })));
+  if (!values.length) return null;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    data: { values },
+    facet: { column: { field: 'run', type: 'nominal', title: null } },
+    spec: {
+      width: 220,
+      height: 220,
+      layer: [
+        { mark: { type: 'point', filled: true, size: 14, opacity: 0.7 }, encoding: { x: { field: 're', type: 'quantitative', title: 'Re λ' }, y: { field: 'im', type: 'quantitative', title: 'Im λ' }, color: ruleColor(rules) } },
+        { data: { values: [{ re: 1 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 're', type: 'quantitative' } } },
+      ],
+    },
+  } as Spec;
+}
+
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** analysis.html for one run or a compare directory. */
@@ -166,6 +193,8 @@ export async function analysisPage(title: string, analyses: RunAnalysis[], rules
     rules,
   );
   if (over) figures.push({ title: 'λ_max over training (recorded by --analyze-every)', spec: over });
+  const eig = eigenvalueSpec(analyses, rules);
+  if (eig) figures.push({ title: 'Eigenvalues of the recurrent matrix J (dashed: Re λ = 1, where the linearised leaky dynamics lose stability)', spec: eig });
   const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
   const rows = analysisRows(aggregate(analyses, rules), label);
   const first = analyses[0];

@@ -23,7 +23,7 @@ function options(raw: Raw): AnalyzeOptions {
   const d = DEFAULT_ANALYZE;
   const num = (flag: string, key: string, parser: (s: string) => number, def: number) =>
     raw[key] === undefined ? def : parseFlag(flag, String(raw[key]), parser);
-  const anySelected = raw['hessian'] !== undefined || raw['sharpness'] !== undefined || raw['geometry'] !== undefined;
+  const anySelected = raw['hessian'] !== undefined || raw['sharpness'] !== undefined || raw['geometry'] !== undefined || raw['dynamics'] !== undefined;
   const choice = <C extends string>(flag: string, key: string, choices: readonly C[], def: C): C =>
     raw[key] === undefined ? def : parseFlag(flag, String(raw[key]), parse.choice(choices));
   const params = raw['params'] === undefined ? undefined : parseFlag('--params', String(raw['params']), parse.string);
@@ -32,6 +32,8 @@ function options(raw: Raw): AnalyzeOptions {
     gap: !raw['noGap'],
     sharpness: Boolean(raw['sharpness']),
     geometry: Boolean(raw['geometry']),
+    dynamics: Boolean(raw['dynamics']),
+    lyapunovSteps: num('--lyapunov-steps', 'lyapunovSteps', parse.positiveInt, d.lyapunovSteps),
     points: num('--points', 'points', parse.positiveInt, d.points),
     split: choice('--split', 'split', ['train', 'test'] as const, 'train'),
     ...(params !== undefined ? { params } : {}),
@@ -78,9 +80,11 @@ export function analyzeCommand(): Command {
   const cmd = new Command('analyze')
     .description('Hessian spectrum, generalization gap, sharpness and geometry of trained networks (a run or a compare directory)')
     .argument('<dir>', 'a run directory (from train) or a compare directory (from compare)')
-    .option('--hessian <measures>', 'comma list of top-k=K, trace, density (default: top-k=1,trace unless --sharpness/--geometry alone)')
+    .option('--hessian <measures>', 'comma list of top-k=K, trace, density (default: top-k=1,trace unless --sharpness/--geometry/--dynamics alone)')
     .option('--sharpness', 'ε-sharpness (Keskar et al.) and SAM-style sharpness')
     .option('--geometry', 'weight change from init, effective ranks, participation ratios, tangent-kernel alignment')
+    .option('--dynamics', 'recurrent networks: eigenvalues of J, largest Lyapunov exponent of the autonomous network, participation ratio of the activity')
+    .option('--lyapunov-steps <n>', 'steps averaged for the Lyapunov exponent (after n/4 transient steps)', String(DEFAULT_ANALYZE.lyapunovSteps))
     .option('--no-gap', 'skip the generalization gap (full train and test evaluation)')
     .option('--points <n>', 'the Hessian and sharpness are over the first n examples of --split, in file order', String(DEFAULT_ANALYZE.points))
     .option('--split <split>', 'train or test', 'train')
@@ -110,6 +114,7 @@ Examples:
   $ biocredit analyze runs/20261122-120000-bp-mlp-mnist
   $ biocredit analyze runs/compare-mlp-mnist-1a2b3c4d --hessian top-k=3,trace,density
   $ biocredit analyze RUN --hessian top-k=1 --params l1/W --points 10000 --sharpness --geometry
+  $ biocredit analyze RNN_RUN --hessian top-k=1 --params rnn/J --dynamics
 
 Hessian-vector products are exact (double backprop with second-order-safe gradients; see docs/architecture.md, "Curvature").`,
     )

@@ -30,6 +30,7 @@ import { UsageError } from '../errors.js';
 import { parse, parseFlag } from '../options.js';
 import { rules as ruleRegistry } from '../registries.js';
 import { lambdaOverTrainingSpec } from '../analysis/report.js';
+import { trialOutputsSpec } from '../trials.js';
 import { comparisonReport } from '../report.js';
 import { buildRun } from '../trainer.js';
 import { addTrainFlags, readTrainFlags, type RawFlags } from './flags.js';
@@ -153,7 +154,21 @@ function pm(s: Stat, scale: number, digits: number): string {
   return s.n ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}` : '—';
 }
 
+/** mean ± std of a normalized error, in exponent form. */
+function pmExp(s: Stat): string {
+  return s.n ? `${s.mean.toExponential(2)} ± ${s.std.toExponential(1)}` : '—';
+}
+
 export function resultsTable(results: ComparisonResults): string {
+  if (results.rules.some((r) => r.testNmse.n > 0)) {
+    const best = Math.min(...results.rules.map((r) => r.testNmse.mean).filter(Number.isFinite));
+    const rows = [['rule', 'runs', 'test nmse', 's/epoch', 'hidden angle °']];
+    for (const r of results.rules) {
+      const e = pmExp(r.testNmse);
+      rows.push([chalk.cyan(r.rule), `${r.finished}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`, r.testNmse.mean === best ? chalk.bold.green(e) : e, pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
+    }
+    return table(rows);
+  }
   const best = Math.max(...results.rules.map((r) => r.testAccuracy.mean).filter(Number.isFinite));
   const rows = [['rule', 'runs', 'test acc %', 'best test %', 'train acc %', 's/epoch', 'hidden angle °']];
   for (const r of results.rules) {
@@ -269,7 +284,12 @@ different command pointed at the same directory is refused.`,
     atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
     atomicWrite(join(dir, 'results.json'), json);
     const lambda = lambdaOverTrainingSpec(results.runs, results.rules.map((r) => r.rule));
-    atomicWrite(join(dir, 'report.html'), await comparisonReport(results, lambda ? [{ title: 'Top Hessian eigenvalue over training (--analyze-every)', spec: lambda }] : []));
+    const trials = await trialOutputsSpec(results);
+    const extra = [
+      ...(trials ? [{ title: 'Trial outputs against targets', spec: trials }] : []),
+      ...(lambda ? [{ title: 'Top Hessian eigenvalue over training (--analyze-every)', spec: lambda }] : []),
+    ];
+    atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
     if (raw['json']) {
       process.stdout.write(json);
     } else {

@@ -14,14 +14,19 @@ export interface ReporterOptions {
   plainIntervalSec?: number;
 }
 
+/** Accuracy, or the normalized error of a regression task. */
+function metric(e: { accuracy: number; nmse?: number }): string {
+  return e.nmse !== undefined ? `nmse ${num(e.nmse)}` : `acc ${pct(e.accuracy)}`;
+}
+
 export function evalLine(r: EvalRecord, epochs: number): string {
   const parts = [
     `epoch ${num(r.epoch, 2)}/${num(epochs, 2)}`,
     `step ${r.step}`,
-    `train loss ${num(r.train.loss)} acc ${pct(r.train.accuracy)}`,
+    `train loss ${num(r.train.loss)} ${metric(r.train)}`,
   ];
-  if (r.val) parts.push(`val loss ${num(r.val.loss)} acc ${pct(r.val.accuracy)}`);
-  parts.push(chalk.bold(`test loss ${num(r.test.loss)} acc ${pct(r.test.accuracy)}`));
+  if (r.val) parts.push(`val loss ${num(r.val.loss)} ${metric(r.val)}`);
+  parts.push(chalk.bold(`test loss ${num(r.test.loss)} ${metric(r.test)}`));
   parts.push(`${int(r.examplesPerSec)} ex/s`, duration(r.wallSec));
   return parts.join(' | ');
 }

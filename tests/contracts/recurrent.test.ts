@@ -11,11 +11,13 @@ import { readParamsDir } from '../../src/checkpoint.js';
 import { train } from '../../src/trainer.js';
 import { tempDir, timeless } from '../helpers.js';
 
-const RULES: { rule: string; ruleOptions?: Record<string, unknown> }[] = [
+const RULES: { rule: string; ruleOptions?: Record<string, unknown>; modelOptions?: Record<string, unknown>; note?: string }[] = [
   { rule: 'bptt' },
   { rule: 'tbptt', ruleOptions: { window: 10 } },
   { rule: 'eprop' },
   { rule: 'rflo' },
+  { rule: 'modprop', modelOptions: { dale: 0.8 }, note: ' (E/I)' },
+  { rule: 'bptt', modelOptions: { recNoise: 0.05, inputNoise: 0.05 }, note: ' with noise' },
 ];
 
 const TASKS = [
@@ -23,15 +25,15 @@ const TASKS = [
   { task: 'pattern', datasetOptions: { trials: 64, testTrials: 16, dt: 20 } },
 ];
 
-const table = RULES.flatMap((r) => TASKS.map((t) => ({ ...r, ...t, label: `${r.rule} on ${t.task}` })));
+const table = RULES.flatMap((r) => TASKS.map((t) => ({ ...r, ...t, label: `${r.rule}${r.note ?? ''} on ${t.task}` })));
 
-describe.each(table)('recurrent contract: $label', ({ rule, ruleOptions, task, datasetOptions }) => {
+describe.each(table)('recurrent contract: $label', ({ rule, ruleOptions, modelOptions, task, datasetOptions }) => {
   it('lowers the test loss, is seeded, and does not grow the tensor count', async () => {
     const spec = {
       task,
       datasetOptions,
       model: 'rnn',
-      modelOptions: { units: 32, activation: 'tanh' },
+      modelOptions: { units: 32, activation: 'tanh', ...modelOptions },
       rule,
       ...(ruleOptions ? { ruleOptions } : {}),
       lr: 1e-2,

@@ -54,29 +54,35 @@ describe.each(tasks.names())('task %s', (name) => {
   });
 
   it('keeps its timing when dt changes', async () => {
-    const coarse = await load(name, { dt: 20 });
-    const fine = await load(name, { dt: 5 });
+    const dt = tasks.get(name).options!.find((o) => o.key === 'dt')!.default as number;
+    const coarse = await load(name, { dt });
+    const fine = await load(name, { dt: dt / 4 });
     const [c, f] = [coarse.trial('train', 1), fine.trial('train', 1)];
     expect(f.steps / c.steps).toBeCloseTo(4, 0);
     for (const [period, [s, e]] of Object.entries(c.periods)) {
       const [fs, fe] = f.periods[period]!;
-      expect(fe * 5 - fs * 5).toBeCloseTo((e - s) * 20, -1.5);
+      expect(fe * (dt / 4) - fs * (dt / 4)).toBeCloseTo((e - s) * dt, -1.5);
     }
-    expect(coarse.dtMs).toBe(20);
+    expect(coarse.dtMs).toBe(dt);
   });
 });
 
 describe('tasks', () => {
-  it('delayed XOR: the target is +1 when the cues differ and −1 when they match', async () => {
+  it('delayed XOR: +1 when exactly one cue is present, −1 when both or neither', async () => {
     const ds = await load('delayed-xor');
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) {
       const tr = ds.trial('train', i);
-      const cue = (p: string) => (tr.inputs[2 * tr.periods[p]![0]] === 1 ? 'a' : 'b');
-      const [c1, c2] = [cue('cue1'), cue('cue2')];
-      seen.add(c1 + c2);
-      const target = tr.targets[tr.periods['decision']![0]];
-      expect(target).toBe(c1 === c2 ? -1 : 1);
+      const peak = (p: string, ch: number) => {
+        const [s, e] = tr.periods[p]!;
+        return Math.max(...Array.from({ length: e - s }, (_, k) => tr.inputs[2 * (s + k) + ch]!));
+      };
+      const [c1, c2] = [peak('cue1', 0) > 1, peak('cue2', 1) > 1];
+      expect(peak('cue1', 1)).toBeLessThan(0.1);
+      expect(peak('delay', 0)).toBeLessThan(0.1);
+      seen.add(`${c1}${c2}`);
+      expect(tr.targets[tr.periods['decision']![0]]).toBe(c1 !== c2 ? 1 : -1);
+      expect(tr.periods['cue2']![0] - tr.periods['cue1']![1]).toBe(70);
     }
     expect(seen.size).toBe(4);
   });
@@ -102,5 +108,68 @@ describe('tasks', () => {
     expect(tr.targets[s + 25]).toBeCloseTo(Math.sin((2 * Math.PI * 250) / 500), 6);
     expect(tr.inputs[0]).toBe(1);
     expect(tr.inputs[s]).toBe(0);
+    const h = (await load('pattern', { dt: 10, periodMs: 1000, durationMs: 1000, harmonics: true })).trial('train', 0);
+    const [hs] = h.periods['output']!;
+    const ph = (2 * Math.PI * 130) / 1000;
+    expect(h.targets[hs + 13]).toBeCloseTo(Math.sin(ph) + 0.5 * Math.sin(2 * ph) + 0.25 * Math.sin(4 * ph), 6);
+    await expect(load('pattern', { chirp: true, harmonics: true }).then((d) => d.trial('train', 0))).rejects.toThrow(/--chirp or --harmonics/);
+  });
+
+  it('ready-set-go: the go pulse starts gain × the ready–set interval after set', async () => {
+    for (const gainFactor of [1, 1.5]) {
+      const ds = await load('ready-set-go', { dt: 10, gainFactor });
+      for (let i = 0; i < 10; i++) {
+        const tr = ds.trial('train', i);
+        const interval = (tr.periods['set']![0] - tr.periods['ready']![0]) * 10;
+        const go = tr.targets.findIndex((v) => v === 1);
+        expect(Math.abs((go - tr.periods['set']![0]) * 10 - gainFactor * interval)).toBeLessThanOrEqual(20);
+        expect(tr.targets.filter((v) => v === 1).length).toBe(10);
+        expect(interval).toBeGreaterThanOrEqual(390);
+        expect(interval).toBeLessThanOrEqual(1010);
+      }
+    }
+  });
+
+  it('delayed comparison: +1 exactly when the first frequency is higher', async () => {
+    const ds = await load('delayed-comparison', { stimulusNoise: 0 });
+    const seen = new Set<number>();
+    for (let i = 0; i < 30; i++) {
+      const tr = ds.trial('train', i);
+      const [f1, f2] = [tr.inputs[tr.periods['f1']![0]]!, tr.inputs[tr.periods['f2']![0]]!];
+      expect(Math.abs(f1 - f2) * 34).toBeCloseTo(8, 4);
+      const target = tr.targets[tr.periods['decision']![0]]!;
+      expect(target).toBe(f1 > f2 ? 1 : -1);
+      seen.add(target);
+    }
+    expect(seen.size).toBe(2);
+  });
+
+  it('match-to-sample: +1 exactly when the test direction is the sample direction', async () => {
+    const ds = await load('match-to-sample', { stimulusNoise: 0 });
+    let matches = 0;
+    for (let i = 0; i < 40; i++) {
+      const tr = ds.trial('train', i);
+      const at = (p: string) => [tr.inputs[2 * tr.periods[p]![0]]!, tr.inputs[2 * tr.periods[p]![0] + 1]!];
+      const [a, b] = [at('sample'), at('test')];
+      const same = Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!) < 1e-6;
+      expect(tr.targets[tr.periods['decision']![0]]).toBe(same ? 1 : -1);
+      matches += same ? 1 : 0;
+    }
+    expect(matches).toBeGreaterThan(8);
+    expect(matches).toBeLessThan(32);
+  });
+
+  it('seq-mnist: row r of the digit at step r, its class one-hot at the last step only, MNIST split sizes', async () => {
+    const ds = await load('seq-mnist', { source: 'mnist-mini' });
+    const mini = (await import('../../datasets/mnist.js')).loadMnistMini({ val: 0 });
+    expect(ds.size('train')).toBe(mini.size('train'));
+    expect(ds.size('test')).toBe(mini.size('test'));
+    expect(ds.inputShape).toEqual([28, 28]);
+    const { x, y } = mini.arrays('test');
+    const tr = ds.trial('test', 5);
+    expect(Array.from(tr.inputs)).toEqual(Array.from(x.subarray(5 * 784, 6 * 784)));
+    expect(Array.from(tr.mask)).toEqual([...new Array(27).fill(0), 1]);
+    expect(Array.from(tr.targets.subarray(27 * 10))).toEqual(Array.from({ length: 10 }, (_, c) => (c === y[5] ? 1 : 0)));
+    await expect(load('seq-mnist', { source: 'mnist-mini', rowMs: 5 })).rejects.toThrow(/--row-ms 5 is shorter than --dt 10/);
   });
 });

@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRnn, type RnnOptions } from '../../models/rnn.js';
+import { eigenvalues } from '../../src/analysis/linalg.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 import { train } from '../../src/trainer.js';
 import { runCli, tempDir, oneLineError } from '../helpers.js';
 
-const base: RnnOptions = { units: 6, tau: 100, activation: 'tanh', gain: 1.2, sparsity: 1, dale: 0, trainX0: false };
+const base: RnnOptions = { units: 6, tau: 100, activation: 'tanh', gain: 1.2, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 };
 
 describe('rnn model', () => {
   it('follows x ← (1−α)x + α(f(x)J + u W_in + b), z = f(x) W_out + b_out', () => {
@@ -71,6 +72,8 @@ describe('rnn model', () => {
       for (const w of Wout[j]!) (j < 16 ? expect(w).toBeGreaterThanOrEqual(0) : expect(Math.abs(w)).toBe(0));
     }
     for (let i = 0; i < 20; i++) expect(J.reduce((s, row) => s + row[i]!, 0)).toBeCloseTo(0, 4);
+    // Scaled to spectral radius g = 1.2.
+    expect(Math.max(...eigenvalues(J).map((e) => Math.hypot(e.re, e.im)))).toBeCloseTo(1.2, 4);
     expect(m.specs['rnn/J']!.constraint!.violations(p['rnn/J']!)).toBe(0);
     expect(m.specs['rnn/J']!.constraint!.violations(tf.neg(p['rnn/J']!))).toBeGreaterThan(0);
   });
@@ -98,10 +101,45 @@ describe('rnn model', () => {
 
   it.each([
     [['--task', 'delayed-xor', '--model', 'rnn', '--dale', '1.5'], /--dale must be a fraction of excitatory units in \[0, 1\)/],
-    [['--task', 'no-such-task', '--model', 'rnn'], /unknown task "no-such-task"; known tasks: pattern, perceptual-decision, delayed-xor/],
+    [['--task', 'no-such-task', '--model', 'rnn'], /unknown task "no-such-task"; known tasks: pattern, ready-set-go, perceptual-decision, delayed-comparison, match-to-sample, delayed-xor, seq-mnist/],
     [['--task', 'delayed-xor', '--model', 'rnn', '--tau', '5'], /--dt 10 ms is larger than --tau 5 ms/],
     [['--task', 'delayed-xor', '--dataset', 'mnist'], /give --dataset or --task, not both/],
+    [['--task', 'delayed-xor', '--model', 'rnn', '--rule', 'modprop'], /rule modprop needs cell types: give the network an E\/I split \(--dale 0\.8\)/],
   ])('CLI %j: one clear line', (args, pattern) => {
     oneLineError(runCli(['train', ...args, '--steps', '1', '--quiet']), pattern);
+  });
+});
+
+describe('rnn noise', () => {
+  it('recurrent noise √(2α)σξ gives a leaky unit the stationary variance σ²/(1 − α/2)', () => {
+    const sigma = 0.5;
+    const m = createRnn({ ...base, units: 200, activation: 'linear', gain: 0, recNoise: sigma }, { inputShape: [120, 1], outputSize: 1, dtMs: 20 });
+    const p = m.init(new Rng('noise-var'));
+    const u = tf.zeros([50, 120, 1]);
+    const { trace } = m.forward(p, u, { training: true, rng: new Rng('xi') });
+    const last = tf.slice(trace[0]!.pre, [0, 119, 0], [50, 1, 200]);
+    const v = tf.moments(last).variance.dataSync()[0]!;
+    const want = (sigma * sigma) / (1 - m.alpha / 2);
+    expect(Math.abs(v - want) / want).toBeLessThan(0.05);
+    tf.dispose([u, last, trace[0]!.pre, ...Object.values(p)]);
+  });
+
+  it('is drawn from the given stream during training only: same stream, same trial; evaluation is noise-free', () => {
+    const m = createRnn({ ...base, recNoise: 0.1, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
+    const p = m.init(new Rng('noise-seeded'));
+    const u = tf.tensor3d(Array.from({ length: 3 * 6 * 2 }, (_, i) => Math.cos(i)), [3, 6, 2]);
+    const run = (opts: Parameters<typeof m.forward>[2]) => Array.from(m.forward(p, u, opts).output.dataSync());
+    const clean = run({});
+    expect(run({ training: true, rng: new Rng('a') })).toEqual(run({ training: true, rng: new Rng('a') }));
+    expect(run({ training: true, rng: new Rng('a') })).not.toEqual(run({ training: true, rng: new Rng('b') }));
+    expect(run({ training: true, rng: new Rng('a') })).not.toEqual(clean);
+    expect(run({ training: false, rng: new Rng('a') })).toEqual(clean);
+    expect(run({ training: true })).toEqual(clean);
+    // Input noise alone: it enters through W_in (zero W_in, no effect).
+    const only = createRnn({ ...base, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
+    const q = only.init(new Rng('noise-seeded'));
+    q['rnn/Win']!.dispose();
+    q['rnn/Win'] = tf.zeros([2, 6]);
+    expect(Array.from(only.forward(q, u, { training: true, rng: new Rng('a') }).output.dataSync())).toEqual(Array.from(only.forward(q, u).output.dataSync()));
   });
 });

@@ -59,7 +59,7 @@ function handGradients(p: Record<string, number[][] | number[]>, u: number[][][]
 }
 
 function setup() {
-  const model = createRnn({ units: N, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
+  const model = createRnn({ units: N, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
   const params = model.init(new Rng('bptt-hand'));
   const rng = new Rng('bptt-data');
   const u = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: I }, () => rng.normal())));

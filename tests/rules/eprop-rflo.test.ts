@@ -11,15 +11,15 @@ import { createBptt } from '../../rules/bptt.js';
 import { createEprop } from '../../rules/eprop.js';
 import { createRflo } from '../../rules/rflo.js';
 import type { ActivationName } from '../../src/activations.js';
-import { lossFor } from '../../src/losses.js';
 import { Rng } from '../../src/rng.js';
-import type { Batch, LearningRule, Params } from '../../src/types.js';
+import type { Params } from '../../src/types.js';
+import { expectClose, randomTrial, updatesOf } from './temporal-helpers.js';
 
 const [B, T, N, I, O] = [2, 7, 5, 2, 2];
 const alpha = 0.25;
 
 function setup(act: ActivationName, zeroJ: boolean) {
-  const model = createRnn({ units: N, tau: 100, activation: act, gain: 1.3, sparsity: 1, dale: 0, trainX0: false }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
+  const model = createRnn({ units: N, tau: 100, activation: act, gain: 1.3, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
   const params = model.init(new Rng(`traces-${act}`));
   if (zeroJ) {
     params['rnn/J']!.dispose();
@@ -27,24 +27,8 @@ function setup(act: ActivationName, zeroJ: boolean) {
   }
   params['rnn/b']!.dispose();
   params['rnn/b'] = tf.tensor1d([0.1, -0.3, 0.2, 0, 0.4]);
-  const rng = new Rng('traces-data');
-  const u = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: I }, () => rng.normal())));
-  const y = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: O }, () => rng.normal())));
-  const m: number[][] = Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => (t % 3 === 0 ? 0 : 1)));
-  const batch: Batch = { x: tf.tensor3d(u), y: tf.tensor3d(y), mask: tf.tensor2d(m), size: B };
+  const { u, y, m, batch } = randomTrial('traces-data', [B, T, I, O]);
   return { model, params, batch, u, y, m };
-}
-
-function updatesOf(rule: LearningRule, s: ReturnType<typeof setup>): Record<string, number[]> {
-  const state = rule.init(s.model, s.params, new Rng('fb'));
-  const out = rule.step({ model: s.model, params: s.params, batch: s.batch, loss: lossFor('mse'), state, step: 0, rng: new Rng('r') });
-  return Object.fromEntries(Object.entries(out.updates).map(([k, v]) => [k, Array.from(v.dataSync())]));
-}
-
-function expectClose(got: number[], want: number[], tol = 1e-4) {
-  const scale = Math.max(...want.map(Math.abs), 1e-12);
-  expect(got.length).toBe(want.length);
-  got.forEach((v, i) => expect(Math.abs(v - want[i]!) / scale).toBeLessThan(tol));
 }
 
 describe('e-prop and RFLO where they are exact', () => {

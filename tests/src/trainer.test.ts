@@ -30,6 +30,20 @@ beforeAll(() => {
       },
     }),
   });
+  // A rule whose update is 1 for every parameter, to read the step size off the weights.
+  rules.register({
+    name: 'ones',
+    description: 'test rule',
+    create: () => ({
+      name: 'ones',
+      mode: 'gradient',
+      init: () => ({ tensors: {} }),
+      step: (ctx) => {
+        const r = autodiffStep(ctx);
+        return { ...r, updates: Object.fromEntries(Object.entries(r.updates).map(([k, g]) => [k, tf.onesLike(g)])) };
+      },
+    }),
+  });
   // A linear model whose weights must stay nonnegative, to exercise the projection step.
   models.register({
     name: 'nonneg-linear',
@@ -195,5 +209,25 @@ describe('trainer', () => {
     await expect(resume(notRun)).rejects.toThrow(RunDirError);
     await expect(resume(notRun)).rejects.toThrow(/not a biocredit run directory \(no config.json\)/);
     await expect(resume(join(notRun, 'missing'))).rejects.toThrow(/directory not found/);
+  });
+
+  it.each(['sgd', 'adam'] as const)('%s follows --lr-decay / --lr-decay-every, also across a resume', async (optimizer) => {
+    // Constant unit updates move every weight by the rate in effect (Adam: m̂/√v̂ = 1):
+    // 0.1 · (1 + 1 + 0.5 + 0.5 + 0.25) after five steps.
+    const spec = { ...base, rule: 'ones', optimizer, lr: 0.1, lrDecay: 0.5, lrDecayEvery: 2, evalEvery: 3, checkpointEvery: 3, logEvery: 0, diagEvery: 0 };
+    const dir = tempDir();
+    await train({ ...spec, steps: 3 }, { out: dir });
+    await resume(dir, { steps: 5 });
+    const init = readParamsDir(join(dir, 'init')).params;
+    const end = weights(dir);
+    for (const [k, v] of Object.entries(end)) {
+      const w0 = init[k]!.dataSync();
+      v.forEach((w, i) => expect(w0[i]! - w).toBeCloseTo(0.325, 4));
+    }
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).optimizer.decay).toEqual({ factor: 0.5, every: 2 });
+  });
+
+  it('refuses --lr-decay without --lr-decay-every', async () => {
+    await expect(train({ ...base, lrDecay: 0.8 }, { out: tempDir() })).rejects.toThrow(/give --lr-decay and --lr-decay-every together/);
   });
 });

@@ -1,0 +1,46 @@
+/**
+ * Task-RNN comparisons (the recurrent-networks issue's experiments), run by
+ * `experiments/tasks.ts` with `biocredit compare`.
+ */
+import type { TaskExperiment } from '../types.js';
+
+/** Murray 2019 (eLife), rflo-learning's example: RFLO vs BPTT on a 100-step periodic target. */
+export const murrayPeriodic: TaskExperiment = {
+  name: 'murray-periodic',
+  title: 'RFLO vs BPTT on a periodic target (Murray 2019)',
+  source: "murray-lab/rflo-learning's example (verified): 50 tanh units, τ = 10 steps, target sin + ½ sin 2ω + ¼ sin 4ω over 100 steps, 10,000 trials, lr 0.03, error ½·mean(err²) after training: BPTT 2.3e-4, RFLO 1.5e-4",
+  rules: ['bptt', 'rflo'],
+  args: [
+    '--task', 'pattern', '--harmonics', '--duration-ms', '1000', '--period-ms', '1000', '--dt', '10', '--trials', '1000', '--test-trials', '1',
+    '--model', 'rnn', '--units', '50', '--activation', 'tanh', '--tau', '100', '--gain', '1.5',
+    '--optimizer', 'sgd', '--lr', '0.03', '--batch-size', '1', '--steps', '10000', '--eval-every', '500', '--diag-every', '1000',
+  ],
+  published: { bptt: 'error 2.3e-4 (nmse ≈ 7.0e-4)', rflo: 'error 1.5e-4 (nmse ≈ 4.6e-4)' },
+  differences: [
+    'a 50 ms start pulse on one input precedes the target (Murray starts every trial from the fixed state h = 0.1 with no input; here x_0 = 0)',
+    'the leak acts on the pre-activation x (τ ẋ = −x + f(x)J + …) rather than on the rate (τ ḣ = −h + f(Jh + …))',
+    'all of J, W_in, b, W_out, b_out learn (Murray: J and W_out; his input is zero); initial W_in ~ N(0, 1), W_out ~ N(0, 1/N) instead of his small uniform W_out',
+    'the update is SGD on the loss averaged over the trial, once per trial, as in his `online_learning=False` runs',
+  ],
+};
+
+/** ModProp's delayed XOR (Liu et al. 2022), with the four temporal rules. */
+export const modpropDelayedXor: TaskExperiment = {
+  name: 'modprop-delayed-xor',
+  title: 'Delayed XOR: bptt, modprop, eprop, rflo (Liu et al. 2022)',
+  source: 'Helena-Yuhan-Liu/ModProp delayedXOR_task.py (verified settings): 120 ReLU units, 80% E, τ = 100 ms, dt = 1 ms, batch 32, Adam 5e-4 ×0.8 every 300 iterations; ModProp reaches ≥ 95% at iterations 120–320 on 10/10 seeds; paper ordering BPTT > ModProp > MDGL > e-prop/RFLO',
+  rules: ['bptt', 'modprop', 'eprop', 'rflo'],
+  args: [
+    '--task', 'delayed-xor', '--trials', '32000', '--test-trials', '256',
+    '--model', 'rnn', '--units', '120', '--dale', '0.8', '--activation', 'relu', '--tau', '100',
+    '--optimizer', 'adam', '--lr', '5e-4', '--lr-decay', '0.8', '--lr-decay-every', '300', '--batch-size', '32', '--steps', '1000', '--eval-every', '50', '--diag-every', '100',
+  ],
+  published: { bptt: 'best', modprop: '≥ 95% by iteration 120–320 (10/10 seeds)', eprop: 'worst (with RFLO)', rflo: 'worst (with e-prop)' },
+  differences: [
+    'dt = 10 ms (95 steps per trial) instead of 1 ms',
+    'the answer is ±1 under squared error over a 50 ms decision period right after cue 2 (the reference reads a two-class softmax at the last step)',
+    'no L2 regularisation (reference 5e-4), no rewiring; inhibitory units do not project to the readout (PsychRNN convention)',
+    'Dale initialisation: half-normal magnitudes, balanced per unit, scaled to spectral radius 1 (the reference draws its own balanced sparse signed matrix, also at radius 1)',
+    'a fixed pool of 32,000 training trials (one epoch = 1000 iterations), seeded by index; evaluation on 256 fixed test trials',
+  ],
+};

@@ -1,0 +1,127 @@
+/**
+ * Runs a task-RNN comparison (experiments/rnn/definitions.ts) with `biocredit
+ * compare`, then prints a Markdown report: final metric per rule and seed, the
+ * first evaluation step at which each seed reached 95% accuracy (decision
+ * tasks) or its normalized error (regression tasks), the learning curves as a
+ * table, and the ordering of the rules; `--figure` writes the curves as SVG.
+ *
+ *   node dist/experiments/tasks.js modprop-delayed-xor --seeds 4 [--jobs 2] [--out DIR] [--figure FILE]
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { collectResults, stat, type ComparisonResults } from '../src/compare.js';
+import { parse, parseFlag } from '../src/options.js';
+import { renderSvg, ruleColor } from '../src/report.js';
+import { modpropDelayedXor, murrayPeriodic } from './rnn/definitions.js';
+import type { TaskExperiment } from './types.js';
+
+const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor];
+const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
+const TARGET = 0.95;
+
+const isRegression = (r: ComparisonResults) => r.runs.some((x) => x.evals.some((e) => e.test.nmse !== undefined));
+const value = (e: { test: { accuracy: number; nmse?: number } }, regression: boolean) => (regression ? e.test.nmse! : e.test.accuracy);
+const exp = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : '—');
+const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '—');
+
+export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, command: string): string {
+  const regression = isRegression(r);
+  const backend = [...new Set(r.runs.map((x) => x.backend).filter(Boolean))].join(', ');
+  const lines = [
+    `### ${e.title}`,
+    '',
+    `Source: ${e.source}.`,
+    `Measured: ${seeds} seed${seeds > 1 ? 's' : ''} per rule, ${new Date().toISOString().slice(0, 10)}, backend ${backend}, ${cpus().length}-core ${cpus()[0]?.model.trim() ?? 'machine'}; the ${r.runs.length} runs' wall times add up to ${(r.runs.reduce((a, x) => a + (Number.isFinite(x.wallSec) ? x.wallSec : 0), 0) / 60).toFixed(1)} min.`,
+    '',
+    `    ${command}`,
+    '',
+  ];
+  const steps = [...new Set(r.runs.flatMap((x) => x.evals.map((v) => v.step)))].sort((a, b) => a - b);
+  const summary: { rule: string; final: number; reach: number }[] = [];
+  if (regression) {
+    lines.push('| rule | source | final normalized test error Σ(z − y)²/Σy², per seed | mean ± std | final test loss ½·mean(z − y)² (the source\'s "error") |', '|---|---|---|---|---|');
+  } else {
+    lines.push(`| rule | source | final test accuracy %, per seed | mean ± std | seeds ≥ ${100 * TARGET}% | first evaluation step ≥ ${100 * TARGET}%, per seed |`, '|---|---|---|---|---|---|');
+  }
+  for (const rule of e.rules) {
+    const runs = r.runs.filter((x) => x.rule === rule && x.status === 'finished').sort((a, b) => a.seed - b.seed);
+    const finals = runs.map((x) => value(x.evals.at(-1)!, regression));
+    const s = stat(finals);
+    if (regression) {
+      lines.push(`| ${rule} | ${e.published[rule] ?? '—'} | ${finals.map(exp).join(', ')} | ${exp(s.mean)} ± ${exp(s.std)} | ${runs.map((x) => exp(x.testLoss)).join(', ')} |`);
+      summary.push({ rule, final: s.mean, reach: NaN });
+    } else {
+      const first = runs.map((x) => x.evals.find((v) => v.test.accuracy >= TARGET)?.step);
+      const reached = first.filter((v) => v !== undefined).length;
+      lines.push(
+        `| ${rule} | ${e.published[rule] ?? '—'} | ${finals.map(pct).join(', ')} | ${pct(s.mean)} ± ${pct(s.std)} | ${reached}/${runs.length} | ${first.map((v) => (v === undefined ? 'never' : String(v))).join(', ')} |`,
+      );
+      const reachSteps = first.map((v) => v ?? Infinity);
+      summary.push({ rule, final: s.mean, reach: reachSteps.reduce((a, b) => a + b, 0) / reachSteps.length });
+    }
+  }
+  const order = [...summary].sort((a, b) => (regression ? a.final - b.final : b.final - a.final || a.reach - b.reach)).map((x) => x.rule);
+  lines.push('', `Ordering found (by mean final ${regression ? 'normalized error, lowest first' : 'test accuracy, then mean steps to 95%'}): ${order.join(' > ')}.`, '');
+  const shown = steps.filter((s, i) => i === 0 || i === steps.length - 1 || s % (regression ? 1000 : 100) === 0);
+  lines.push(`Learning curves (mean over seeds of the ${regression ? 'normalized test error' : 'test accuracy %'}):`, '');
+  lines.push(`| step | ${e.rules.join(' | ')} |`, `|---|${e.rules.map(() => '---|').join('')}`);
+  for (const step of shown) {
+    const cells = e.rules.map((rule) => {
+      const vs = r.runs.filter((x) => x.rule === rule).map((x) => x.evals.find((v) => v.step === step)).filter((v) => v !== undefined).map((v) => value(v!, regression));
+      const m = stat(vs).mean;
+      return regression ? exp(m) : pct(m);
+    });
+    lines.push(`| ${step} | ${cells.join(' | ')} |`);
+  }
+  lines.push('', 'Differences from the source:', ...e.differences.map((d) => `- ${d}`), '');
+  return lines.join('\n');
+}
+
+export function curvesSpec(e: TaskExperiment, r: ComparisonResults) {
+  const regression = isRegression(r);
+  const values = r.runs.flatMap((x) => x.evals.map((v) => ({ rule: x.rule, seed: x.seed, step: v.step, value: regression ? v.test.nmse! : 100 * v.test.accuracy })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: e.title,
+    width: 520,
+    height: 280,
+    data: { values },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color: ruleColor(e.rules) },
+    layer: [
+      {
+        mark: { type: 'line', opacity: 0.3, strokeWidth: 1 },
+        encoding: {
+          y: { field: 'value', type: 'quantitative', title: regression ? 'normalized test error' : 'test accuracy (%)', ...(regression ? { scale: { type: 'log' } } : {}) },
+          detail: { field: 'seed', type: 'nominal' },
+        },
+      },
+      { mark: { type: 'line', strokeWidth: 2.5 }, encoding: { y: { aggregate: 'mean', field: 'value', type: 'quantitative' } } },
+    ],
+  };
+}
+
+const program = new Command('tasks')
+  .argument('<name>', `experiment: ${EXPERIMENTS.map((e) => e.name).join(', ')}`)
+  .option('--seeds <k>', 'seeds per rule', '4')
+  .option('--jobs <j>', 'parallel workers')
+  .option('--out <dir>', 'compare directory (default: runs/<experiment>-<seeds>s)')
+  .option('--figure <file>', 'write the learning curves as SVG (default: <out>/curves.svg)')
+  .action(async (name: string, o: { seeds: string; jobs?: string; out?: string; figure?: string }) => {
+    const e = EXPERIMENTS.find((x) => x.name === name);
+    if (!e) throw new Error(`unknown experiment ${name}; known: ${EXPERIMENTS.map((x) => x.name).join(', ')}`);
+    const seeds = parseFlag('--seeds', o.seeds, parse.positiveInt);
+    const out = o.out ?? join('runs', `${e.name}-${seeds}s`);
+    const args = ['compare', '--rules', e.rules.join(','), ...e.args, '--seeds', String(seeds), '--out', out];
+    if (o.jobs) args.push('--jobs', o.jobs);
+    const run = spawnSync(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (run.status !== 0) process.stderr.write(`biocredit compare exited with ${run.status}; reporting what finished\n`);
+    const results = collectResults(out);
+    writeFileSync(o.figure ?? join(out, 'curves.svg'), await renderSvg(curvesSpec(e, results) as never));
+    process.stdout.write(report(e, results, seeds, `biocredit ${args.join(' ')}`));
+  });
+
+await program.parseAsync(process.argv);

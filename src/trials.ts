@@ -1,0 +1,74 @@
+/**
+ * Trial outputs against targets, for the comparison report of task runs: for
+ * each rule, the first finished run (lowest seed) is loaded from its final
+ * checkpoint and run noise-free on the first few test trials; the figure shows
+ * the first output channel over time with the target where the loss counts.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TopLevelSpec as Spec } from 'vega-lite';
+import { loadRun } from './analysis/analyze.js';
+import type { ComparisonResults } from './compare.js';
+import { ruleColor } from './report.js';
+
+interface Point {
+  rule: string;
+  trial: string;
+  ms: number;
+  series: 'output' | 'target';
+  value: number;
+}
+
+/** Null unless the runs are on a task whose output is a signal (mse, mse-decision). */
+export async function trialOutputsSpec(results: ComparisonResults, trials = 3): Promise<Spec | null> {
+  const values: Point[] = [];
+  for (const rule of results.rules.map((r) => r.rule)) {
+    const run = results.runs.find((r) => r.rule === rule && r.status === 'finished');
+    if (!run) continue;
+    const loaded = await loadRun(run.dir);
+    const { dataset, model, params, config } = loaded;
+    try {
+      if (config.dataset.kind !== 'task' || dataset.loss === 'sequence-ce' || dataset.loss === 'softmax-ce') return null;
+      const n = Math.min(trials, dataset.size('test'));
+      const batch = dataset.batch('test', Array.from({ length: n }, (_, i) => i));
+      const output = tf.tidy(() => model.forward(params, batch.x, { training: false }).output);
+      const out = output.arraySync() as number[][][];
+      const y = batch.y.arraySync() as number[][][];
+      const mask = (batch.mask?.arraySync() as number[][] | undefined) ?? null;
+      tf.dispose([output, batch.x, batch.y, ...(batch.mask ? [batch.mask] : [])]);
+      const dt = dataset.dtMs ?? 1;
+      for (let b = 0; b < n; b++) {
+        const trial = `test trial ${b}`;
+        out[b]!.forEach((z, t) => {
+          values.push({ rule, trial, ms: t * dt, series: 'output', value: z[0]! });
+          if (!mask || mask[b]![t]! > 0) values.push({ rule, trial, ms: t * dt, series: 'target', value: y[b]![t]![0]! });
+        });
+      }
+    } finally {
+      tf.dispose([...Object.values(params), ...Object.values(loaded.init ?? {})]);
+    }
+  }
+  if (!values.length) return null;
+  const rules = results.rules.map((r) => r.rule);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Output (line) and target (black dots, where the loss counts) on the first test trials, first finished seed of each rule',
+    data: { values },
+    facet: { row: { field: 'rule', type: 'nominal', sort: rules, title: null }, column: { field: 'trial', type: 'nominal', title: null } },
+    spec: {
+      width: 220,
+      height: 110,
+      layer: [
+        {
+          transform: [{ filter: "datum.series === 'output'" }],
+          mark: { type: 'line' },
+          encoding: { x: { field: 'ms', type: 'quantitative', title: 'time (ms)' }, y: { field: 'value', type: 'quantitative', title: 'output' }, color: ruleColor(rules) },
+        },
+        {
+          transform: [{ filter: "datum.series === 'target'" }],
+          mark: { type: 'point', size: 6, filled: true, color: 'black' },
+          encoding: { x: { field: 'ms', type: 'quantitative' }, y: { field: 'value', type: 'quantitative' } },
+        },
+      ],
+    },
+  } as Spec;
+}

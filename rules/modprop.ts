@@ -63,13 +63,13 @@ export function createModprop(opts: ModpropOptions): LearningRule {
   return {
     name,
     mode: 'gradient',
-    init(model) {
+    check(model) {
       const rnn = asRnn(model, name);
       if (opts.cellTypes === 'ei' && rnn.options.dale === 0) {
         throw new UsageError('rule modprop needs cell types: give the network an E/I split (--dale 0.8), or use --cell-types each (every unit its own type)');
       }
-      return { tensors: {} };
     },
+    init: () => ({ tensors: {} }),
     step(ctx) {
       const run = unroll(ctx, name);
       const { model, states, rates, inputs, dz } = run;

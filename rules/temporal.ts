@@ -142,6 +142,7 @@ export function onlineRule(name: string, feedback: FeedbackKind, traces: (model:
   return {
     name,
     mode: 'gradient',
+    check: (model) => void asRnn(model, name),
     init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, feedback, name) }),
     step(ctx) {
       const model = asRnn(ctx.model, name);

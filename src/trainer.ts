@@ -168,6 +168,7 @@ export async function buildRun(config: RunConfig): Promise<RunParts> {
     ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
   });
   const rule = rules.get(config.rule.name).create(config.rule.options);
+  rule.check?.(model);
   return { config, dataset, model, rule };
 }
 

@@ -169,6 +169,8 @@ export interface FeedbackDiagnostic {
 export interface LearningRule {
   readonly name: string;
   readonly mode: 'gradient' | 'delta';
+  /** Throws a UsageError when the rule cannot train this model (checked before any work). */
+  check?(model: Model): void;
   init(model: Model, params: Params, rng: Rng): RuleState;
   step(ctx: RuleContext): RuleStep;
   /** New values for parameters the rule constrains itself (e.g. weight norms), applied after every update. */

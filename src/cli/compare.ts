@@ -217,8 +217,10 @@ different command pointed at the same directory is refused.`,
     const backend = await initBackend(parsed.backend);
     const configs: Record<string, RunConfig> = {};
     for (const rule of ruleNames) configs[rule] = resolveConfig({ ...parsed.spec, rule, ruleOptions: parsed.ruleOptions(rule) }, backend);
-    // Load the data and build the model once here, so a bad --data-dir or --arch fails before any worker starts.
-    await buildRun(configs[ruleNames[0]!]!);
+    // Load the data and build the model once here, so a bad --data-dir or --arch, or a rule that
+    // cannot train the model, fails before any worker starts.
+    const { model } = await buildRun(configs[ruleNames[0]!]!);
+    for (const rule of ruleNames.slice(1)) ruleRegistry.get(rule).create(configs[rule]!.rule.options).check?.(model);
     const seeds = Array.from({ length: k }, (_, i) => i);
     const fp = fingerprint(ruleNames, seeds, configs);
     const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;

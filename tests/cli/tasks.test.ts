@@ -1,6 +1,6 @@
 /** Task RNNs end to end: compare on a task (metrics, trial plot), analyze --dynamics, sequential MNIST. */
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lossFor } from '../../src/losses.js';
@@ -40,6 +40,13 @@ describe('compare on tasks', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('Test accuracy');
     expect(html).toContain('Trial outputs against targets');
+  });
+
+  it('refuses, before any run starts, a rule that cannot train the network (modprop without an E/I split)', () => {
+    const out = join(tempDir(), 'cmp');
+    const r = runCli(['compare', '--rules', 'bptt,modprop', '--task', 'pattern', ...rnn, '--steps', '2', '--out', out]);
+    oneLineError(r, /rule modprop needs cell types: give the network an E\/I split \(--dale 0\.8\)/);
+    expect(existsSync(join(out, 'bptt-s0'))).toBe(false);
   });
 });
 

@@ -117,8 +117,8 @@ describe('modprop', () => {
 
   it('refuses a network without E/I split unless every unit is its own type', () => {
     const s = setup('relu', 0);
-    expect(() => createModprop({ mu: 0.25, cellTypes: 'ei' }).init(s.model, s.params, new Rng('x'))).toThrow(UsageError);
-    expect(() => createModprop({ mu: 0.25, cellTypes: 'ei' }).init(s.model, s.params, new Rng('x'))).toThrow(/--dale 0\.8.*--cell-types each/);
-    expect(() => createModprop({ mu: 0.25, cellTypes: 'each' }).init(s.model, s.params, new Rng('x'))).not.toThrow();
+    expect(() => createModprop({ mu: 0.25, cellTypes: 'ei' }).check!(s.model)).toThrow(UsageError);
+    expect(() => createModprop({ mu: 0.25, cellTypes: 'ei' }).check!(s.model)).toThrow(/--dale 0\.8.*--cell-types each/);
+    expect(() => createModprop({ mu: 0.25, cellTypes: 'each' }).check!(s.model)).not.toThrow();
   });
 });

@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parse, parseFlag } from '../src/options.js';
 import { biotorchLenet } from './feedforward/biotorch-lenet.js';
+import { clarkConvConventional, clarkConvVnn, clarkFcConventional, clarkFcVnn } from './gevb/clark2021.js';
 import { nokland2016Relu, nokland2016Tanh } from './feedforward/nokland2016.js';
 import type { Experiment } from './types.js';
 
-const EXPERIMENTS: Experiment[] = [nokland2016Tanh, nokland2016Relu, biotorchLenet];
+const EXPERIMENTS: Experiment[] = [nokland2016Tanh, nokland2016Relu, biotorchLenet, clarkFcVnn, clarkFcConventional, clarkConvVnn, clarkConvConventional];
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
 
 interface Stat {

@@ -3,6 +3,7 @@ import { models } from '../src/registries.js';
 import { convnetOptions, createConvnet, type ConvnetOptions } from './convnet.js';
 import { createMlp, mlpOptions, type MlpOptions } from './mlp.js';
 import { createRnn, rnnOptions, type RnnOptions } from './rnn.js';
+import { createVnn, createVnnConv, vnnConvOptions, vnnOptions, type VnnConvOptions, type VnnOptions } from './vnn.js';
 
 models.register({
   name: 'mlp',
@@ -26,4 +27,20 @@ models.register({
   reference: 'Song, Yang, Wang 2016; PsychRNN (Ehrlich et al. 2021)',
   options: rnnOptions,
   create: (o, data) => createRnn(o as unknown as RnnOptions, data),
+});
+
+models.register({
+  name: 'vnn',
+  description: 'vectorized nonnegative network: K-vector units, mixed-sign first layer, W ≥ 0 after it, ±1 gating vectors (--hidden)',
+  reference: 'Clark, Abbott, Chung 2021, NeurIPS',
+  options: vnnOptions,
+  create: (o, data) => createVnn(o as unknown as VnnOptions, data),
+});
+
+models.register({
+  name: 'vnn-conv',
+  description: 'convolutional VNN: 3×3 vector conv layers with per-channel gating and 2×2 average pooling (--channels), then --hidden',
+  reference: 'Clark, Abbott, Chung 2021, NeurIPS',
+  options: vnnConvOptions,
+  create: (o, data) => createVnnConv(o as unknown as VnnConvOptions, data),
 });

@@ -66,10 +66,12 @@ export function createDfa(opts: DfaOptions): LearningRule {
           hidden: (name, h) =>
             withGradient(h, () => {
               const projected = tf.matMul(e!, ctx.state.tensors[key(name)]!);
-              const perChannel = h.rank === 4 && projected.shape[1] !== h.size / h.shape[0]!;
-              // A [K, C] projection is the same at every position of a conv layer's output.
+              const perChannel = projected.shape[1] !== h.size / h.shape[0]!;
+              // A [K, C] projection is the same at every position of a conv layer's output
+              // (and, in a vectorized network, for every component).
               // (Broadcast by an add: wasm's Tile, behind tf.broadcastTo, is ~50× slower.)
-              return perChannel ? tf.add(tf.zerosLike(h), tf.reshape(projected, [h.shape[0]!, 1, 1, h.shape[3]!])) : tf.reshape(projected, h.shape);
+              const ones = new Array(h.rank - 2).fill(1);
+              return perChannel ? tf.add(tf.zerosLike(h), tf.reshape(projected, [h.shape[0]!, ...ones, h.shape.at(-1)!])) : tf.reshape(projected, h.shape);
             }),
         };
       },
@@ -83,6 +85,8 @@ export function createDfa(opts: DfaOptions): LearningRule {
           tf.tidy(() => {
             const path = downstream.map((l) => params[l.weight] as tf.Tensor2D).reduce((a, b) => tf.matMul(a, b));
             const counterpart = tf.transpose(path);
+            // Vectorized networks share weights across components: D and the path differ in shape.
+            if (counterpart.size !== d.size) return;
             out[layer.name] = { angle: angleDegrees(d, counterpart), normRatio: tf.norm(d).dataSync()[0]! / tf.norm(counterpart).dataSync()[0]! };
           });
         });

@@ -3,6 +3,7 @@ import { rules } from '../src/registries.js';
 import { createBackprop } from './bp.js';
 import { createBptt, createTbptt, windowOption } from './bptt.js';
 import { createEprop } from './eprop.js';
+import { createGevb } from './gevb.js';
 import { createModprop, modpropOptions, type ModpropOptions } from './modprop.js';
 import { createRflo } from './rflo.js';
 import { feedbackOption, type FeedbackKind } from './temporal.js';
@@ -98,4 +99,11 @@ rules.register({
   reference: 'Liu, Smith, Mihalas, Shea-Brown, Sümbül 2022, NeurIPS',
   options: modpropOptions,
   create: (o) => createModprop(o as unknown as ModpropOptions),
+});
+
+rules.register({
+  name: 'gevb',
+  description: 'global error-vector broadcasting: every active vector unit takes the output error vector as its credit (vnn, vnn-conv)',
+  reference: 'Clark, Abbott, Chung 2021, NeurIPS',
+  create: () => createGevb(),
 });

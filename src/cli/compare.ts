@@ -63,8 +63,13 @@ interface RunView {
   step: number;
   totalSteps: number;
   testAccuracy: number;
+  /** Regression tasks: the normalized test error. */
+  testNmse?: number;
   error?: string;
 }
+
+/** The test metric of a live view: accuracy, or the normalized error of a regression task. */
+const testMetric = (v: RunView) => (v.testNmse !== undefined ? `nmse ${num(v.testNmse)}` : pct(v.testAccuracy));
 
 type LiveEvent = 'start' | 'progress' | 'eval' | 'end';
 
@@ -80,7 +85,7 @@ function createLiveView(views: RunView[], tty: boolean, quiet: boolean): LiveVie
     return {
       update(v, event) {
         if (event === 'start') process.stderr.write(`[${v.label}] ${v.run.state === 'resume' ? 'resuming' : 'started'}\n`);
-        else if (event === 'eval') process.stderr.write(`[${v.label}] epoch ${num(v.epoch, 2)}/${num(v.epochs, 2)} test ${pct(v.testAccuracy)}\n`);
+        else if (event === 'eval') process.stderr.write(`[${v.label}] epoch ${num(v.epoch, 2)}/${num(v.epochs, 2)} test ${testMetric(v)}\n`);
         else if (event === 'end') process.stderr.write(`[${v.label}] ${v.status}${v.error ? `: ${v.error}` : ''}\n`);
       },
       line: (text) => process.stderr.write(`${text}\n`),
@@ -101,7 +106,7 @@ function createLiveView(views: RunView[], tty: boolean, quiet: boolean): LiveVie
   const fields = (v: RunView) => ({
     label: v.label.padEnd(width),
     epoch: v.epochs ? `${num(v.epoch, 2)}/${num(v.epochs, 2)}` : '-',
-    test: pct(v.testAccuracy),
+    test: testMetric(v),
     status: v.status === 'failed' ? chalk.red('failed') : v.status === 'finished' || v.status === 'skipped' ? chalk.green(v.status) : v.status,
   });
   const bars = new Map(views.map((v) => [v.label, multi.create(1, 0, fields(v))]));
@@ -134,6 +139,7 @@ function runWorker(argv: string[], view: RunView, live: LiveView, children: Set<
     } else {
       view.epoch = m.record.epoch;
       view.testAccuracy = m.record.test.accuracy;
+      if (m.record.test.nmse !== undefined) view.testNmse = m.record.test.nmse;
     }
     live.update(view, m.type);
   });

@@ -2,15 +2,22 @@
  * Delayed comparison of two vibrotactile frequencies (Romo et al. 1999;
  * neurogym's DelayComparison): f1 is shown as a scalar input for 500 ms, then a
  * delay, then f2 for 500 ms; the output must report f1 > f2 (+1) or f1 < f2 (−1).
- * Frequencies: f1 from {10, 14, 18, 22, 26, 30, 34} Hz, f2 = f1 ± 8 Hz; the input
- * is f/34 plus (σ/√dt) ξ noise during the stimuli. Periods: fixation 100 ms,
+ * Frequency pairs are neurogym's (18, 10), (22, 14), (26, 18), (30, 22), (34, 26) Hz,
+ * in random order, so f2 alone rarely gives the answer (only at 10 or 34 Hz); the
+ * input is f/34 plus (σ/√dt) ξ noise during the stimuli. Periods: fixation 100 ms,
  * f1 500 ms, delay --delay-ms (default 1000), f2 500 ms, decision 200 ms.
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
 import { TrialBuilder, type TaskDefinition } from './task.js';
 
-const F1 = [10, 14, 18, 22, 26, 30, 34];
+const PAIRS: [number, number][] = [
+  [18, 10],
+  [22, 14],
+  [26, 18],
+  [30, 22],
+  [34, 26],
+];
 const FMAX = 34;
 
 export const delayedComparison: TaskDefinition = {
@@ -27,8 +34,8 @@ export const delayedComparison: TaskDefinition = {
   ],
   maxSteps: (o, dt) => [100, 500, o['delayMs'] as number, 500, 200].reduce((n, v) => n + Math.max(1, Math.round(v / dt)), 0),
   trial(rng, o, dt) {
-    const f1 = F1[rng.int(F1.length)]!;
-    const f2 = f1 + (rng.uniform() < 0.5 ? -8 : 8);
+    const pair = PAIRS[rng.int(PAIRS.length)]!;
+    const [f1, f2] = rng.uniform() < 0.5 ? pair : [pair[1], pair[0]];
     const sigma = (o['stimulusNoise'] as number) / Math.sqrt(dt);
     const b = new TrialBuilder(1, 1, dt);
     b.period('fixation', 100, () => ({}));

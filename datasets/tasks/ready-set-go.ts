@@ -1,20 +1,30 @@
 /**
  * Ready-set-go interval reproduction (Jazayeri & Shadlen 2015; neurogym's
- * ReadySetGo): a "ready" pulse and a "set" pulse on one input channel are
- * separated by an interval I drawn uniformly from [--min-interval, --max-interval];
- * the output must stay at 0 after "set" and then emit a 100 ms pulse of height 1
- * at set + g·I (g = --gain-factor, 1 reproduces the interval). The loss counts the
- * whole production period. Periods: fixation 100 ms, ready 50 ms, measure I − 50 ms,
- * set 50 ms, production g·I + 250 ms (the pulse starts at g·I after set onset).
- * Metric: normalized error Σ m (z − f)² / Σ m f².
+ * ReadySetGo): a "ready" pulse and a "set" pulse (50 ms each) on one input
+ * channel are separated by an interval I drawn uniformly from
+ * [--min-interval, --max-interval] (onset to onset); the output must stay at 0
+ * after "set" and then emit a 100 ms pulse of height 1 starting g·I after the set
+ * onset (g = --gain-factor; 1 reproduces the interval). The loss counts the set
+ * pulse and the whole production period, which ends 150 ms after the go pulse.
+ * Timing is in whole steps: I is the realised onset-to-onset interval and the go
+ * time is rounded to the nearest step. Periods: fixation 100 ms, ready, measure,
+ * set, production. Metric: normalized error Σ m (z − f)² / Σ m f².
  */
+import { UsageError } from '../../src/errors.js';
 import { option, parse } from '../../src/options.js';
 import { TrialBuilder, type TaskDefinition } from './task.js';
 
 const PULSE_MS = 50;
 const GO_MS = 100;
+const AFTER_MS = 150;
 
 const ms = (o: Record<string, unknown>, k: string) => o[k] as number;
+
+function check(o: Record<string, unknown>): void {
+  const [lo, hi, g] = [ms(o, 'minInterval'), ms(o, 'maxInterval'), ms(o, 'gainFactor')];
+  if (!(lo > PULSE_MS && lo <= hi)) throw new UsageError(`ready-set-go needs ${PULSE_MS} ms < --min-interval ≤ --max-interval (got ${lo} and ${hi})`);
+  if (g * lo < PULSE_MS) throw new UsageError(`ready-set-go: --gain-factor ${g} × --min-interval ${lo} puts the go pulse inside the ${PULSE_MS} ms set pulse`);
+}
 
 export const readySetGo: TaskDefinition = {
   name: 'ready-set-go',
@@ -30,24 +40,27 @@ export const readySetGo: TaskDefinition = {
     option('gainFactor', '--gain-factor <g>', 'produce g × the interval', 1, parse.positiveNumber),
   ],
   maxSteps(o, dt) {
-    const I = ms(o, 'maxInterval');
+    check(o);
     const steps = (v: number) => Math.max(1, Math.round(v / dt));
-    return steps(100) + steps(PULSE_MS) + steps(I - PULSE_MS) + steps(PULSE_MS) + steps(ms(o, 'gainFactor') * I + GO_MS + 150);
+    const hi = ms(o, 'maxInterval');
+    // Rounding each period can lengthen the realised interval by up to a step.
+    return steps(100) + steps(PULSE_MS) + steps(hi - PULSE_MS) + Math.ceil((ms(o, 'gainFactor') * (hi + dt) + GO_MS + AFTER_MS) / dt) + 1;
   },
   trial(rng, o, dt) {
     const [lo, hi] = [ms(o, 'minInterval'), ms(o, 'maxInterval')];
-    if (!(lo > PULSE_MS && lo <= hi)) throw new Error(`ready-set-go needs ${PULSE_MS} ms < --min-interval ≤ --max-interval (got ${lo}, ${hi})`);
-    const I = lo + (hi - lo) * rng.uniform();
-    const go = ms(o, 'gainFactor') * I;
     const b = new TrialBuilder(1, 1, dt);
     b.period('fixation', 100, () => ({}));
     b.period('ready', PULSE_MS, () => ({ inputs: [1] }));
-    b.period('measure', I - PULSE_MS, () => ({}));
-    b.period('set', PULSE_MS, () => ({ inputs: [1], mask: 1 }));
-    b.period('production', go + GO_MS + 150 - PULSE_MS, (k) => {
-      const t = PULSE_MS + k * dt; // ms since set onset
-      return { targets: [t >= go && t < go + GO_MS ? 1 : 0], mask: 1 };
-    });
+    b.period('measure', lo + (hi - lo) * rng.uniform() - PULSE_MS, () => ({}));
+    const [readyStart, measureEnd] = [b.periods['ready']![0], b.periods['measure']![1]];
+    const interval = (measureEnd - readyStart) * dt;
+    const goStep = Math.round((ms(o, 'gainFactor') * interval) / dt); // steps after the set onset
+    const goSteps = Math.max(1, Math.round(GO_MS / dt));
+    const total = goStep + goSteps + Math.max(1, Math.round(AFTER_MS / dt));
+    const setSteps = Math.max(1, Math.round(PULSE_MS / dt));
+    const target = (k: number) => ({ targets: [k >= goStep && k < goStep + goSteps ? 1 : 0], mask: 1 });
+    b.period('set', setSteps * dt, (k) => ({ inputs: [1], ...target(k) }));
+    b.period('production', (total - setSteps) * dt, (k) => target(setSteps + k));
     return b.build();
   },
 };

@@ -73,7 +73,7 @@ export class TrialBuilder {
     return Math.max(1, Math.round(ms / this.dtMs));
   }
 
-  /** Appends a period of `ms`; `fill(t, k)` gives the inputs, target and mask at its k-th step. */
+  /** Appends a period of `ms`; `fill(k, n)` gives the inputs, target and mask at its k-th of n steps. */
   period(name: string, ms: number, fill: (k: number, n: number) => { inputs?: number[]; targets?: number[]; mask?: number }): void {
     const n = this.steps(ms);
     const start = this.rows.length;

@@ -38,7 +38,7 @@ const SCALAR: Record<ActivationName, { f: (x: number) => number; df: (x: number)
   tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2 },
   relu: { f: (x) => Math.max(x, 0), df: (x) => (x > 0 ? 1 : 0) },
   softplus: { f: (x) => (x > 30 ? x : Math.log1p(Math.exp(x))), df: (x) => 1 / (1 + Math.exp(-x)) },
-  sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => Math.exp(-x) / (1 + Math.exp(-x)) ** 2 },
+  sigmoid: { f: (x) => 1 / (1 + Math.exp(-x)), df: (x) => (1 / (1 + Math.exp(-x))) * (1 - 1 / (1 + Math.exp(-x))) },
   linear: { f: (x) => x, df: () => 1 },
 };
 
@@ -82,6 +82,8 @@ export function largestLyapunov(J: Float64Array, b: Float64Array, alpha: number,
     }
     [x, v] = [Float64Array.from(nx), Float64Array.from(nv)];
     const growth = normalize(v);
+    // A tangent vector mapped to zero (every unit silent under ReLU, say): perturbations die at once.
+    if (growth === 0) return -Infinity;
     if (t >= transient) sumLog += Math.log(growth);
   }
   return sumLog / steps;

@@ -115,19 +115,21 @@ describe('tasks', () => {
     await expect(load('pattern', { chirp: true, harmonics: true }).then((d) => d.trial('train', 0))).rejects.toThrow(/--chirp or --harmonics/);
   });
 
-  it('ready-set-go: the go pulse starts gain × the ready–set interval after set', async () => {
-    for (const gainFactor of [1, 1.5]) {
-      const ds = await load('ready-set-go', { dt: 10, gainFactor });
+  it('ready-set-go: the go pulse starts gain × the realised ready–set interval after set, to the nearest step', async () => {
+    for (const [dt, gainFactor] of [[10, 1], [10, 1.5], [20, 1], [7, 0.8]] as const) {
+      const ds = await load('ready-set-go', { dt, gainFactor });
       for (let i = 0; i < 10; i++) {
         const tr = ds.trial('train', i);
-        const interval = (tr.periods['set']![0] - tr.periods['ready']![0]) * 10;
+        const interval = (tr.periods['set']![0] - tr.periods['ready']![0]) * dt;
         const go = tr.targets.findIndex((v) => v === 1);
-        expect(Math.abs((go - tr.periods['set']![0]) * 10 - gainFactor * interval)).toBeLessThanOrEqual(20);
-        expect(tr.targets.filter((v) => v === 1).length).toBe(10);
-        expect(interval).toBeGreaterThanOrEqual(390);
-        expect(interval).toBeLessThanOrEqual(1010);
+        expect(Math.abs((go - tr.periods['set']![0]) * dt - gainFactor * interval)).toBeLessThanOrEqual(dt / 2 + 1e-9);
+        expect(tr.targets.filter((v) => v === 1).length).toBe(Math.round(100 / dt));
+        expect(interval).toBeGreaterThanOrEqual(400 - dt);
+        expect(interval).toBeLessThanOrEqual(1000 + dt);
+        expect(tr.steps).toBeLessThanOrEqual(ds.maxSteps);
       }
     }
+    await expect(load('ready-set-go', { gainFactor: 0.1 })).rejects.toThrow(/--gain-factor 0.1 × --min-interval 400 puts the go pulse inside/);
   });
 
   it('delayed comparison: +1 exactly when the first frequency is higher', async () => {
@@ -137,6 +139,7 @@ describe('tasks', () => {
       const tr = ds.trial('train', i);
       const [f1, f2] = [tr.inputs[tr.periods['f1']![0]]!, tr.inputs[tr.periods['f2']![0]]!];
       expect(Math.abs(f1 - f2) * 34).toBeCloseTo(8, 4);
+      for (const f of [f1, f2]) expect(f * 34).toBeGreaterThan(9.99) && expect(f * 34).toBeLessThan(34.01);
       const target = tr.targets[tr.periods['decision']![0]]!;
       expect(target).toBe(f1 > f2 ? 1 : -1);
       seen.add(target);

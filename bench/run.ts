@@ -6,7 +6,9 @@
  * with backprop, the time of one gradient and one exact Hessian-vector product
  * over the first 10,000 training examples, and of its top eigenvalue by Lanczos;
  * and the temporal rules (`rnn-bptt`, `rnn-tbptt`, `rnn-eprop`, `rnn-rflo`,
- * `rnn-modprop`): ms per step of a rate RNN with N = 256, batch 32, T = 200.
+ * `rnn-modprop`): ms per step of a rate RNN with N = 256, batch 32, T = 200;
+ * and GEVB (`vnn-gevb`, `vnn-bp`, `mlp-1024`): a VNN with hidden widths
+ * 1024, 512 under gevb and bp beside a conventional MLP of the same widths.
  *
  *   npm run bench                                   # both workloads, default backend
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
@@ -54,6 +56,9 @@ const WORKLOADS: Record<string, Workload> = {
   mlp: { title: 'MLP 784-256-256-10, batch 128, bp', model: 'mlp', modelOptions: { hidden: [256, 256] }, batchSize: 128 },
   lenet: { title: 'LeNet-5 (c6k5-m2-c16k5v-m2-d120-d84), batch 64, bp', model: 'convnet', modelOptions: { arch: 'c6k5-m2-c16k5v-m2-d120-d84' }, batchSize: 64 },
   ...Object.fromEntries(['bptt', 'tbptt', 'eprop', 'rflo', 'modprop'].map((r) => [`rnn-${r}`, rnnWorkload(r)])),
+  'vnn-gevb': { title: 'VNN 784·10-1024-512-1 (K = 10), batch 128, gevb', model: 'vnn', modelOptions: { hidden: [1024, 512] }, batchSize: 128, rule: 'gevb', maxSteps: 40 },
+  'vnn-bp': { title: 'VNN 784·10-1024-512-1 (K = 10), batch 128, bp', model: 'vnn', modelOptions: { hidden: [1024, 512] }, batchSize: 128, maxSteps: 40 },
+  'mlp-1024': { title: 'MLP 784-1024-512-10, batch 128, bp', model: 'mlp', modelOptions: { hidden: [1024, 512] }, batchSize: 128, maxSteps: 40 },
 };
 
 interface BenchResult {

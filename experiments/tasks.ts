@@ -16,10 +16,10 @@ import { Command } from 'commander';
 import { collectResults, stat, type ComparisonResults } from '../src/compare.js';
 import { parse, parseFlag } from '../src/options.js';
 import { renderSvg, ruleColor } from '../src/report.js';
-import { modpropDelayedXor, murrayPeriodic } from './rnn/definitions.js';
+import { modpropDelayedXor, modpropDelayedXorEach, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
 import type { TaskExperiment } from './types.js';
 
-const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor];
+const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor, modpropDelayedXorEach, rfloDelayedXorSymmetric];
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
 const TARGET = 0.95;
 
@@ -48,24 +48,28 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
     lines.push(`| rule | source | final test accuracy %, per seed | mean ± std | seeds ≥ ${100 * TARGET}% | first evaluation step ≥ ${100 * TARGET}%, per seed |`, '|---|---|---|---|---|---|');
   }
   for (const rule of e.rules) {
-    const runs = r.runs.filter((x) => x.rule === rule && x.status === 'finished').sort((a, b) => a.seed - b.seed);
-    const finals = runs.map((x) => value(x.evals.at(-1)!, regression));
-    const s = stat(finals);
+    const all = r.runs.filter((x) => x.rule === rule).sort((a, b) => a.seed - b.seed);
+    const finished = all.filter((x) => x.status === 'finished');
+    const s = stat(finished.map((x) => value(x.evals.at(-1)!, regression)));
+    // A run that stopped (e.g. on a non-finite update) shows where.
+    const stopped = (x: (typeof all)[number]) => `${x.status}${/at step (\d+)/.exec(x.error ?? '')?.[1] ? ` at step ${/at step (\d+)/.exec(x.error!)![1]}` : ''}`;
+    const perSeed = (f: (x: (typeof all)[number]) => string) => all.map((x) => (x.status === 'finished' ? f(x) : stopped(x))).join(', ');
     if (regression) {
-      lines.push(`| ${rule} | ${e.published[rule] ?? '—'} | ${finals.map(exp).join(', ')} | ${exp(s.mean)} ± ${exp(s.std)} | ${runs.map((x) => exp(x.testLoss)).join(', ')} |`);
-      summary.push({ rule, final: s.mean, reach: NaN });
+      lines.push(`| ${rule} | ${e.published[rule] ?? '—'} | ${perSeed((x) => exp(value(x.evals.at(-1)!, true)))} | ${exp(s.mean)} ± ${exp(s.std)} | ${perSeed((x) => exp(x.testLoss))} |`);
+      summary.push({ rule, final: s.n ? s.mean : Infinity, reach: NaN });
     } else {
-      const first = runs.map((x) => x.evals.find((v) => v.test.accuracy >= TARGET)?.step);
+      const first = all.map((x) => x.evals.find((v) => v.test.accuracy >= TARGET)?.step);
       const reached = first.filter((v) => v !== undefined).length;
       lines.push(
-        `| ${rule} | ${e.published[rule] ?? '—'} | ${finals.map(pct).join(', ')} | ${pct(s.mean)} ± ${pct(s.std)} | ${reached}/${runs.length} | ${first.map((v) => (v === undefined ? 'never' : String(v))).join(', ')} |`,
+        `| ${rule} | ${e.published[rule] ?? '—'} | ${perSeed((x) => pct(value(x.evals.at(-1)!, false)))} | ${pct(s.mean)} ± ${pct(s.std)} | ${reached}/${all.length} | ${first.map((v) => (v === undefined ? 'never' : String(v))).join(', ')} |`,
       );
       const reachSteps = first.map((v) => v ?? Infinity);
-      summary.push({ rule, final: s.mean, reach: reachSteps.reduce((a, b) => a + b, 0) / reachSteps.length });
+      summary.push({ rule, final: s.n ? s.mean : -Infinity, reach: reachSteps.reduce((a, b) => a + b, 0) / reachSteps.length });
     }
   }
   const order = [...summary].sort((a, b) => (regression ? a.final - b.final : b.final - a.final || a.reach - b.reach)).map((x) => x.rule);
-  lines.push('', `Ordering found (by mean final ${regression ? 'normalized error, lowest first' : 'test accuracy, then mean steps to 95%'}): ${order.join(' > ')}.`, '');
+  const none = summary.filter((x) => !Number.isFinite(x.final)).map((x) => x.rule);
+  lines.push('', `Ordering found (by mean final ${regression ? 'normalized error, lowest first' : 'test accuracy, then mean steps to 95%'}): ${order.join(' > ')}${none.length ? ` (${none.join(', ')}: no run finished)` : ''}.`, '');
   const shown = steps.filter((s, i) => i === 0 || i === steps.length - 1 || s % (regression ? 1000 : 100) === 0);
   lines.push(`Learning curves (mean over seeds of the ${regression ? 'normalized test error' : 'test accuracy %'}):`, '');
   lines.push(`| step | ${e.rules.join(' | ')} |`, `|---|${e.rules.map(() => '---|').join('')}`);

@@ -6,10 +6,12 @@
  * the same on channel 2; both channels sit at a 0.02 baseline with 0.01 white
  * noise. Right after cue 2, for a 50 ms decision period, the output reports
  * whether exactly one cue was present (+1) or not (−1) — the XOR of the two
- * bits. The reference reads a two-class softmax at the last step with dt = 1 ms;
- * here the output is ±1 under squared error and the default dt is 10 ms
+ * bits. `--readout sign` (default): one output, ±1 under squared error, metric
+ * the sign of its mean over the decision period. `--readout softmax`: two logits
+ * (match, mismatch) under softmax cross-entropy at the decision steps, as the
+ * reference reads them (it uses the last step only), metric the class of the
+ * summed logits. The reference runs dt = 1 ms; the default here is 10 ms
  * (--dt 1 reproduces the paper's resolution at ten times the cost).
- * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
 import { TrialBuilder, type TaskDefinition } from './task.js';
@@ -30,7 +32,9 @@ export const delayedXor: TaskDefinition = {
   options: [
     option('delayMs', '--delay-ms <ms>', 'delay between the two cues', 700, parse.positiveNumber),
     option('cueAmplitude', '--cue-amplitude <a>', 'height of a present cue', 2, parse.positiveNumber),
+    option('readout', '--readout <kind>', 'sign (one ±1 output, squared error) or softmax (two logits, cross-entropy)', 'sign', parse.choice(['sign', 'softmax'] as const)),
   ],
+  readout: (o) => (o['readout'] === 'softmax' ? { outputs: ['match', 'mismatch'], loss: 'sequence-ce' } : { outputs: ['xor'], loss: 'mse-decision' }),
   maxSteps: (o, dt) => [CUE_MS, o['delayMs'] as number, CUE_MS, DECISION_MS].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0),
   trial(rng, o, dt) {
     const [a, b] = [rng.int(2), rng.int(2)];
@@ -41,11 +45,13 @@ export const delayedXor: TaskDefinition = {
     };
     const noisy = (v: [number, number]) => v.map((x) => x + BASELINE + NOISE * rng.normal());
     const [cue1, cue2] = [bump(a), bump(b)];
-    const tb = new TrialBuilder(2, 1, dt);
+    const softmax = o['readout'] === 'softmax';
+    const tb = new TrialBuilder(2, softmax ? 2 : 1, dt);
     tb.period('cue1', CUE_MS, (k, n) => ({ inputs: noisy([cue1(k, n), 0]) }));
     tb.period('delay', o['delayMs'] as number, () => ({ inputs: noisy([0, 0]) }));
     tb.period('cue2', CUE_MS, (k, n) => ({ inputs: noisy([0, cue2(k, n)]) }));
-    tb.period('decision', DECISION_MS, () => ({ inputs: noisy([0, 0]), targets: [a !== b ? 1 : -1], mask: 1 }));
+    const target = softmax ? (a !== b ? [0, 1] : [1, 0]) : [a !== b ? 1 : -1];
+    tb.period('decision', DECISION_MS, () => ({ inputs: noisy([0, 0]), targets: target, mask: 1 }));
     return tb.build();
   },
 };

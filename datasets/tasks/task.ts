@@ -36,6 +36,8 @@ export interface TaskDefinition {
   defaultDtMs: number;
   /** Task-specific options (beyond --dt, --trials, --test-trials). */
   options: readonly OptionSpec[];
+  /** Outputs and loss when an option changes them (e.g. a softmax readout); default `outputs` and `loss`. */
+  readout?(opts: ResolvedOptions): { outputs: string[]; loss: LossKind };
   /** The longest trial, in steps, for these options. */
   maxSteps(opts: ResolvedOptions, dtMs: number): number;
   /** Example i of the task's split (data-backed tasks: the source's example i). */
@@ -119,8 +121,9 @@ export class TaskDataset implements Dataset {
     this.dtMs = options['dt'] as number;
     this.maxSteps = task.maxSteps(options, this.dtMs);
     this.inputShape = [this.maxSteps, task.inputs.length];
-    this.outputSize = task.outputs.length;
-    this.loss = task.loss;
+    const readout = task.readout?.(options) ?? { outputs: task.outputs, loss: task.loss };
+    this.outputSize = readout.outputs.length;
+    this.loss = readout.loss;
   }
 
   get name(): string {

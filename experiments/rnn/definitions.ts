@@ -44,3 +44,23 @@ export const modpropDelayedXor: TaskExperiment = {
     'a fixed pool of 32,000 training trials (one epoch = 1000 iterations), seeded by index; evaluation on 256 fixed test trials',
   ],
 };
+
+/** The same, ModProp with every unit its own type (W_ab = J: only f' is replaced by μ). */
+export const modpropDelayedXorEach: TaskExperiment = {
+  ...modpropDelayedXor,
+  name: 'modprop-delayed-xor-each',
+  title: 'Delayed XOR: modprop with cell-specific weights (--cell-types each)',
+  rules: ['modprop'],
+  args: [...modpropDelayedXor.args, '--cell-types', 'each'],
+  published: { modprop: "the reference's MDGLpp_mode 2 (cell-specific feedback W); not in the paper's table" },
+};
+
+/** The same, RFLO with symmetric feedback (W_outᵀ) instead of Murray's random B. */
+export const rfloDelayedXorSymmetric: TaskExperiment = {
+  ...modpropDelayedXor,
+  name: 'rflo-delayed-xor-symmetric',
+  title: 'Delayed XOR: rflo with symmetric feedback (--feedback symmetric)',
+  rules: ['rflo'],
+  args: [...modpropDelayedXor.args, '--feedback', 'symmetric'],
+  published: { rflo: '—' },
+};

@@ -38,7 +38,19 @@ beforeAll(() => {
 
 const defaults = (specs: readonly OptionSpec[]) => Object.fromEntries(specs.map((s) => [s.key, s.default]));
 
-const table = RULES.flatMap((r) => MODELS.map((m) => ({ ...r, ...m, label: `${r.rule} on ${m.model}` })));
+// Vectorized nonnegative networks: their own rule (gevb) and the rules that run on any declared layers.
+const VECTORIZED: ((typeof MODELS)[number] & { rule: string; ruleOptions?: Record<string, unknown> })[] = [
+  { rule: 'gevb', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
+  { rule: 'bp', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
+  { rule: 'dfa', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-4, steps: 300 },
+  { rule: 'gevb', model: 'vnn-conv', modelOptions: { channels: [8], hidden: [32] }, data: 'image', lr: 1e-3, steps: 300 },
+  { rule: 'bp', model: 'vnn-conv', modelOptions: { channels: [8], hidden: [32] }, data: 'image', lr: 1e-3, steps: 300 },
+];
+
+const table = [
+  ...RULES.flatMap((r) => MODELS.map((m) => ({ ...r, ...m, label: `${r.rule} on ${m.model}` }))),
+  ...VECTORIZED.map((v) => ({ ...v, label: `${v.rule} on ${v.model}` })),
+];
 
 describe.each(table)('contract: $label', ({ rule, ruleOptions, model, modelOptions, data, lr, steps }) => {
   const spec = {

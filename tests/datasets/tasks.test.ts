@@ -85,6 +85,16 @@ describe('tasks', () => {
       expect(tr.periods['cue2']![0] - tr.periods['cue1']![1]).toBe(70);
     }
     expect(seen.size).toBe(4);
+    // --readout softmax: two logits (match, mismatch), one-hot at the decision steps, cross-entropy.
+    const sm = await load('delayed-xor', { readout: 'softmax' });
+    expect(sm.outputSize).toBe(2);
+    expect(sm.loss).toBe('sequence-ce');
+    for (let i = 0; i < 10; i++) {
+      const [a, b] = [ds.trial('train', i), sm.trial('train', i)];
+      const d = b.periods['decision']![0];
+      expect(Array.from(b.targets.subarray(2 * d, 2 * d + 2))).toEqual(a.targets[d] === 1 ? [0, 1] : [1, 0]);
+      expect(Array.from(b.inputs)).toEqual(Array.from(a.inputs));
+    }
   });
 
   it('perceptual decision: the target has the sign of the mean evidence difference (for strong coherence)', async () => {
@@ -139,7 +149,10 @@ describe('tasks', () => {
       const tr = ds.trial('train', i);
       const [f1, f2] = [tr.inputs[tr.periods['f1']![0]]!, tr.inputs[tr.periods['f2']![0]]!];
       expect(Math.abs(f1 - f2) * 34).toBeCloseTo(8, 4);
-      for (const f of [f1, f2]) expect(f * 34).toBeGreaterThan(9.99) && expect(f * 34).toBeLessThan(34.01);
+      for (const f of [f1, f2]) {
+        expect(f * 34).toBeGreaterThan(9.99);
+        expect(f * 34).toBeLessThan(34.01);
+      }
       const target = tr.targets[tr.periods['decision']![0]]!;
       expect(target).toBe(f1 > f2 ? 1 : -1);
       seen.add(target);

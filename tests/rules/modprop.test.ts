@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createRnn } from '../../models/rnn.js';
 import { createBptt } from '../../rules/bptt.js';
+import { createEprop } from '../../rules/eprop.js';
 import { blockAverage, createModprop } from '../../rules/modprop.js';
 import type { ActivationName } from '../../src/activations.js';
 import { UsageError } from '../../src/errors.js';
@@ -42,6 +43,13 @@ describe('modprop', () => {
     // …and not once μ differs from f′.
     const off = updatesOf(createModprop({ mu: 0.5, cellTypes: 'each' }), s)['rnn/J']!;
     expect(Math.max(...off.map((v, i) => Math.abs(v - exact['rnn/J']![i]!)))).toBeGreaterThan(1e-3);
+  });
+
+  it('with μ = 0 (no non-local credit) it is e-prop with symmetric feedback', () => {
+    const s = setup('tanh', 0.6);
+    const eprop = updatesOf(createEprop({ feedback: 'symmetric' }), s);
+    const mp = updatesOf(createModprop({ mu: 0, cellTypes: 'ei' }), s);
+    for (const k of ['rnn/J', 'rnn/Win', 'rnn/b', 'rnn/Wout', 'rnn/bout']) expectClose(mp[k]!, eprop[k]!);
   });
 
   it('W_ab holds the mean of every (pre type, post type) block', () => {

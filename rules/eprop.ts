@@ -13,10 +13,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LearningRule } from '../src/types.js';
-import { onlineRule, type FeedbackKind } from './temporal.js';
+import { onlineRule, type OnlineOptions } from './temporal.js';
 
-export function createEprop(opts: { feedback: FeedbackKind }): LearningRule {
-  return onlineRule('eprop', opts.feedback, (model, batch, inputs) => {
+export function createEprop(opts: OnlineOptions): LearningRule {
+  return onlineRule('eprop', opts, (model, batch, inputs) => {
     const alpha = model.alpha;
     let eJ: tf.Tensor = tf.zeros([batch, model.units]);
     let eIn: tf.Tensor = tf.zeros([batch, inputs]);

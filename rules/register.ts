@@ -6,7 +6,7 @@ import { createEprop } from './eprop.js';
 import { createGevb } from './gevb.js';
 import { createModprop, modpropOptions, type ModpropOptions } from './modprop.js';
 import { createRflo } from './rflo.js';
-import { feedbackOption, type FeedbackKind } from './temporal.js';
+import { feedbackOption, onlineFeedbackScaleOption, type OnlineOptions } from './temporal.js';
 import { creditOptions, feedbackScaleOption, type CreditOptions } from './common.js';
 import { createDfa, dfaConvOption, type DfaOptions } from './dfa.js';
 import { createFa, type FaOptions } from './fa.js';
@@ -81,16 +81,16 @@ rules.register({
   name: 'eprop',
   description: 'e-prop: presynaptic eligibility traces × postsynaptic f′ × a broadcast learning signal (online, no backward pass in time)',
   reference: 'Bellec et al. 2020, Nat Commun',
-  options: [feedbackOption('symmetric')],
-  create: (o) => createEprop(o as unknown as { feedback: FeedbackKind }),
+  options: [feedbackOption('symmetric'), onlineFeedbackScaleOption],
+  create: (o) => createEprop(o as unknown as OnlineOptions),
 });
 
 rules.register({
   name: 'rflo',
   description: 'random-feedback local online learning: low-pass traces of f′·r × random-feedback error',
   reference: 'Murray 2019, eLife',
-  options: [feedbackOption('random')],
-  create: (o) => createRflo(o as unknown as { feedback: FeedbackKind }),
+  options: [feedbackOption('random'), onlineFeedbackScaleOption],
+  create: (o) => createRflo(o as unknown as OnlineOptions),
 });
 
 rules.register({

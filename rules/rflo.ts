@@ -13,10 +13,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LearningRule } from '../src/types.js';
-import { onlineRule, type FeedbackKind } from './temporal.js';
+import { onlineRule, type OnlineOptions } from './temporal.js';
 
-export function createRflo(opts: { feedback: FeedbackKind }): LearningRule {
-  return onlineRule('rflo', opts.feedback, (model, batch, inputs) => {
+export function createRflo(opts: OnlineOptions): LearningRule {
+  return onlineRule('rflo', opts, (model, batch, inputs) => {
     const alpha = model.alpha;
     const n = model.units;
     let pJ: tf.Tensor = tf.zeros([batch, n, n]);

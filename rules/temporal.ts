@@ -30,6 +30,20 @@ export const feedbackOption = (def: FeedbackKind) =>
     parse.choice(['random', 'symmetric'] as const),
   );
 
+/** Options of the online rules: which feedback, and the scale of a random one. */
+export interface OnlineOptions {
+  feedback: FeedbackKind;
+  feedbackScale: number;
+}
+
+export const onlineFeedbackScaleOption = option(
+  'feedbackScale',
+  '--feedback-scale <s>',
+  'multiplies the std of random feedback weights (eprop/rflo: 1/√N; Murray’s code draws B ~ N(0, 1), i.e. s = √N)',
+  1,
+  parse.positiveNumber,
+);
+
 export function asRnn(model: Model, rule: string): RnnModel {
   const m = model as Partial<RnnModel>;
   if (typeof m.step !== 'function' || typeof m.initState !== 'function' || m.alpha === undefined) {
@@ -40,12 +54,12 @@ export function asRnn(model: Model, rule: string): RnnModel {
 
 const FEEDBACK = 'B';
 
-/** Fixed random feedback B [outputs, N], drawn from the rule's stream (random feedback only). */
-export function initFeedback(model: Model, rng: Rng, kind: FeedbackKind, rule: string): Record<string, tf.Tensor> {
+/** Fixed random feedback B [outputs, N] ~ N(0, (scale/√N)²), drawn from the rule's stream (random feedback only). */
+export function initFeedback(model: Model, rng: Rng, kind: FeedbackKind, rule: string, scale = 1): Record<string, tf.Tensor> {
   const rnn = asRnn(model, rule);
   if (kind !== 'random') return {};
   const [n, nOut] = rnn.specs['rnn/Wout']!.shape as [number, number];
-  return { [FEEDBACK]: tf.tensor2d(rng.normals(nOut * n, 1 / Math.sqrt(n)), [nOut, n]) };
+  return { [FEEDBACK]: tf.tensor2d(rng.normals(nOut * n, scale / Math.sqrt(n)), [nOut, n]) };
 }
 
 /** One time step as the traces need it. */
@@ -138,12 +152,12 @@ export interface Traces {
 }
 
 /** An online temporal rule from its traces (e-prop, RFLO). */
-export function onlineRule(name: string, feedback: FeedbackKind, traces: (model: RnnModel, batch: number, inputs: number) => Traces): LearningRule {
+export function onlineRule(name: string, { feedback, feedbackScale }: OnlineOptions, traces: (model: RnnModel, batch: number, inputs: number) => Traces): LearningRule {
   return {
     name,
     mode: 'gradient',
     check: (model) => void asRnn(model, name),
-    init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, feedback, name) }),
+    init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, feedback, name, feedbackScale) }),
     step(ctx) {
       const model = asRnn(ctx.model, name);
       const [bsz, , nIn] = ctx.batch.x.shape as [number, number, number];

@@ -35,17 +35,17 @@ describe('e-prop and RFLO where they are exact', () => {
   it('e-prop (symmetric) equals BPTT when J = 0, for a tanh network with leak', () => {
     const s = setup('tanh', true);
     const exact = updatesOf(createBptt(), s);
-    const eprop = updatesOf(createEprop({ feedback: 'symmetric' }), s);
+    const eprop = updatesOf(createEprop({ feedback: 'symmetric', feedbackScale: 1 }), s);
     for (const k of ['rnn/J', 'rnn/Win', 'rnn/b', 'rnn/Wout', 'rnn/bout']) expectClose(eprop[k]!, exact[k]!);
   });
 
   it('RFLO (symmetric) equals BPTT when J = 0 and the activation is linear; not for tanh', () => {
     const lin = setup('linear', true);
     const exact = updatesOf(createBptt(), lin);
-    const rflo = updatesOf(createRflo({ feedback: 'symmetric' }), lin);
+    const rflo = updatesOf(createRflo({ feedback: 'symmetric', feedbackScale: 1 }), lin);
     for (const k of ['rnn/J', 'rnn/Win', 'rnn/b', 'rnn/Wout', 'rnn/bout']) expectClose(rflo[k]!, exact[k]!);
     const th = setup('tanh', true);
-    const a = updatesOf(createRflo({ feedback: 'symmetric' }), th)['rnn/J']!;
+    const a = updatesOf(createRflo({ feedback: 'symmetric', feedbackScale: 1 }), th)['rnn/J']!;
     const b = updatesOf(createBptt(), th)['rnn/J']!;
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeGreaterThan(1e-4);
   });
@@ -87,7 +87,7 @@ describe('trace recursions with recurrence (J ≠ 0), written out by hand', () =
         for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) dJ[j * N + i] += eps[j]! * L[i]! * st.psi[i]!;
       }
     }
-    expectClose(updatesOf(createEprop({ feedback: 'symmetric' }), s)['rnn/J']!, dJ);
+    expectClose(updatesOf(createEprop({ feedback: 'symmetric', feedbackScale: 1 }), s)['rnn/J']!, dJ);
   });
 
   it('RFLO: ΔJ = Σ_t L_t[i] p_t[j, i], p_t = (1−α)p_{t−1} + α ψ_t[i] r_t[j]', () => {
@@ -102,24 +102,29 @@ describe('trace recursions with recurrence (J ≠ 0), written out by hand', () =
         for (let k = 0; k < N * N; k++) dJ[k] += L[k % N]! * pt[k]!;
       }
     }
-    expectClose(updatesOf(createRflo({ feedback: 'symmetric' }), s)['rnn/J']!, dJ);
+    expectClose(updatesOf(createRflo({ feedback: 'symmetric', feedbackScale: 1 }), s)['rnn/J']!, dJ);
   });
 
   it('random feedback is fixed per run and used for the learning signal', () => {
     const s = setup('tanh', false);
-    const rule = createRflo({ feedback: 'random' });
+    const rule = createRflo({ feedback: 'random', feedbackScale: 1 });
     const st1 = rule.init(s.model, s.params, new Rng('fb-a'));
     const st2 = rule.init(s.model, s.params, new Rng('fb-a'));
     expect(Array.from(st1.tensors['B']!.dataSync())).toEqual(Array.from(st2.tensors['B']!.dataSync()));
     expect(st1.tensors['B']!.shape).toEqual([O, N]);
-    const sym = updatesOf(createRflo({ feedback: 'symmetric' }), s)['rnn/J']!;
+    const sym = updatesOf(createRflo({ feedback: 'symmetric', feedbackScale: 1 }), s)['rnn/J']!;
     const rnd = updatesOf(rule, s)['rnn/J']!;
     expect(rnd).not.toEqual(sym);
+    // --feedback-scale multiplies B (and so, linearly, the recurrent updates); the readout's update is unchanged.
+    const st3 = createRflo({ feedback: 'random', feedbackScale: 3 }).init(s.model, s.params, new Rng('fb-a'));
+    Array.from(st3.tensors['B']!.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(3 * st1.tensors['B']!.dataSync()[i]!, 5));
+    const scaled = updatesOf(createRflo({ feedback: 'random', feedbackScale: 3 }), s);
+    scaled['rnn/J']!.forEach((v, i) => expect(v).toBeCloseTo(3 * rnd[i]!, 5));
   });
 
   it('refuses non-recurrent models with a clear error', () => {
     const s = setup('tanh', false);
     const mlpLike = { ...s.model, step: undefined } as unknown as typeof s.model;
-    expect(() => createEprop({ feedback: 'random' }).init(mlpLike, s.params as Params, new Rng('x'))).toThrow(/rule eprop runs recurrent dynamics and needs --model rnn/);
+    expect(() => createEprop({ feedback: 'random', feedbackScale: 1 }).init(mlpLike, s.params as Params, new Rng('x'))).toThrow(/rule eprop runs recurrent dynamics and needs --model rnn/);
   });
 });

@@ -47,7 +47,7 @@ describe('modprop', () => {
 
   it('with μ = 0 (no non-local credit) it is e-prop with symmetric feedback', () => {
     const s = setup('tanh', 0.6);
-    const eprop = updatesOf(createEprop({ feedback: 'symmetric' }), s);
+    const eprop = updatesOf(createEprop({ feedback: 'symmetric', feedbackScale: 1 }), s);
     const mp = updatesOf(createModprop({ mu: 0, cellTypes: 'ei' }), s);
     for (const k of ['rnn/J', 'rnn/Win', 'rnn/b', 'rnn/Wout', 'rnn/bout']) expectClose(mp[k]!, eprop[k]!);
   });

@@ -8,7 +8,7 @@
  *   node dist/experiments/tasks.js modprop-delayed-xor --seeds 4 [--jobs 2] [--out DIR] [--figure FILE]
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,6 +122,10 @@ const program = new Command('tasks')
     const args = ['compare', '--rules', e.rules.join(','), ...e.args, '--seeds', String(seeds), '--out', out];
     if (o.jobs) args.push('--jobs', o.jobs);
     const run = spawnSync(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (run.status !== 0 && !existsSync(join(out, 'compare.json'))) {
+      process.stderr.write(`biocredit compare exited with ${run.status} before creating ${out}; nothing to report\n`);
+      process.exit(run.status ?? 1);
+    }
     if (run.status !== 0) process.stderr.write(`biocredit compare exited with ${run.status}; reporting what finished\n`);
     const results = collectResults(out);
     writeFileSync(o.figure ?? join(out, 'curves.svg'), await renderSvg(curvesSpec(e, results) as never));

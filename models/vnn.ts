@@ -250,9 +250,14 @@ export function createVnnConv(opts: VnnConvOptions, data: DataInfo): VnnModel {
   const widths = [flat, ...opts.hidden];
   denseStack(specs, layers, opts.channels.length, widths, k);
   const nConv = opts.channels.length;
+  // The first layer's output alone is K·H·W·C floats per example, and the forward pass holds a few
+  // copies of it: cap evaluation batches to ~200 M floats of it (the wasm backend has 4 GB in all).
+  const [h0, w0] = data.inputShape as [number, number];
+  const maxBatch = Math.max(8, Math.floor(2e8 / (4 * k * h0 * w0 * opts.channels[0]!)));
   const model: VnnModel = {
     name: 'vnn-conv',
     classes: k,
+    maxBatch,
     specs,
     layers,
     init(rng) {

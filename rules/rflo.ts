@@ -19,25 +19,41 @@ export function createRflo(opts: OnlineOptions): LearningRule {
   return onlineRule('rflo', opts, (model, batch, inputs) => {
     const alpha = model.alpha;
     const n = model.units;
-    let pJ: tf.Tensor = tf.zeros([batch, n, n]);
-    let pIn: tf.Tensor = tf.zeros([batch, inputs, n]);
-    let pB: tf.Tensor = tf.zeros([batch, n]);
-    const dJ: tf.Tensor[] = [];
-    const dWin: tf.Tensor[] = [];
-    const db: tf.Tensor[] = [];
+    // Traces and running sums; each step replaces them inside its own tidy, so memory stays at
+    // a few [B, N, N] tensors however long the trial (the per-step products are freed at once).
+    let st: Record<'pJ' | 'pIn' | 'pB' | 'dJ' | 'dWin' | 'db', tf.Tensor> = {
+      pJ: tf.zeros([batch, n, n]),
+      pIn: tf.zeros([batch, inputs, n]),
+      pB: tf.zeros([batch, n]),
+      dJ: tf.zeros([n, n]),
+      dWin: tf.zeros([inputs, n]),
+      db: tf.zeros([n]),
+    };
     const lowPass = (p: tf.Tensor, x: tf.Tensor) => tf.add(tf.mul(1 - alpha, p), tf.mul(alpha, x));
     return {
       visit(s) {
-        const post = tf.expandDims(s.psi, 1);
-        pJ = lowPass(pJ, tf.mul(tf.expandDims(s.rateIn, 2), post));
-        pIn = lowPass(pIn, tf.mul(tf.expandDims(s.input, 2), post));
-        pB = lowPass(pB, s.psi);
-        const signal = tf.expandDims(s.signal, 1);
-        dJ.push(tf.sum(tf.mul(pJ, signal), 0));
-        dWin.push(tf.sum(tf.mul(pIn, signal), 0));
-        db.push(tf.sum(tf.mul(pB, s.signal), 0));
+        const next = tf.tidy(() => {
+          const post = tf.expandDims(s.psi, 1);
+          const pJ = lowPass(st.pJ, tf.mul(tf.expandDims(s.rateIn, 2), post));
+          const pIn = lowPass(st.pIn, tf.mul(tf.expandDims(s.input, 2), post));
+          const pB = lowPass(st.pB, s.psi);
+          const signal = tf.expandDims(s.signal, 1);
+          return {
+            pJ,
+            pIn,
+            pB,
+            dJ: tf.add(st.dJ, tf.sum(tf.mul(pJ, signal), 0)),
+            dWin: tf.add(st.dWin, tf.sum(tf.mul(pIn, signal), 0)),
+            db: tf.add(st.db, tf.sum(tf.mul(pB, s.signal), 0)),
+          };
+        });
+        tf.dispose(Object.values(st));
+        st = next;
       },
-      updates: () => ({ J: tf.addN(dJ), Win: tf.addN(dWin), b: tf.addN(db) }),
+      updates() {
+        tf.dispose([st.pJ, st.pIn, st.pB]);
+        return { J: st.dJ, Win: st.dWin, b: st.db };
+      },
     };
   });
 }

@@ -23,7 +23,7 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
   let n = 0;
   const sums = [0, 0];
   const regression = dataset.loss === 'mse';
-  for (const batch of batches(dataset, split, batchSize)) {
+  for (const batch of batches(dataset, split, Math.min(batchSize, model.maxBatch ?? batchSize))) {
     const [l, c] = tf.tidy(() => {
       const { output } = model.forward(params, batch.x, { training: false });
       if (regression) {

@@ -85,6 +85,8 @@ export interface Model {
   readonly specs: Readonly<Record<string, ParamSpec>>;
   init(rng: Rng): Params;
   forward(params: Params, x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+  /** Largest batch one forward pass should take (memory-heavy models); evaluation splits larger batches. */
+  readonly maxBatch?: number;
   /**
    * The weighted layers in forward order, for models that route their forward
    * pass through ForwardOptions.ops (needed by fa, dfa and the sign-symmetry rules).

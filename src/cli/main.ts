@@ -2,6 +2,7 @@
  * The command-line interface. Registries must be filled before `runCli` is
  * called (bin/biocredit.ts imports the register modules first).
  */
+import * as tf from '@tensorflow/tfjs';
 import { Command, CommanderError } from 'commander';
 import { BiocreditError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -37,6 +38,13 @@ export async function runCli(argv: string[]): Promise<number> {
       return e.exitCode;
     }
     const err = e as Error;
+    if (/memory access out of bounds|Cannot allocate Wasm memory|Array buffer allocation failed/i.test(err.message ?? '')) {
+      // The WebAssembly backend has at most 4 GB; large activations (vector conv nets, big evaluation batches) exceed it.
+      process.stderr.write(
+        `biocredit: error: out of memory on the ${tf.getBackend()} backend (${err.message}); use a smaller --batch-size or --eval-batch-size (or a smaller model); a run directory keeps its last checkpoint, continue it with --resume\n`,
+      );
+      return 1;
+    }
     if (process.env['BIOCREDIT_DEBUG']) process.stderr.write(`${err.stack ?? String(err)}\n`);
     else process.stderr.write(`biocredit: internal error: ${err.message ?? String(err)} (set BIOCREDIT_DEBUG=1 for the stack trace)\n`);
     return 70;

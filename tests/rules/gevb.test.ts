@@ -12,6 +12,7 @@ import { loadMnistMini } from '../../datasets/mnist.js';
 import { createGevb } from '../../rules/gevb.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
+import { evaluate } from '../../src/evaluate.js';
 import { autodiffStep } from '../../src/grad.js';
 import { lossFor } from '../../src/losses.js';
 import { Rng } from '../../src/rng.js';
@@ -172,6 +173,20 @@ describe('GEVB training', () => {
     expect(zeros).toBeGreaterThan(0);
     const init = readParamsDir(join(out, 'init')).params;
     expect(arr(saved['l0/t']!)).toEqual(arr(init['l0/t']!));
+  });
+
+  it('vnn-conv caps its evaluation batches (memory) without changing the result', () => {
+    const ds = loadMnistMini({ val: 0 });
+    const model = createVnnConv({ channels: [64, 32], hidden: [16] }, { inputShape: [28, 28, 1], outputSize: 10 });
+    expect(model.maxBatch).toBe(99);
+    const small = createVnnConv({ channels: [4], hidden: [8] }, { inputShape: [28, 28, 1], outputSize: 10 });
+    const p = small.init(new Rng('cap'));
+    const capped = { ...small, maxBatch: 7 };
+    const a = evaluate(capped, p, ds, 'test', 1000);
+    const b = evaluate(small, p, ds, 'test', 1000);
+    expect(a.n).toBe(2000);
+    expect(a.accuracy).toBe(b.accuracy);
+    expect(a.loss).toBeCloseTo(b.loss, 5);
   });
 
   it('refuses models that are not vectorized, with one clear line', async () => {

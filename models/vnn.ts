@@ -53,7 +53,7 @@ export interface VnnConvOptions {
 export const vnnOptions = [option('hidden', '--hidden <sizes>', 'hidden layer widths (even), comma-separated', [1024, 512], parse.intList)];
 
 export const vnnConvOptions = [
-  option('channels', '--channels <list>', 'vnn-conv: channels (even) of the 3×3 conv layers, each followed by gating and 2×2 average pooling', [16, 16], parse.intList),
+  option('channels', '--channels <list>', 'vnn-conv: channels (even) of the 3×3 conv layers, each followed by gating and 2×2 average pooling', [32, 32], parse.intList),
   option('hidden', '--hidden <sizes>', 'hidden layer widths (even), comma-separated', [256], parse.intList),
 ];
 

@@ -42,7 +42,6 @@ const defaults = (specs: readonly OptionSpec[]) => Object.fromEntries(specs.map(
 const VECTORIZED: ((typeof MODELS)[number] & { rule: string; ruleOptions?: Record<string, unknown> })[] = [
   { rule: 'gevb', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
   { rule: 'bp', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
-  { rule: 'dfa', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-4, steps: 300 },
   { rule: 'gevb', model: 'vnn-conv', modelOptions: { channels: [8], hidden: [32] }, data: 'image', lr: 1e-3, steps: 300 },
   { rule: 'bp', model: 'vnn-conv', modelOptions: { channels: [8], hidden: [32] }, data: 'image', lr: 1e-3, steps: 300 },
 ];

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createVnn, createVnnConv } from '../../models/vnn.js';
 import { loadMnistMini } from '../../datasets/mnist.js';
+import { createDfa } from '../../rules/dfa.js';
 import { createGevb } from '../../rules/gevb.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
@@ -173,6 +174,24 @@ describe('GEVB training', () => {
     expect(zeros).toBeGreaterThan(0);
     const init = readParamsDir(join(out, 'init')).params;
     expect(arr(saved['l0/t']!)).toEqual(arr(init['l0/t']!));
+  });
+
+  it('dfa runs on vnn and vnn-conv (finite updates shaped like the parameters)', () => {
+    // It runs; it does not learn well there (the paper's DFA column is on conventional nets).
+    for (const [model, shape] of [
+      [createVnn({ hidden: [16, 8] }, { inputShape: [784], outputSize: 10 }), [784]],
+      [createVnnConv({ channels: [4], hidden: [8] }, { inputShape: [28, 28, 1], outputSize: 10 }), [28, 28, 1]],
+    ] as const) {
+      const p = model.init(new Rng('dfa-vnn'));
+      const rule = createDfa({ batchManhattan: false, weightNorm: false, feedbackScale: 1, dfaConv: 'shared' });
+      const state = rule.init(model, p, new Rng('fb'));
+      const u = rule.step({ model, params: p, batch: digits(8, 0, [...shape]), loss, state, step: 0, rng: new Rng('r') }).updates;
+      for (const [name, spec] of Object.entries(model.specs)) {
+        if (spec.trainable === false) continue;
+        expect(u[name]!.shape).toEqual(spec.shape);
+        expect(arr(u[name]!).every(Number.isFinite)).toBe(true);
+      }
+    }
   });
 
   it('vnn-conv caps its evaluation batches (memory) without changing the result', () => {

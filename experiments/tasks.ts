@@ -52,7 +52,10 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
     const finished = all.filter((x) => x.status === 'finished');
     const s = stat(finished.map((x) => value(x.evals.at(-1)!, regression)));
     // A run that stopped (e.g. on a non-finite update) shows where.
-    const stopped = (x: (typeof all)[number]) => `${x.status}${/at step (\d+)/.exec(x.error ?? '')?.[1] ? ` at step ${/at step (\d+)/.exec(x.error!)![1]}` : ''}`;
+    const stopped = (x: (typeof all)[number]) => {
+      const at = /at step (\d+)/.exec(x.error ?? '')?.[1];
+      return at ? `${x.status} at step ${at}` : x.status;
+    };
     const perSeed = (f: (x: (typeof all)[number]) => string) => all.map((x) => (x.status === 'finished' ? f(x) : stopped(x))).join(', ');
     if (regression) {
       lines.push(`| ${rule} | ${e.published[rule] ?? '—'} | ${perSeed((x) => exp(value(x.evals.at(-1)!, true)))} | ${exp(s.mean)} ± ${exp(s.std)} | ${perSeed((x) => exp(x.testLoss))} |`);

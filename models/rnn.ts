@@ -98,6 +98,12 @@ export interface RnnModel extends Model {
   noise(rng: Rng | undefined, batch: number, T: number): StepNoise[];
 }
 
+/** The model as a rate RNN, or null when it is not one (callers word their own error). */
+export function rnnOf(model: Model): RnnModel | null {
+  const m = model as Partial<RnnModel>;
+  return typeof m.step === 'function' && typeof m.initState === 'function' && m.alpha !== undefined ? (model as RnnModel) : null;
+}
+
 /** Rows of excitatory units ≥ 0, of inhibitory units ≤ 0 (`rowSigns` ±1), or zero where `rowSigns` is 0. */
 function rowSignConstraint(name: string, rowSigns: Float32Array): Constraint {
   const signs = () => tf.tensor2d(rowSigns, [rowSigns.length, 1]);

@@ -12,7 +12,7 @@
  * gradient Σ_t f(x_{t+1})ᵀ dz_t.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RnnModel, RnnState } from '../models/rnn.js';
+import { rnnOf, type RnnModel, type RnnState } from '../models/rnn.js';
 import { activation } from '../src/activations.js';
 import { UsageError } from '../src/errors.js';
 import { option, parse } from '../src/options.js';
@@ -45,11 +45,9 @@ export const onlineFeedbackScaleOption = option(
 );
 
 export function asRnn(model: Model, rule: string): RnnModel {
-  const m = model as Partial<RnnModel>;
-  if (typeof m.step !== 'function' || typeof m.initState !== 'function' || m.alpha === undefined) {
-    throw new UsageError(`rule ${rule} runs recurrent dynamics and needs --model rnn (got ${model.name})`);
-  }
-  return model as RnnModel;
+  const rnn = rnnOf(model);
+  if (!rnn) throw new UsageError(`rule ${rule} runs recurrent dynamics and needs --model rnn (got ${model.name})`);
+  return rnn;
 }
 
 const FEEDBACK = 'B';

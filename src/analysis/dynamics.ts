@@ -14,7 +14,7 @@
  *   recurrent activity occupies.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RnnModel } from '../../models/rnn.js';
+import { rnnOf } from '../../models/rnn.js';
 import type { ActivationName } from '../activations.js';
 import { UsageError } from '../errors.js';
 import type { Rng } from '../rng.js';
@@ -48,10 +48,10 @@ export function largestLyapunov(J: Float64Array, b: Float64Array, alpha: number,
   const { f, df } = SCALAR[act];
   let x = Float64Array.from(x0);
   let v = Float64Array.from(v0);
+  let nx = new Float64Array(n);
+  let nv = new Float64Array(n);
   const r = new Float64Array(n);
   const d = new Float64Array(n);
-  const nx = new Float64Array(n);
-  const nv = new Float64Array(n);
   const normalize = (u: Float64Array) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += u[i]! * u[i]!;
@@ -80,7 +80,8 @@ export function largestLyapunov(J: Float64Array, b: Float64Array, alpha: number,
         nv[i]! += dj * w;
       }
     }
-    [x, v] = [Float64Array.from(nx), Float64Array.from(nv)];
+    [x, nx] = [nx, x];
+    [v, nv] = [nv, v];
     const growth = normalize(v);
     // A tangent vector mapped to zero (every unit silent under ReLU, say): perturbations die at once.
     if (growth === 0) return -Infinity;
@@ -89,11 +90,6 @@ export function largestLyapunov(J: Float64Array, b: Float64Array, alpha: number,
   return sumLog / steps;
 }
 
-export function asRnnModel(model: Model): RnnModel {
-  const m = model as Partial<RnnModel>;
-  if (m.alpha === undefined || typeof m.step !== 'function') throw new UsageError(`--dynamics analyses recurrent networks (--model rnn); this run has model ${model.name}`);
-  return model as RnnModel;
-}
 
 export function rnnDynamics(
   model: Model,
@@ -102,7 +98,8 @@ export function rnnDynamics(
   opts: { split: Split; points: number; steps: number; transient: number },
   rng: Rng,
 ): DynamicsResult {
-  const rnn = asRnnModel(model);
+  const rnn = rnnOf(model);
+  if (!rnn) throw new UsageError(`--dynamics analyses recurrent networks (--model rnn); this run has model ${model.name}`);
   const n = rnn.units;
   const Jt = tf.mul(params['rnn/J']!, params['rnn/mask']!);
   const J = Float64Array.from(Jt.dataSync());

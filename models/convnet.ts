@@ -23,7 +23,8 @@ import { plainOps, type Padding } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
 import type { DataInfo, LayerInfo, LayerTrace, Model, ParamSpec } from '../src/types.js';
 import { initOptions } from './init.js';
-import { activationOption } from './mlp.js';
+import { daleInit, daleOption, unitSigns, withDale, type DaleWeight } from '../src/dale.js';
+import { activationOption, daleInputsOption } from './mlp.js';
 
 export const DEFAULT_ARCH = 'c6k5-m2-c16k5v-m2-d120-d84';
 
@@ -32,12 +33,17 @@ export interface ConvnetOptions {
   activation: ActivationName;
   init: InitName;
   initScale: number;
+  /** Fraction of excitatory units (dense) or channels (conv) under Dale's law (0: off). */
+  dale?: number;
+  daleInputs?: boolean;
 }
 
 export const convnetOptions = [
   option('arch', '--arch <spec>', 'layers, e.g. c6k5-m2-c16k5v-m2-d120-d84 (c: conv n filters k×k [v: valid], m/a: max/avg pool, d: dense)', DEFAULT_ARCH, parse.string),
   activationOption,
   ...initOptions,
+  daleOption,
+  daleInputsOption,
 ];
 
 type Step =
@@ -115,6 +121,25 @@ export function parseArch(arch: string, inputShape: number[], outputSize: number
   return steps;
 }
 
+/**
+ * Dale's law on a convnet: conv channels and dense units are E or I (first ⌈p·n⌉
+ * excitatory). A conv weight [k, k, in, out] viewed as [k·k·in, out] has row r
+ * from input channel r mod in; a dense layer after a flatten has row r from
+ * channel r mod C of the NHWC feature map (pooling keeps channels).
+ */
+function daleWeights(steps: Step[], p: number, inputs: boolean): DaleWeight[] {
+  const out: DaleWeight[] = [];
+  let signs: Float32Array | null = null;
+  for (const s of steps) {
+    if (s.kind === 'pool') continue;
+    const rows = s.kind === 'conv' ? s.k * s.k * s.in : s.in;
+    const from = signs ?? (inputs ? new Float32Array(s.kind === 'conv' ? s.in : 1).fill(1) : null);
+    if (from) out.push({ weight: s.layer.weight, rowSigns: Float32Array.from({ length: rows }, (_, r) => from[r % from.length]!) });
+    if (s.layer.hidden) signs = unitSigns(s.out, p, s.kind === 'conv' ? `channels in ${s.layer.name}` : `units in ${s.layer.name}`);
+  }
+  return out;
+}
+
 export interface ConvnetModel extends Model {
   readonly options: ConvnetOptions;
   readonly layers: readonly LayerInfo[];
@@ -131,12 +156,18 @@ export function createConvnet(opts: ConvnetOptions, data: DataInfo): ConvnetMode
     layers.push(s.layer);
   }
   const f = activation(opts.activation);
+  const dale = opts.dale ? daleWeights(steps, opts.dale, Boolean(opts.daleInputs)) : [];
+  withDale(specs, dale);
   return {
     name: 'convnet',
     options: opts,
     specs,
     layers,
-    init: (rng) => initParams(specs, rng, opts.init, opts.initScale),
+    init: (rng) => {
+      const p = initParams(specs, rng, opts.init, opts.initScale);
+      daleInit(p, dale);
+      return p;
+    },
     forward(params, x, fwd = {}) {
       const ops = fwd.ops ?? plainOps;
       const trace: LayerTrace[] = [];

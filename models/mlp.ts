@@ -10,10 +10,16 @@ import { initParams, type InitName } from '../src/init.js';
 import { plainOps } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
 import type { DataInfo, LayerInfo, LayerTrace, Model, ParamSpec } from '../src/types.js';
+import { daleInit, daleOption, unitSigns, withDale, type DaleWeight } from '../src/dale.js';
+import { UsageError } from '../src/errors.js';
 import { initOptions } from './init.js';
 
 export interface MlpOptions {
   hidden: number[];
+  /** Fraction of excitatory units under Dale's law (0: off). */
+  dale?: number;
+  /** Treat the input as excitatory too (first-layer weights ≥ 0). */
+  daleInputs?: boolean;
   activation: ActivationName;
   init: InitName;
   initScale: number;
@@ -27,10 +33,14 @@ export const activationOption = option(
   parse.choice(ACTIVATIONS),
 );
 
+export const daleInputsOption = option('daleInputs', '--dale-inputs', 'with --dale: treat the input as excitatory too (first-layer weights ≥ 0)', false, parse.boolean);
+
 export const mlpOptions = [
   option('hidden', '--hidden <sizes>', 'hidden layer widths, comma-separated (empty for none)', [256, 256], parse.intList),
   activationOption,
   ...initOptions,
+  daleOption,
+  daleInputsOption,
 ];
 
 export interface MlpModel extends Model {
@@ -52,13 +62,24 @@ export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
     layers.push({ name: `l${l}`, kind: 'dense', weight: `l${l}/W`, bias: `l${l}/b`, hidden: l < count - 1, outputShape: [sizes[l + 1]!] });
   }
   const f = activation(opts.activation);
+  const dale: DaleWeight[] = [];
+  if (opts.dale) {
+    if (!opts.hidden.length && !opts.daleInputs) throw new UsageError('--dale needs hidden layers (their units are split into E and I) or --dale-inputs');
+    if (opts.daleInputs) dale.push({ weight: 'l0/W', rowSigns: new Float32Array(inputSize).fill(1) });
+    for (let l = 1; l < count; l++) dale.push({ weight: `l${l}/W`, rowSigns: unitSigns(sizes[l]!, opts.dale, `units in hidden layer ${l}`) });
+    withDale(specs, dale);
+  }
   return {
     name: 'mlp',
     options: opts,
     sizes,
     specs,
     layers,
-    init: (rng) => initParams(specs, rng, opts.init, opts.initScale),
+    init: (rng) => {
+      const p = initParams(specs, rng, opts.init, opts.initScale);
+      daleInit(p, dale);
+      return p;
+    },
     forward(params, x, fwd = {}) {
       const ops = fwd.ops ?? plainOps;
       const trace: LayerTrace[] = [];

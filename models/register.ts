@@ -1,6 +1,7 @@
 /** Registers the models of this folder. */
 import { models } from '../src/registries.js';
 import { convnetOptions, createConvnet, type ConvnetOptions } from './convnet.js';
+import { createGln, glnOptions, type GlnOptions } from './gln.js';
 import { createMlp, mlpOptions, type MlpOptions } from './mlp.js';
 import { createRnn, rnnOptions, type RnnOptions } from './rnn.js';
 import { createVnn, createVnnConv, vnnConvOptions, vnnOptions, type VnnConvOptions, type VnnOptions } from './vnn.js';
@@ -43,4 +44,12 @@ models.register({
   reference: 'Clark, Abbott, Chung 2021, NeurIPS',
   options: vnnConvOptions,
   create: (o, data) => createVnnConv(o as unknown as VnnConvOptions, data),
+});
+
+models.register({
+  name: 'gln',
+  description: 'gated linear network: each unit picks one of 2^s weight vectors by s fixed random hyperplanes on the raw input (--gates, --hidden)',
+  reference: 'Lippl, Abbott, Chung 2022',
+  options: glnOptions,
+  create: (o, data) => createGln(o as unknown as GlnOptions, data),
 });

@@ -36,10 +36,11 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, type ActivationName } from '../src/activations.js';
 import { eigenvalues } from '../src/analysis/linalg.js';
 import { UsageError } from '../src/errors.js';
+import { daleOption, signConstraint } from '../src/dale.js';
 import { stopGradient } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { Constraint, DataInfo, LayerTrace, Model, Params, ParamSpec } from '../src/types.js';
+import type { DataInfo, LayerTrace, Model, Params, ParamSpec } from '../src/types.js';
 import { activationOption } from './mlp.js';
 
 export interface RnnOptions {
@@ -64,11 +65,7 @@ export const rnnOptions = [
     if (v > 1) throw new Error('must be in (0, 1]');
     return v;
   }),
-  option('dale', '--dale <fraction>', "fraction of excitatory units under Dale's law (0: no sign constraints)", 0, (raw) => {
-    const v = parse.nonNegativeNumber(raw);
-    if (v >= 1) throw new Error('must be a fraction of excitatory units in [0, 1) (0 turns Dale off)');
-    return v;
-  }),
+  daleOption,
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
   option('recNoise', '--rec-noise <σ>', 'recurrent noise σ_rec during training (√(2α)·σ_rec·ξ per step)', 0, parse.nonNegativeNumber),
   option('inputNoise', '--input-noise <σ>', 'input noise σ_in during training (σ_in·ξ added to every input)', 0, parse.nonNegativeNumber),
@@ -102,21 +99,6 @@ export interface RnnModel extends Model {
 export function rnnOf(model: Model): RnnModel | null {
   const m = model as Partial<RnnModel>;
   return typeof m.step === 'function' && typeof m.initState === 'function' && m.alpha !== undefined ? (model as RnnModel) : null;
-}
-
-/** Rows of excitatory units ≥ 0, of inhibitory units ≤ 0 (`rowSigns` ±1), or zero where `rowSigns` is 0. */
-function rowSignConstraint(name: string, rowSigns: Float32Array): Constraint {
-  const signs = () => tf.tensor2d(rowSigns, [rowSigns.length, 1]);
-  return {
-    name,
-    project: (w) => tf.tidy(() => tf.mul(signs(), tf.relu(tf.mul(signs(), w)))),
-    violations: (w) =>
-      tf.tidy(() => {
-        const s = signs();
-        const wrong = tf.logicalOr(tf.less(tf.mul(s, w), 0), tf.logicalAnd(tf.equal(s, 0), tf.notEqual(w, 0)));
-        return tf.sum(tf.cast(wrong, 'int32')).dataSync()[0]!;
-      }),
-  };
 }
 
 export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
@@ -177,8 +159,8 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   };
 
   if (dale) {
-    specs['rnn/J'] = { ...specs['rnn/J']!, constraint: rowSignConstraint('dale', signs) };
-    specs['rnn/Wout'] = { ...specs['rnn/Wout']!, constraint: rowSignConstraint('dale-readout', Float32Array.from(signs, (v) => (v > 0 ? 1 : 0))) };
+    specs['rnn/J'] = { ...specs['rnn/J']!, constraint: signConstraint('dale', signs) };
+    specs['rnn/Wout'] = { ...specs['rnn/Wout']!, constraint: signConstraint('dale-readout', Float32Array.from(signs, (v) => (v > 0 ? 1 : 0))) };
   }
 
   const initState = (params: Params, batch: number): RnnState => ({

@@ -17,7 +17,6 @@ export interface ArraySplit {
 }
 
 export class ArrayDataset implements Dataset {
-  readonly loss: LossKind = 'softmax-ce';
   private readonly rowSize: number;
 
   constructor(
@@ -25,6 +24,8 @@ export class ArrayDataset implements Dataset {
     readonly inputShape: number[],
     readonly outputSize: number,
     private readonly splits: Partial<Record<Split, ArraySplit>>,
+    /** softmax-ce on class labels; sigmoid-bce on 0/1 labels with one output. */
+    readonly loss: LossKind = 'softmax-ce',
   ) {
     this.rowSize = inputShape.reduce((a, b) => a * b, 1);
     for (const [split, data] of Object.entries(splits)) {
@@ -72,11 +73,31 @@ export class ArrayDataset implements Dataset {
     }
     const keep = total - n;
     const d = this.rowSize;
-    return new ArrayDataset(this.name, this.inputShape, this.outputSize, {
-      ...this.splits,
+    return this.with({
       train: { x: train.x.subarray(0, keep * d), y: train.y.subarray(0, keep) },
       val: { x: train.x.subarray(keep * d), y: train.y.subarray(keep) },
     });
+  }
+
+  /** The same dataset with some splits replaced (and optionally a new shape, output size or loss). */
+  with(
+    splits: Partial<Record<Split, ArraySplit>>,
+    change: { inputShape?: number[]; outputSize?: number; loss?: LossKind } = {},
+  ): ArrayDataset {
+    return new ArrayDataset(
+      this.name,
+      change.inputShape ?? this.inputShape,
+      change.outputSize ?? this.outputSize,
+      { ...this.splits, ...splits },
+      change.loss ?? this.loss,
+    );
+  }
+
+  /** Every split passed through `fn`. */
+  map(fn: (s: ArraySplit) => ArraySplit, change: { inputShape?: number[]; outputSize?: number; loss?: LossKind } = {}): ArrayDataset {
+    const out: Partial<Record<Split, ArraySplit>> = {};
+    for (const [k, v] of Object.entries(this.splits) as [Split, ArraySplit][]) out[k] = fn(v);
+    return this.with(out, change);
   }
 }
 

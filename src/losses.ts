@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from './types.js';
 
-export type LossKind = 'softmax-ce' | 'mse' | 'mse-decision' | 'sequence-ce';
+export type LossKind = 'softmax-ce' | 'sigmoid-bce' | 'mse' | 'mse-decision' | 'sequence-ce';
 
 export interface Loss {
   readonly kind: LossKind;
@@ -36,6 +36,28 @@ const softmaxCrossEntropy: Loss = {
   },
   correct(output, batch) {
     return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(output, 1), tf.cast(batch.y, 'int32')), 'float32')));
+  },
+};
+
+/**
+ * Sigmoid + binary cross-entropy on 0/1 labels with one output z (a logit):
+ * L = mean_b log(1 + exp(−s_b z_b)), s = 2y − 1, written as relu(−m) + log(1 + exp(−|m|))
+ * (m = s z) so it is stable and twice differentiable. dL/dz = (σ(z) − y)/B.
+ * An example is correct when z > 0 exactly for y = 1.
+ */
+const sigmoidCrossEntropy: Loss = {
+  kind: 'sigmoid-bce',
+  value(output, batch) {
+    return tf.tidy(() => {
+      const m = tf.mul(tf.reshape(output, [-1]), tf.sub(tf.mul(2, tf.cast(batch.y, 'float32')), 1));
+      return tf.mean(tf.add(tf.relu(tf.neg(m)), tf.log(tf.add(1, tf.exp(tf.neg(tf.abs(m))))))) as tf.Scalar;
+    });
+  },
+  outputGrad(output, batch) {
+    return tf.tidy(() => tf.div(tf.sub(tf.sigmoid(output), tf.reshape(tf.cast(batch.y, 'float32'), output.shape)), output.shape[0]!));
+  },
+  correct(output, batch) {
+    return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.cast(tf.greater(tf.reshape(output, [-1]), 0), 'int32'), tf.cast(batch.y, 'int32')), 'float32')) as tf.Scalar);
   },
 };
 
@@ -135,6 +157,7 @@ const sequenceCrossEntropy: Loss = {
 
 const losses: Record<LossKind, Loss> = {
   'softmax-ce': softmaxCrossEntropy,
+  'sigmoid-bce': sigmoidCrossEntropy,
   mse: meanSquaredError,
   'mse-decision': decisionSquaredError,
   'sequence-ce': sequenceCrossEntropy,

@@ -160,15 +160,24 @@ export interface RunParts {
 }
 
 export async function buildRun(config: RunConfig): Promise<RunParts> {
-  const dataset = await (config.dataset.kind === 'task' ? tasks : datasets).get(config.dataset.name).load(config.dataset.options);
+  const dataset = await (config.dataset.kind === 'task' ? tasks : datasets).get(config.dataset.name).load(config.dataset.options, { seed: config.seed });
   if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
   const model = models.get(config.model.name).create(config.model.options, {
     inputShape: dataset.inputShape,
     outputSize: dataset.outputSize,
     ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
+    trainInputs: () => {
+      const b = dataset.batch('train', Int32Array.from({ length: dataset.size('train') }, (_, i) => i));
+      b.y.dispose();
+      b.mask?.dispose();
+      return b.x;
+    },
   });
   const rule = rules.get(config.rule.name).create(config.rule.options);
   rule.check?.(model);
+  if (config.training.analysis?.measures.includes('margin') && model.homogeneity === undefined) {
+    throw new UsageError(`--analyze margin needs a model that is homogeneous in its weights (gln); ${model.name} is not`);
+  }
   return { config, dataset, model, rule };
 }
 

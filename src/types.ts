@@ -85,6 +85,12 @@ export interface Model {
   readonly specs: Readonly<Record<string, ParamSpec>>;
   init(rng: Rng): Params;
   forward(params: Params, x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+  /**
+   * Degree L when the output is positively homogeneous in the trainable
+   * parameters (f(cθ) = c^L f(θ); gated linear networks without biases), for
+   * normalized margins min_i y_i f(x_i) / ‖θ‖^L.
+   */
+  readonly homogeneity?: number;
   /** Largest batch one forward pass should take (memory-heavy models); evaluation splits larger batches. */
   readonly maxBatch?: number;
   /**
@@ -125,6 +131,8 @@ export interface DataInfo {
   outputSize: number;
   /** Time step of sequence data in ms (tasks), for continuous-time models. */
   dtMs?: number;
+  /** All training inputs as one tensor (the caller disposes it), for data-dependent initialisation. */
+  trainInputs?: () => tf.Tensor;
 }
 
 /** Everything a rule may keep between steps: fixed feedback matrices, traces, RLS matrices. */
@@ -192,7 +200,8 @@ export interface RuleEntry extends RegistryItem {
 }
 
 export interface DatasetEntry extends RegistryItem {
-  load(options: ResolvedOptions): Promise<Dataset>;
+  /** `seed` is the run seed, for datasets with seeded choices (training subsets). */
+  load(options: ResolvedOptions, ctx?: { seed: number }): Promise<Dataset>;
 }
 
 /** What an analysis recorded during training sees. */

@@ -22,6 +22,7 @@ import { Rng } from '../rng.js';
 import { buildRun, readConfig } from '../trainer.js';
 import type { Dataset, Model, Params, Split } from '../types.js';
 import { rnnDynamics, type DynamicsResult } from './dynamics.js';
+import { checkImplicitBias, implicitBias, type ImplicitBiasResult } from './implicit-bias.js';
 import { effectiveRank, hiddenParticipationRatios, kernelAlignment, tangentKernel, weightChange } from './geometry.js';
 import { DEFAULT_REL_STEP, LossSurface, selectParams, type HvpMethod } from './hvp.js';
 import { norm, type Vec } from './linalg.js';
@@ -41,6 +42,8 @@ export interface AnalyzeOptions {
   geometry: boolean;
   /** RNNs: eigenvalues of J, largest Lyapunov exponent, participation ratio of the activity. */
   dynamics: boolean;
+  /** Gated linear networks: max-margin predictors, their test errors and inconsistency with the trained network. */
+  implicitBias: boolean;
   /** Steps averaged for the Lyapunov exponent (after as many / 4 transient steps). */
   lyapunovSteps: number;
   points: number;
@@ -77,6 +80,7 @@ export const DEFAULT_ANALYZE: AnalyzeOptions = {
   sharpness: false,
   geometry: false,
   dynamics: false,
+  implicitBias: false,
   lyapunovSteps: 2000,
   points: 1000,
   split: 'train',
@@ -174,6 +178,7 @@ export interface RunAnalysis {
   sharpness?: SharpnessResult;
   geometry?: GeometryResult;
   dynamics?: DynamicsResult;
+  implicitBias?: ImplicitBiasResult;
   wallSec: number;
 }
 
@@ -337,6 +342,7 @@ export async function analyzeRun(runDir: string, opts: AnalyzeOptions, progress?
   const { config, model, params, dataset } = run;
   try {
     const names = checkRequest(model, params, opts);
+    if (opts.implicitBias) checkImplicitBias(model, dataset);
     const result: RunAnalysis = {
       runDir,
       rule: config.rule.name,
@@ -374,6 +380,10 @@ export async function analyzeRun(runDir: string, opts: AnalyzeOptions, progress?
       progress?.('dynamics');
       const steps = opts.lyapunovSteps;
       result.dynamics = rnnDynamics(model, params, dataset, { split: opts.split, points: opts.points, steps, transient: Math.ceil(steps / 4) }, rng);
+    }
+    if (opts.implicitBias) {
+      progress?.('implicit bias');
+      result.implicitBias = implicitBias(model, params, dataset, runDir, progress);
     }
     result.wallSec = (performance.now() - t0) / 1000;
     return result;

@@ -9,6 +9,8 @@
  *   and their differences (a subset, so that it is cheap to repeat).
  * - sharpness: SAM sharpness L(θ + ρ g/‖g‖) − L(θ), ρ = 0.05, on the same
  *   training examples.
+ * - margin: normalized margin min_i y_i f(x_i)/‖θ‖^L on the same training
+ *   examples, for models homogeneous in their weights (gated linear networks).
  *
  * Random start vectors come from a stream derived from the run seed and the
  * step, so recording analyses never shifts the training's own random streams.
@@ -16,7 +18,9 @@
 import { analyses } from '../registries.js';
 import type { Rng } from '../rng.js';
 import type { AnalysisContext, Dataset, Model, Params } from '../types.js';
+import { disposeBatch } from '../data.js';
 import { DEFAULT_ANALYZE, gapMeasures, samSharpness } from './analyze.js';
+import { normalizedMargin } from './implicit-bias.js';
 import { LossSurface, selectParams } from './hvp.js';
 import { lanczosTopK } from './spectrum.js';
 
@@ -62,6 +66,21 @@ analyses.register({
   description: 'SAM sharpness L(θ + ρ g/‖g‖) − L(θ), ρ = 0.05, on the first --analyze-points training examples',
   reference: 'Foret et al. 2021 (SAM)',
   measure: (ctx) => onTrainingPoints(ctx, (s) => ({ samSharpness: samSharpness(s, DEFAULT_ANALYZE.rho) })),
+});
+
+analyses.register({
+  name: 'margin',
+  description: 'normalized margin min_i y_i f(x_i)/‖θ‖^L over the first --analyze-points training examples (homogeneous models: gln)',
+  reference: 'Lyu & Li 2020; Lippl, Abbott, Chung 2022',
+  measure: (ctx) => {
+    const n = Math.min(ctx.points, ctx.dataset.size('train'));
+    const b = ctx.dataset.batch('train', Int32Array.from({ length: n }, (_, i) => i));
+    try {
+      return normalizedMargin(ctx.model, ctx.params, b.x, b.y);
+    } finally {
+      disposeBatch(b);
+    }
+  },
 });
 
 /** Runs the named measures (checked against the registry) and times them. */

@@ -31,6 +31,17 @@ export function runNumbers(a: RunAnalysis): Record<string, number> {
     out['lyapunov'] = a.dynamics.lyapunov.perSecond;
     out['activityPR'] = a.dynamics.participationRatio;
   }
+  if (a.implicitBias) {
+    const ib = a.implicitBias;
+    out['gdTestError'] = ib.gd.testError;
+    out['mmTestError'] = ib.maxMargin.testError;
+    out['mmInconsistency'] = ib.maxMargin.inconsistency;
+    out['marginRatio'] = ib.gd.normalizedMargin / ib.maxMargin.normalizedMargin;
+    if (ib.l2) {
+      out['l2TestError'] = ib.l2.testError;
+      out['l2Inconsistency'] = ib.l2.inconsistency;
+    }
+  }
   if (a.geometry?.kernelAlignment !== undefined) out['kernelAlignment'] = a.geometry.kernelAlignment;
   if (a.geometry) {
     const prs = Object.values(a.geometry.participationRatio);
@@ -65,7 +76,40 @@ export const COLUMNS: { key: string; title: string; digits: number; scale?: numb
   { key: 'spectralRadius', title: 'ρ(J)', digits: 3 },
   { key: 'lyapunov', title: 'λ_Lyap (1/s)', digits: 2 },
   { key: 'activityPR', title: 'activity PR', digits: 2 },
+  { key: 'gdTestError', title: 'GD test err %', digits: 2, scale: 100 },
+  { key: 'mmTestError', title: 'max-margin err %', digits: 2, scale: 100 },
+  { key: 'mmInconsistency', title: 'inconsist. %', digits: 2, scale: 100 },
+  { key: 'l2TestError', title: 'L2 err %', digits: 2, scale: 100 },
+  { key: 'l2Inconsistency', title: 'L2 inconsist. %', digits: 2, scale: 100 },
+  { key: 'marginRatio', title: 'γ_GD/γ*', digits: 3 },
 ];
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+/** Numbers read back from JSON may be null where they were NaN (no max-margin predictor exists). */
+const sci = (v: number | null) => (v !== null && Number.isFinite(v) ? v.toExponential(3) : '—');
+
+/** The implicit-bias table of one run, as the paper reports it (test error, inconsistency with GD). */
+export function implicitBiasText(a: RunAnalysis, labelled: boolean): string {
+  const ib = a.implicitBias!;
+  const rows: string[][] = [['predictor', 'train err', 'test err', 'inconsistency', 'γ (normalized margin)', 'cos(β, β_GD)', 'duality gap']];
+  rows.push(['gradient descent', pct(ib.gd.trainError), pct(ib.gd.testError), '—', sci(ib.gd.normalizedMargin), '1', '—']);
+  const line = (name: string, p: NonNullable<typeof ib.l2>) =>
+    rows.push([
+      name + (p.separable ? (p.converged ? '' : ' (not converged)') : ' (data not separable)'),
+      pct(p.trainError),
+      pct(p.testError),
+      pct(p.inconsistency),
+      sci(p.normalizedMargin),
+      p.cosine.toFixed(3),
+      p.separable ? `${(((p.objective - p.lowerBound) / p.objective) * 100).toFixed(2)}%` : '—',
+    ]);
+  line(ib.kind === 'deep' ? 'group-norm max margin' : 'SVM per context', ib.maxMargin);
+  if (ib.l2) line('L2 max margin', ib.l2);
+  const head = `${labelled ? `${a.rule}-s${a.seed}: ` : ''}implicit bias, ${ib.kind} GLN, ${ib.units} unit${ib.units > 1 ? 's' : ''} × ${ib.contexts} contexts, ${ib.trainPoints} training / ${ib.testPoints} test points`;
+  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+  const body = rows.map((r) => r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd()).join('\n');
+  return `${head}\n${body}\n`;
+}
 
 const fmt = (s: Stat | undefined, digits: number, scale = 1) =>
   !s || !s.n ? '—' : s.n > 1 ? `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}` : (s.mean * scale).toFixed(digits);
@@ -156,6 +200,31 @@ function perRuleSpec(analyses: RunAnalysis[], rules: string[], key: string, titl
   };
 }
 
+/** The trained network's normalized margin over training, against the max-margin predictor's. */
+function marginOverTrainingSpec(analyses: RunAnalysis[], rules: string[]): Spec | null {
+  const values = analyses.flatMap((a) => (a.implicitBias?.marginHistory ?? []).filter((r) => r.step > 0).map((r) => ({ rule: a.rule, run: a.rule ? `${a.rule}-s${a.seed}` : 'run', step: r.step, value: r.normMargin })));
+  if (!values.length) return null;
+  const targets = analyses.filter((a) => a.implicitBias && Number.isFinite(a.implicitBias.maxMargin.normalizedMargin)).map((a) => ({ rule: a.rule, value: a.implicitBias!.maxMargin.normalizedMargin }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: 480,
+    height: 260,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: false },
+        encoding: {
+          x: { field: 'step', type: 'quantitative', scale: { type: 'log' }, title: 'step' },
+          y: { field: 'value', type: 'quantitative', title: 'min_i y_i f(x_i) / ‖θ‖^L' },
+          color: ruleColor(rules),
+          detail: { field: 'run' },
+        },
+      },
+      { data: { values: targets }, mark: { type: 'rule', strokeDash: [4, 3] }, encoding: { y: { field: 'value', type: 'quantitative' }, color: ruleColor(rules) } },
+    ],
+  } as Spec;
+}
+
 /** Eigenvalues of J in the complex plane, one facet per run, with the line Re = 1 (stability of the linearised dynamics). */
 function eigenvalueSpec(analyses: RunAnalysis[], rules: string[]): Spec | null {
   const values = analyses.flatMap((a) => (a.dynamics?.eigenvalues ?? []).map((e) => ({ rule: a.rule, run: a.rule ? `${a.rule}-s${a.seed}` : 'run', re: e.re, im: e.im })));
@@ -193,15 +262,21 @@ export async function analysisPage(title: string, analyses: RunAnalysis[], rules
     rules,
   );
   if (over) figures.push({ title: 'λ_max over training (recorded by --analyze-every)', spec: over });
+  const margin = marginOverTrainingSpec(analyses, rules);
+  if (margin) figures.push({ title: 'Normalized margin over training (recorded by --analyze margin); dashed: the max-margin predictor’s', spec: margin });
   const eig = eigenvalueSpec(analyses, rules);
   if (eig) figures.push({ title: 'Eigenvalues of the recurrent matrix J (dashed: Re λ = 1, where the linearised leaky dynamics lose stability)', spec: eig });
   const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
   const rows = analysisRows(aggregate(analyses, rules), label);
   const first = analyses[0];
   const o = first?.options;
-  const setting = o
+  const setting = o?.hessian && first
     ? `Hessian of the mean loss over the first ${first.hessian?.points ?? o.points} ${o.split} examples (file order), parameters ${escape(o.params ?? 'all trainable')}; ${o.method} tol ${o.tol}, trace by ${o.traceMethod} with ${o.probes} HVPs; backend ${escape(first.backend)}.`
-    : '';
+    : `Backend ${escape(first?.backend ?? '')}.`;
+  const implicit = analyses
+    .filter((a) => a.implicitBias)
+    .map((a) => `<pre>${escape(implicitBiasText(a, analyses.length > 1))}</pre>`)
+    .join('\n');
   const tableHtml = `<table>\n<thead><tr>${rows[0]!.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${rows
     .slice(1)
     .map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
@@ -224,6 +299,7 @@ figcaption { font-weight: 600; margin-bottom: 0.5rem; }
 <h1>${escape(title)}</h1>
 <p>${setting} Mean ± std over seeds.</p>
 ${tableHtml}
+${implicit}
 ${figures.map((f, i) => `<figure><figcaption>${escape(f.title)}</figcaption>\n${svgs[i]}\n</figure>`).join('\n')}
 </body>
 </html>

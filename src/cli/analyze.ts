@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ANALYSIS_FILE, DEFAULT_ANALYZE, analyzeRun, cachedAnalysis, parseHessianSpec, saveAnalysis, type AnalyzeOptions, type RunAnalysis } from '../analysis/analyze.js';
-import { aggregate, analysisPage, analysisRows } from '../analysis/report.js';
+import { aggregate, analysisPage, analysisRows, implicitBiasText } from '../analysis/report.js';
 import { initBackend, parseBackendChoice } from '../backend.js';
 import { atomicWrite, atomicWriteJson } from '../checkpoint.js';
 import { COMPARE_FILE, readCompareFile, runDirName } from '../compare.js';
@@ -23,7 +23,7 @@ function options(raw: Raw): AnalyzeOptions {
   const d = DEFAULT_ANALYZE;
   const num = (flag: string, key: string, parser: (s: string) => number, def: number) =>
     raw[key] === undefined ? def : parseFlag(flag, String(raw[key]), parser);
-  const anySelected = raw['hessian'] !== undefined || raw['sharpness'] !== undefined || raw['geometry'] !== undefined || raw['dynamics'] !== undefined;
+  const anySelected = raw['hessian'] !== undefined || raw['sharpness'] !== undefined || raw['geometry'] !== undefined || raw['dynamics'] !== undefined || raw['implicitBias'] !== undefined;
   const choice = <C extends string>(flag: string, key: string, choices: readonly C[], def: C): C =>
     raw[key] === undefined ? def : parseFlag(flag, String(raw[key]), parse.choice(choices));
   const params = raw['params'] === undefined ? undefined : parseFlag('--params', String(raw['params']), parse.string);
@@ -33,6 +33,7 @@ function options(raw: Raw): AnalyzeOptions {
     sharpness: Boolean(raw['sharpness']),
     geometry: Boolean(raw['geometry']),
     dynamics: Boolean(raw['dynamics']),
+    implicitBias: Boolean(raw['implicitBias']),
     lyapunovSteps: num('--lyapunov-steps', 'lyapunovSteps', parse.positiveInt, d.lyapunovSteps),
     points: num('--points', 'points', parse.positiveInt, d.points),
     split: choice('--split', 'split', ['train', 'test'] as const, 'train'),
@@ -80,10 +81,11 @@ export function analyzeCommand(): Command {
   const cmd = new Command('analyze')
     .description('Hessian spectrum, generalization gap, sharpness and geometry of trained networks (a run or a compare directory)')
     .argument('<dir>', 'a run directory (from train) or a compare directory (from compare)')
-    .option('--hessian <measures>', 'comma list of top-k=K, trace, density (default: top-k=1,trace unless --sharpness/--geometry/--dynamics alone)')
+    .option('--hessian <measures>', 'comma list of top-k=K, trace, density (default: top-k=1,trace unless --sharpness/--geometry/--dynamics/--implicit-bias alone)')
     .option('--sharpness', 'ε-sharpness (Keskar et al.) and SAM-style sharpness')
     .option('--geometry', 'weight change from init, effective ranks, participation ratios, tangent-kernel alignment')
     .option('--dynamics', 'recurrent networks: eigenvalues of J, largest Lyapunov exponent of the autonomous network, participation ratio of the activity')
+    .option('--implicit-bias', 'gated linear networks (two classes): max-margin predictors the theory says gradient descent approaches (SVM per context; group norm for one hidden layer; plain L2), their test errors and inconsistency with the trained network')
     .option('--lyapunov-steps <n>', 'steps averaged for the Lyapunov exponent (after n/4 transient steps)', String(DEFAULT_ANALYZE.lyapunovSteps))
     .option('--no-gap', 'skip the generalization gap (full train and test evaluation)')
     .option('--points <n>', 'the Hessian and sharpness are over the first n examples of --split, in file order', String(DEFAULT_ANALYZE.points))
@@ -115,6 +117,7 @@ Examples:
   $ biocredit analyze runs/compare-mlp-mnist-1a2b3c4d --hessian top-k=3,trace,density
   $ biocredit analyze RUN --hessian top-k=1 --params l1/W --points 10000 --sharpness --geometry
   $ biocredit analyze RNN_RUN --hessian top-k=1 --params rnn/J --dynamics
+  $ biocredit analyze GLN_RUN --implicit-bias --no-gap
 
 Hessian-vector products are exact (double backprop with second-order-safe gradients; see docs/architecture.md, "Curvature").`,
     )
@@ -188,6 +191,7 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
             }\n`,
           );
         }
+        for (const a of analyses) if (a.implicitBias) process.stdout.write(implicitBiasText(a, tgt.kind === 'compare'));
         process.stdout.write(`${analyses.length} run${analyses.length > 1 ? 's' : ''}, ${duration(wallSec)} wall; ${tgt.kind === 'compare' ? `${ANALYSIS_FILE}, ` : ''}analysis.html in ${tgt.dir}\n`);
       }
     });

@@ -135,3 +135,53 @@ describe('analyses during training and on a compare directory', () => {
     expect(existsSync(join(out, 'bp-s1', 'analysis.json'))).toBe(true);
   });
 });
+
+describe('biocredit analyze --implicit-bias', () => {
+  const root = tempDir();
+  const gln = ['--dataset', 'mnist-mini', '--binary', '0-4:5-9', '--pixels', '-1..1', '--bias-input', '--train-size', '300', '--model', 'gln', '--gates', '1'];
+  const sgd = ['--optimizer', 'sgd', '--lr', '0.04', '--batch-size', '64', '--steps', '300', '--eval-every', '150', '--quiet'];
+
+  it('a two-layer GLN: group-norm and L2 predictors fit the training set, with their gaps, errors and inconsistency; the margin hook records γ over training', () => {
+    const run = join(root, 'deep');
+    const t = runCli(['train', ...gln, '--hidden', '8', ...sgd, '--analyze', 'margin', '--analyze-every', '50', '--analyze-points', '300', '--out', run]);
+    expect(t.code, t.stderr).toBe(0);
+    const hooks = metrics(run).filter((m) => m['type'] === 'analysis');
+    expect(hooks.map((m) => m['step'])).toEqual([0, 50, 100, 150, 200, 250, 300]);
+    const r = runCli(['analyze', run, '--implicit-bias', '--no-gap', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const ib = JSON.parse(r.stdout).runs[0].implicitBias;
+    expect(ib.kind).toBe('deep');
+    expect([ib.trainPoints, ib.testPoints, ib.units, ib.contexts]).toEqual([300, 2000, 8, 2]);
+    for (const p of [ib.maxMargin, ib.l2]) {
+      expect(p.separable).toBe(true);
+      expect(p.trainError).toBe(0);
+      expect((p.objective - p.lowerBound) / p.objective).toBeLessThan(2e-3);
+      expect(p.testError).toBeGreaterThan(0);
+      expect(p.testError).toBeLessThan(0.5);
+      expect(p.inconsistency).toBeGreaterThanOrEqual(Math.abs(p.testError - ib.gd.testError) - 1e-12);
+    }
+    // The group-norm optimum has the larger normalized margin (it is the max over that very measure).
+    expect(ib.maxMargin.normalizedMargin).toBeGreaterThanOrEqual(ib.l2.normalizedMargin * (1 - 2e-3));
+    expect(ib.marginHistory.at(-1).normMargin).toBeCloseTo(ib.gd.normalizedMargin, 3);
+    expect(readFileSync(join(run, 'analysis.html'), 'utf8')).toContain('Normalized margin over training');
+  });
+
+  it('a shallow GLN gets one SVM per context; other models get one clear line', () => {
+    const run = join(root, 'shallow');
+    expect(runCli(['train', ...gln, '--hidden', '', '--gates', '2', ...sgd, '--out', run]).code).toBe(0);
+    const ib = JSON.parse(runCli(['analyze', run, '--implicit-bias', '--no-gap', '--json', '--quiet']).stdout).runs[0].implicitBias;
+    expect(ib.kind).toBe('shallow');
+    expect(ib.contexts).toBe(4);
+    expect(ib.l2).toBeUndefined();
+    expect(ib.maxMargin.trainError).toBe(0);
+    const mlp = join(root, 'mlp');
+    expect(runCli(['train', ...small, '--out', mlp]).code).toBe(0);
+    oneLineError(runCli(['analyze', mlp, '--implicit-bias', '--quiet']), /--implicit-bias analyses gated linear networks \(--model gln\); this run's model is mlp/);
+  });
+});
+
+describe('--analyze margin', () => {
+  it('is refused up front on a model that is not homogeneous in its weights', () => {
+    oneLineError(runCli(['train', ...small, '--analyze', 'margin', '--analyze-every', '10']), /--analyze margin needs a model that is homogeneous in its weights \(gln\); mlp is not/);
+  });
+});

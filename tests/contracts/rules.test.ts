@@ -28,6 +28,9 @@ const DATA = { flat: () => teacherDataset('contract'), image: smallDigits };
 const MODELS: { model: string; modelOptions: Record<string, unknown>; data: keyof typeof DATA; lr: number; steps: number }[] = [
   { model: 'mlp', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
   { model: 'convnet', modelOptions: { arch: 'c8k3-m2-c16k3v-m2-d64' }, data: 'image', lr: 1e-3, steps: 500 },
+  { model: 'gln', modelOptions: { hidden: [16], gates: 2, threshold: 'random' }, data: 'flat', lr: 2e-3, steps: 300 },
+  // Under Dale's law the sign-symmetry rules' feedback signs are fixed by cell type; brsf needs the larger step.
+  { model: 'mlp', modelOptions: { hidden: [32, 16], dale: 0.8 }, data: 'flat', lr: 3e-3, steps: 300 },
 ];
 
 beforeAll(() => {
@@ -47,7 +50,7 @@ const VECTORIZED: ((typeof MODELS)[number] & { rule: string; ruleOptions?: Recor
 ];
 
 const table = [
-  ...RULES.flatMap((r) => MODELS.map((m) => ({ ...r, ...m, label: `${r.rule} on ${m.model}` }))),
+  ...RULES.flatMap((r) => MODELS.map((m) => ({ ...r, ...m, label: `${r.rule} on ${m.model}${m.modelOptions['dale'] ? ' (Dale)' : ''}` }))),
   ...VECTORIZED.map((v) => ({ ...v, label: `${v.rule} on ${v.model}` })),
 ];
 

@@ -1,0 +1,232 @@
+/**
+ * Implicit bias of gradient descent on gated linear networks (Lippl, Abbott,
+ * Chung 2022): compares the trained network with the max-margin predictors
+ * the theory says its direction converges to on separable data under the
+ * logistic loss.
+ *
+ * - One gated layer (shallow GLN, `--hidden ''`): an independent hard-margin
+ *   SVM per context, min Σ_c ‖w_c‖².
+ * - One gated hidden layer and a linear readout: the group-norm problem
+ *   min Σ_h (Σ_c ‖β_hc‖²)^½ with β_hc = a_h w_hc, and for contrast the plain L2
+ *   max-margin predictor min Σ_hc ‖β_hc‖² over the same function class.
+ *
+ * For each: test error, training error, inconsistency with the trained network
+ * (fraction of test points whose predicted signs differ), its normalized
+ * margin as a network of the same architecture (deep: ‖θ‖² = 2 Σ_h ‖β_h‖ at
+ * best, so γ = 1/(2 Σ_h ‖β_h‖); shallow: γ = 1/‖w‖), and the cosine between
+ * its β and the trained network's. The trained network's normalized margin
+ * min_i y_i f(x_i)/‖θ‖^L is measured on the whole training split; its history
+ * comes from the `margin` training hook, if recorded.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GlnModel } from '../../models/gln.js';
+import { UsageError } from '../errors.js';
+import type { Dataset, Model, Params, Split } from '../types.js';
+import { groupNormMaxMargin, l2MaxMargin, predictGated, unitNorms, type GatedData, type MaxMarginResult } from './maxmargin.js';
+
+/** Largest training set the kernel solvers take (their memory and time grow with n²). */
+export const MAX_IMPLICIT_BIAS_POINTS = 6000;
+
+export interface PredictorResult {
+  trainError: number;
+  testError: number;
+  /** Fraction of test points where its sign differs from the trained network's. */
+  inconsistency: number;
+  /** Normalized margin of the predictor as a network of the same architecture. */
+  normalizedMargin: number;
+  /** Cosine between its β and the trained network's. */
+  cosine: number;
+  /** Objective at margin 1 and a lower bound on the optimum (duality). */
+  objective: number;
+  lowerBound: number;
+  converged: boolean;
+  separable: boolean;
+  iterations: number;
+}
+
+export interface ImplicitBiasResult {
+  kind: 'shallow' | 'deep';
+  trainPoints: number;
+  testPoints: number;
+  units: number;
+  contexts: number;
+  gd: { trainError: number; testError: number; normalizedMargin: number; degree: number };
+  /** Per-context SVM (shallow) or group-norm predictor (deep). */
+  maxMargin: PredictorResult & { problem: string };
+  /** The plain L2 max-margin predictor over the same class (deep only: for a shallow GLN it is maxMargin). */
+  l2?: PredictorResult & { problem: string };
+  /** Normalized margin over training, from the `margin` hook's records. */
+  marginHistory: { step: number; normMargin: number }[];
+  sec: number;
+}
+
+function allRows(dataset: Dataset, split: Split): { x: tf.Tensor2D; labels: Int32Array } {
+  const n = dataset.size(split);
+  const b = dataset.batch(split, Int32Array.from({ length: n }, (_, i) => i));
+  const labels = Int32Array.from(b.y.dataSync());
+  b.y.dispose();
+  b.mask?.dispose();
+  const x = b.x.reshape([n, -1]) as tf.Tensor2D;
+  if (x !== b.x) b.x.dispose();
+  return { x, labels };
+}
+
+function modelOutputs(model: Model, params: Params, x: tf.Tensor2D): Float32Array {
+  const out = tf.tidy(() => tf.reshape(model.forward(params, x).output, [-1]));
+  const v = Float32Array.from(out.dataSync());
+  out.dispose();
+  return v;
+}
+
+function squaredNorm(params: Params, names: string[]): number {
+  return tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(params[n]!)))).dataSync()[0]!);
+}
+
+/** min_i y_i f(x_i) / ‖θ‖^L for ±1 labels from 0/1 `labels` (binary) or z_y − max_{k≠y} z_k (classes). */
+export function normalizedMargin(model: Model, params: Params, x: tf.Tensor, labels: tf.Tensor): { normMargin: number; minMargin: number; paramNorm: number } {
+  if (model.homogeneity === undefined) throw new UsageError(`the normalized margin needs a model that is homogeneous in its weights (gln); ${model.name} is not`);
+  const names = Object.keys(model.specs).filter((k) => model.specs[k]!.trainable !== false);
+  const margin = tf.tidy(() => {
+    const z = model.forward(params, x).output as tf.Tensor2D;
+    if (z.shape[1] === 1) return tf.min(tf.mul(tf.reshape(z, [-1]), tf.sub(tf.mul(2, tf.cast(labels, 'float32')), 1)));
+    const onehot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, z.shape[1]!);
+    const own = tf.sum(tf.mul(z, onehot), 1);
+    const other = tf.max(tf.sub(z, tf.mul(onehot, 1e30)), 1);
+    return tf.min(tf.sub(own, other));
+  });
+  const minMargin = margin.dataSync()[0]!;
+  margin.dispose();
+  const paramNorm = Math.sqrt(squaredNorm(params, names));
+  return { normMargin: minMargin / paramNorm ** model.homogeneity, minMargin, paramNorm };
+}
+
+function errorOf(f: ArrayLike<number>, labels: Int32Array): number {
+  let wrong = 0;
+  for (let i = 0; i < labels.length; i++) if (f[i]! > 0 !== (labels[i] === 1)) wrong++;
+  return wrong / labels.length;
+}
+
+function disagreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) if (a[i]! > 0 !== b[i]! > 0) d++;
+  return d / a.length;
+}
+
+function cosine(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.div(tf.sum(tf.mul(a, b)), tf.mul(tf.norm(a), tf.norm(b))).dataSync()[0]!);
+}
+
+/** The trained network's β [C, D, H]: shallow β_c = W[:, c]; deep β_hc = a_h W0[:, h·C + c]. */
+function trainedBeta(model: GlnModel, params: Params): tf.Tensor3D {
+  return tf.tidy(() => {
+    const first = model.glnLayers[0]!;
+    const W0 = params[`${first.name}/W`] as tf.Tensor2D;
+    const D = W0.shape[0];
+    const w = tf.reshape(W0, [D, first.units, first.contexts]); // [D, H, C]
+    const scaled = model.glnLayers.length === 2 ? tf.mul(w, tf.reshape(params[`${model.glnLayers[1]!.name}/W`]!, [1, first.units, 1])) : w;
+    return tf.transpose(scaled, [2, 0, 1]) as tf.Tensor3D;
+  });
+}
+
+function readMarginHistory(runDir: string): { step: number; normMargin: number }[] {
+  const path = join(runDir, 'metrics.jsonl');
+  if (!existsSync(path)) return [];
+  const out: { step: number; normMargin: number }[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as { type?: string; step?: number; normMargin?: number };
+      if (r.type === 'analysis' && typeof r.normMargin === 'number' && typeof r.step === 'number') out.push({ step: r.step, normMargin: r.normMargin });
+    } catch {
+      // A torn last line of a run that died mid-write: skip it.
+    }
+  }
+  return out;
+}
+
+/** Checks that the run is a binary GLN the theory covers, and returns it typed. */
+export function checkImplicitBias(model: Model, dataset: Dataset): GlnModel {
+  if (model.name !== 'gln') throw new UsageError(`--implicit-bias analyses gated linear networks (--model gln); this run's model is ${model.name}`);
+  const gln = model as GlnModel;
+  if (dataset.loss !== 'sigmoid-bce') throw new UsageError('--implicit-bias needs a two-class run with one sigmoid output (train with --binary A:B)');
+  const L = gln.glnLayers;
+  if (L.length > 2 || (L.length === 2 && !L[0]!.gated)) {
+    throw new UsageError(`--implicit-bias covers a shallow GLN (--hidden '') or one gated hidden layer with a linear readout; this network has ${L.length - 1} hidden layers`);
+  }
+  const n = dataset.size('train');
+  if (n > MAX_IMPLICIT_BIAS_POINTS) {
+    throw new UsageError(`--implicit-bias solves kernel problems over all ${n} training examples (time and memory grow with n²); train with --train-size ≤ ${MAX_IMPLICIT_BIAS_POINTS}`);
+  }
+  return gln;
+}
+
+export function implicitBias(model: Model, params: Params, dataset: Dataset, runDir: string, progress?: (phase: string) => void): ImplicitBiasResult {
+  const t0 = performance.now();
+  const gln = checkImplicitBias(model, dataset);
+  const deep = gln.glnLayers.length === 2;
+  const first = gln.glnLayers[0]!;
+  const train = allRows(dataset, 'train');
+  const test = allRows(dataset, 'test');
+  const held: tf.Tensor[] = [train.x, test.x];
+  try {
+    const fTrain = modelOutputs(model, params, train.x);
+    const fTest = modelOutputs(model, params, test.x);
+    const yTensor = tf.tensor1d(train.labels, 'int32');
+    const gdMargin = normalizedMargin(model, params, train.x, yTensor);
+    yTensor.dispose();
+    const ctxTrain = gln.contexts(params, first.name, train.x);
+    const ctxTest = gln.contexts(params, first.name, test.x);
+    const gdBeta = trainedBeta(gln, params);
+    held.push(ctxTrain, ctxTest, gdBeta);
+    const data: GatedData = { x: train.x, y: Float64Array.from(train.labels, (l) => 2 * l - 1), contexts: ctxTrain, C: first.contexts };
+
+    const summarize = (r: MaxMarginResult, margin: number): PredictorResult => {
+      held.push(r.beta);
+      const pTrain = predictGated(r.beta, train.x, ctxTrain);
+      const pTest = predictGated(r.beta, test.x, ctxTest);
+      return {
+        trainError: errorOf(pTrain, train.labels),
+        testError: errorOf(pTest, test.labels),
+        inconsistency: disagreement(pTest, fTest),
+        normalizedMargin: margin,
+        cosine: cosine(r.beta, gdBeta),
+        objective: r.objective,
+        lowerBound: r.lowerBound,
+        converged: r.converged,
+        separable: r.separable,
+        iterations: r.iterations,
+      };
+    };
+    const groupMargin = (r: MaxMarginResult) => (r.separable ? 1 / (2 * (unitNorms(r.beta).reduce((a, b) => a + b, 0) / r.minMargin)) : NaN);
+    let maxMargin: ImplicitBiasResult['maxMargin'];
+    let l2: ImplicitBiasResult['l2'];
+    if (deep) {
+      progress?.('group-norm max-margin predictor');
+      const g = groupNormMaxMargin(data);
+      maxMargin = { problem: 'min Σ_h (Σ_c ‖β_hc‖²)^½ s.t. y_i f(x_i) ≥ 1', ...summarize(g, groupMargin(g)) };
+      progress?.('L2 max-margin predictor');
+      const r = l2MaxMargin(data);
+      l2 = { problem: 'min Σ_hc ‖β_hc‖² s.t. y_i f(x_i) ≥ 1', ...summarize(r, groupMargin(r)) };
+    } else {
+      progress?.('per-context SVMs');
+      const r = l2MaxMargin(data);
+      maxMargin = { problem: 'min Σ_c ‖w_c‖² s.t. y_i f(x_i) ≥ 1 (an SVM per context)', ...summarize(r, r.separable ? 1 / Math.sqrt(2 * r.objective) : NaN) };
+    }
+    return {
+      kind: deep ? 'deep' : 'shallow',
+      trainPoints: train.labels.length,
+      testPoints: test.labels.length,
+      units: first.units,
+      contexts: first.contexts,
+      gd: { trainError: errorOf(fTrain, train.labels), testError: errorOf(fTest, test.labels), normalizedMargin: gdMargin.normMargin, degree: gln.homogeneity! },
+      maxMargin,
+      ...(l2 ? { l2 } : {}),
+      marginHistory: readMarginHistory(runDir),
+      sec: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    tf.dispose(held);
+  }
+}

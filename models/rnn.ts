@@ -13,7 +13,8 @@
  * --dale p (PsychRNN's convention): the first ⌈pN⌉ units are excitatory, the
  * rest inhibitory; J keeps the sign of its presynaptic unit (rows ≥ 0 for E,
  * ≤ 0 for I), inhibitory units do not project to the readout and excitatory ones
- * project with W_out ≥ 0. The signs are parameter constraints, re-imposed after
+ * project with W_out ≥ 0 (`--dale-readout all`: I units project too, with
+ * W_out ≤ 0, as in ModProp's reference). The signs are parameter constraints, re-imposed after
  * every update, so checkpoints hold sign-correct weights. The initial J is
  * balanced: every unit's summed inhibitory input equals its summed excitatory
  * input, which avoids the outlier eigenvalue of a random E/I matrix; it is then
@@ -50,6 +51,8 @@ export interface RnnOptions {
   gain: number;
   sparsity: number;
   dale: number;
+  /** Under --dale: which units project to the readout (excitatory only, or all with their signs). */
+  daleReadout?: 'excitatory' | 'all';
   trainX0: boolean;
   recNoise: number;
   inputNoise: number;
@@ -66,6 +69,7 @@ export const rnnOptions = [
     return v;
   }),
   daleOption,
+  option('daleReadout', '--dale-readout <units>', 'with --dale: excitatory (only E units project to the readout, PsychRNN) or all (I units too, with negative weights, as ModProp\'s reference)', 'excitatory' as 'excitatory' | 'all', parse.choice(['excitatory', 'all'] as const)),
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
   option('recNoise', '--rec-noise <σ>', 'recurrent noise σ_rec during training (√(2α)·σ_rec·ξ per step)', 0, parse.nonNegativeNumber),
   option('inputNoise', '--input-noise <σ>', 'input noise σ_in during training (σ_in·ξ added to every input)', 0, parse.nonNegativeNumber),
@@ -146,7 +150,8 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       if (rho > 0) for (let k = 0; k < n * n; k++) J[k]! *= opts.gain / rho;
     }
     const Wout = rng.normals(n * nOut, 1 / Math.sqrt(n));
-    if (dale) for (let k = 0; k < n * nOut; k++) Wout[k] = Math.floor(k / nOut) < nE ? Math.abs(Wout[k]!) : 0;
+    const readoutSign = (j: number) => (j < nE ? 1 : opts.daleReadout === 'all' ? -1 : 0);
+    if (dale) for (let k = 0; k < n * nOut; k++) Wout[k] = readoutSign(Math.floor(k / nOut)) * Math.abs(Wout[k]!);
     return {
       'rnn/Win': tf.tensor2d(rng.normals(nIn * n, 1 / Math.sqrt(nIn)), [nIn, n]),
       'rnn/J': tf.tensor2d(J, [n, n]),
@@ -160,7 +165,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
 
   if (dale) {
     specs['rnn/J'] = { ...specs['rnn/J']!, constraint: signConstraint('dale', signs) };
-    specs['rnn/Wout'] = { ...specs['rnn/Wout']!, constraint: signConstraint('dale-readout', Float32Array.from(signs, (v) => (v > 0 ? 1 : 0))) };
+    specs['rnn/Wout'] = { ...specs['rnn/Wout']!, constraint: signConstraint('dale-readout', Float32Array.from(signs, (v) => (v > 0 ? 1 : opts.daleReadout === 'all' ? -1 : 0))) };
   }
 
   const initState = (params: Params, batch: number): RnnState => ({

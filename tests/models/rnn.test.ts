@@ -78,6 +78,16 @@ describe('rnn model', () => {
     expect(m.specs['rnn/J']!.constraint!.violations(tf.neg(p['rnn/J']!))).toBeGreaterThan(0);
   });
 
+  it('--dale-readout all: inhibitory units read out with negative weights, kept by the constraint', () => {
+    const m = createRnn({ ...base, units: 20, dale: 0.8, daleReadout: 'all' }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
+    const p = m.init(new Rng('dale'));
+    const Wout = p['rnn/Wout']!.arraySync() as number[][];
+    Wout.forEach((row, j) => row.forEach((w) => expect(j < 16 ? w > 0 : w < 0).toBe(true)));
+    const c = m.specs['rnn/Wout']!.constraint!;
+    expect(c.violations(p['rnn/Wout']!)).toBe(0);
+    expect(c.violations(tf.neg(p['rnn/Wout']!))).toBe(40);
+  });
+
   it('Dale networks keep their signs through training and in saved checkpoints', async () => {
     const out = tempDir();
     await train(

@@ -63,12 +63,16 @@ export const modpropDelayedXorEach: TaskExperiment = {
  * path through the true J (its W_ab assignment does not reach the backward
  * pass) and a readout from E and I units (I with negative weights).
  */
+const withEiReadout = (differences: string[]) =>
+  differences.map((d) => d.replace('inhibitory units do not project to the readout (PsychRNN convention)', 'inhibitory units project to the readout with W_out ≤ 0 (as the reference)'));
+
 export const modpropDelayedXorReference: TaskExperiment = {
   ...modpropDelayedXor,
   name: 'modprop-delayed-xor-reference',
   title: 'Delayed XOR: modprop with cell-specific weights and an E/I readout (--cell-types each --dale-readout all)',
   rules: ['modprop'],
   args: [...modpropDelayedXor.args, '--cell-types', 'each', '--dale-readout', 'all'],
+  differences: withEiReadout(modpropDelayedXor.differences),
   published: { modprop: "≥ 95% by iteration 120–320 (10/10 seeds), if the reference's runs are this variant" },
 };
 
@@ -79,6 +83,7 @@ export const modpropDelayedXorEiReadout: TaskExperiment = {
   title: 'Delayed XOR: modprop (W_ab block means) with an E/I readout (--dale-readout all)',
   rules: ['modprop'],
   args: [...modpropDelayedXor.args, '--dale-readout', 'all'],
+  differences: withEiReadout(modpropDelayedXor.differences),
   published: { modprop: '≥ 95% by iteration 120–320 (10/10 seeds)' },
 };
 

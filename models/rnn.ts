@@ -194,6 +194,9 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
 
   return {
     name: 'rnn',
+    // Evaluation keeps every step's state: cap a forward batch at ~8M state entries (T·N per
+    // trial), so long trials (dt = 1 ms, 900 steps) stay within the wasm backend's 4 GB.
+    maxBatch: Math.max(1, Math.floor(8e6 / (data.inputShape[0]! * n))),
     options: opts,
     units: n,
     alpha,

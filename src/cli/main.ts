@@ -38,7 +38,7 @@ export async function runCli(argv: string[]): Promise<number> {
       return e.exitCode;
     }
     const err = e as Error;
-    if (/memory access out of bounds|Cannot allocate Wasm memory|Array buffer allocation failed/i.test(err.message ?? '')) {
+    if (/memory access out of bounds|Cannot allocate Wasm memory|Array buffer allocation failed|^Aborted\(\)/i.test(err.message ?? '')) {
       // The WebAssembly backend has at most 4 GB; large activations (vector conv nets, big evaluation batches) exceed it.
       process.stderr.write(
         `biocredit: error: out of memory on the ${tf.getBackend()} backend (${err.message}); use a smaller --batch-size or --eval-batch-size (or a smaller model); a run directory keeps its last checkpoint, continue it with --resume\n`,

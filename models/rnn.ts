@@ -37,7 +37,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, type ActivationName } from '../src/activations.js';
 import { eigenvalues } from '../src/analysis/linalg.js';
 import { UsageError } from '../src/errors.js';
-import { daleOption, signConstraint } from '../src/dale.js';
+import { balanceInhibition, daleOption, signConstraint } from '../src/dale.js';
 import { stopGradient } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
@@ -138,12 +138,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     for (let k = 0; k < n * n; k++) J[k] = mask[k]! * (dale ? signs[Math.floor(k / n)]! * Math.abs(J[k]!) : J[k]!);
     if (dale) {
       // Balance: scale each unit's inhibitory inputs so they cancel its excitatory ones.
-      for (let i = 0; i < n; i++) {
-        let e = 0;
-        let inh = 0;
-        for (let j = 0; j < n; j++) (j < nE ? (e += J[j * n + i]!) : (inh -= J[j * n + i]!));
-        if (inh > 0) for (let j = nE; j < n; j++) J[j * n + i]! *= e / inh;
-      }
+      balanceInhibition(J, signs);
       // Half-normal E/I entries make a bulk of radius ≈ 2–4 g: rescale to spectral radius g.
       const rows = Array.from({ length: n }, (_, j) => Array.from(J.subarray(j * n, (j + 1) * n), Number));
       const rho = Math.max(...eigenvalues(rows).map((e) => Math.hypot(e.re, e.im)));

@@ -68,6 +68,22 @@ function l2(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
+/**
+ * Scales, per postsynaptic column of a signed row-major [rows, cols] matrix, the
+ * inhibitory rows' entries so that their summed magnitude equals the excitatory one.
+ */
+export function balanceInhibition(w: Float32Array, rowSigns: Float32Array): void {
+  const rows = rowSigns.length;
+  const cols = w.length / rows;
+  if (!rowSigns.some((s) => s < 0)) return;
+  for (let j = 0; j < cols; j++) {
+    let e = 0;
+    let inh = 0;
+    for (let r = 0; r < rows; r++) (rowSigns[r]! > 0 ? (e += w[r * cols + j]!) : (inh -= w[r * cols + j]!));
+    if (inh > 0) for (let r = 0; r < rows; r++) if (rowSigns[r]! < 0) w[r * cols + j]! *= e / inh;
+  }
+}
+
 /** Signs, balance and rescaling of freshly drawn weights (replaces and disposes them in `params`). */
 export function daleInit(params: Params, weights: DaleWeight[]): void {
   for (const { weight, rowSigns } of weights) {
@@ -77,14 +93,7 @@ export function daleInit(params: Params, weights: DaleWeight[]): void {
     const w = Float32Array.from(t.dataSync());
     const norm0 = l2(w);
     for (let k = 0; k < w.length; k++) w[k] = rowSigns[Math.floor(k / cols)]! * Math.abs(w[k]!);
-    if (rowSigns.some((s) => s < 0)) {
-      for (let j = 0; j < cols; j++) {
-        let e = 0;
-        let inh = 0;
-        for (let r = 0; r < rows; r++) (rowSigns[r]! > 0 ? (e += w[r * cols + j]!) : (inh -= w[r * cols + j]!));
-        if (inh > 0) for (let r = 0; r < rows; r++) if (rowSigns[r]! < 0) w[r * cols + j]! *= e / inh;
-      }
-    }
+    balanceInhibition(w, rowSigns);
     const norm1 = l2(w);
     if (norm1 > 0) for (let k = 0; k < w.length; k++) w[k]! *= norm0 / norm1;
     params[weight] = tf.tensor(w, t.shape);

@@ -58,34 +58,40 @@ export const modpropDelayedXorEach: TaskExperiment = {
   published: { modprop: "the reference's MDGLpp_mode 2 (cell-specific feedback W); not in the paper's table" },
 };
 
+/** The base differences, with the reference's E/I readout. */
+const withEiReadout = (differences: string[]) =>
+  differences.map((d) => d.replace('inhibitory units do not project to the readout (PsychRNN convention)', 'inhibitory units project to the readout with W_out ≤ 0 (as the reference)'));
+
+/** ModProp alone on delayed XOR with extra flags and the reference's E/I readout. */
+const modpropEiReadout = (name: string, title: string, flags: string[], published: string): TaskExperiment => ({
+  ...modpropDelayedXor,
+  name,
+  title,
+  rules: ['modprop'],
+  args: [...modpropDelayedXor.args, ...flags, '--dale-readout', 'all'],
+  differences: withEiReadout(modpropDelayedXor.differences),
+  published: { modprop: published },
+});
+
 /**
  * ModProp as the reference code computes it, on our reading of it: the credit
  * path through the true J (its W_ab assignment does not reach the backward
  * pass) and a readout from E and I units (I with negative weights).
  */
-const withEiReadout = (differences: string[]) =>
-  differences.map((d) => d.replace('inhibitory units do not project to the readout (PsychRNN convention)', 'inhibitory units project to the readout with W_out ≤ 0 (as the reference)'));
-
-export const modpropDelayedXorReference: TaskExperiment = {
-  ...modpropDelayedXor,
-  name: 'modprop-delayed-xor-reference',
-  title: 'Delayed XOR: modprop with cell-specific weights and an E/I readout (--cell-types each --dale-readout all)',
-  rules: ['modprop'],
-  args: [...modpropDelayedXor.args, '--cell-types', 'each', '--dale-readout', 'all'],
-  differences: withEiReadout(modpropDelayedXor.differences),
-  published: { modprop: "≥ 95% by iteration 120–320 (10/10 seeds), if the reference's runs are this variant" },
-};
+export const modpropDelayedXorReference = modpropEiReadout(
+  'modprop-delayed-xor-reference',
+  'Delayed XOR: modprop with cell-specific weights and an E/I readout (--cell-types each --dale-readout all)',
+  ['--cell-types', 'each'],
+  "≥ 95% by iteration 120–320 (10/10 seeds), if the reference's runs are this variant",
+);
 
 /** The paper's rule (E/I block means W_ab) with the reference's E/I readout. */
-export const modpropDelayedXorEiReadout: TaskExperiment = {
-  ...modpropDelayedXor,
-  name: 'modprop-delayed-xor-ei-readout',
-  title: 'Delayed XOR: modprop (W_ab block means) with an E/I readout (--dale-readout all)',
-  rules: ['modprop'],
-  args: [...modpropDelayedXor.args, '--dale-readout', 'all'],
-  differences: withEiReadout(modpropDelayedXor.differences),
-  published: { modprop: '≥ 95% by iteration 120–320 (10/10 seeds)' },
-};
+export const modpropDelayedXorEiReadout = modpropEiReadout(
+  'modprop-delayed-xor-ei-readout',
+  'Delayed XOR: modprop (W_ab block means) with an E/I readout (--dale-readout all)',
+  [],
+  '≥ 95% by iteration 120–320 (10/10 seeds)',
+);
 
 /** The same, RFLO with symmetric feedback (W_outᵀ) instead of Murray's random B. */
 export const rfloDelayedXorSymmetric: TaskExperiment = {

@@ -232,13 +232,13 @@ export interface GroupNormOptions extends SvmOptions {
 }
 
 /** min Σ_h (Σ_c ‖β_hc‖²)^½ s.t. y_i f(x_i) ≥ 1, by alternating a weighted SVM and η_h = ‖β_h‖. */
-export function groupNormMaxMargin(d: GatedData, opts: Partial<GroupNormOptions> = {}): MaxMarginResult & { history: number[] } {
+export function groupNormMaxMargin(d: GatedData, opts: Partial<GroupNormOptions> = {}): MaxMarginResult {
   const H = units(d);
   const maxRounds = opts.maxRounds ?? 200;
   const relTol = opts.relTol ?? 1e-3;
   let eta = new Float64Array(H).fill(1);
   let alpha: Float64Array | undefined;
-  const history: number[] = [];
+  let objective = NaN;
   let last: SvmResult | null = null;
   let beta: tf.Tensor3D | null = null;
   let rounds = 0;
@@ -258,7 +258,7 @@ export function groupNormMaxMargin(d: GatedData, opts: Partial<GroupNormOptions>
       const obj = norms.reduce((a, b) => a + b, 0) / r.minMargin;
       const maxU = Math.max(...Array.from(norms, (v, h) => v / eta[h]!));
       lowerBound = r.alpha.reduce((a, b) => a + b, 0) / maxU;
-      history.push(obj);
+      objective = obj;
       eta = Float64Array.from(norms, (v) => Math.max(v, 1e-12));
       if (obj - lowerBound <= relTol * obj) {
         converged = r.converged;
@@ -271,12 +271,11 @@ export function groupNormMaxMargin(d: GatedData, opts: Partial<GroupNormOptions>
   if (!beta) beta = tf.zeros([d.C, d.x.shape[1], H]) as tf.Tensor3D;
   return {
     beta,
-    objective: history.at(-1) ?? NaN,
+    objective,
     lowerBound,
     minMargin: r?.minMargin ?? NaN,
     converged,
     separable: r?.separable ?? false,
     iterations: rounds,
-    history,
   };
 }

@@ -16,10 +16,10 @@ import { Command } from 'commander';
 import { collectResults, stat, type ComparisonResults } from '../src/compare.js';
 import { parse, parseFlag } from '../src/options.js';
 import { renderSvg, ruleColor } from '../src/report.js';
-import { modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorEiReadout, modpropDelayedXorReference, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
+import { modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorEiReadout, modpropDelayedXorLastStep, modpropDelayedXorReference, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
 import type { TaskExperiment } from './types.js';
 
-const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorReference, modpropDelayedXorEiReadout, rfloDelayedXorSymmetric];
+const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor, modpropDelayedXorLastStep, modpropDelayedXorEach, modpropDelayedXorReference, modpropDelayedXorEiReadout, rfloDelayedXorSymmetric];
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
 const TARGET = 0.95;
 

@@ -8,7 +8,8 @@
  * of the papers' J). Parameters `rnn/Win` [inputs, N], `rnn/J` [N, N], `rnn/b`
  * [N], `rnn/Wout` [N, outputs], `rnn/bout` [outputs], optionally `rnn/x0` [N]
  * (a trainable initial state; zero otherwise), and the fixed connectivity mask
- * `rnn/mask` [N, N] (--sparsity; no autapses with --dale).
+ * `rnn/mask` [N, N] (--sparsity; no autapses with --dale). `--zero-bias` keeps
+ * b fixed at 0 (not trained).
  *
  * --dale p (PsychRNN's convention): the first ⌈pN⌉ units are excitatory, the
  * rest inhibitory; J keeps the sign of its presynaptic unit (rows ≥ 0 for E,
@@ -54,6 +55,8 @@ export interface RnnOptions {
   /** Under --dale: which units project to the readout (excitatory only, or all with their signs). */
   daleReadout?: 'excitatory' | 'all';
   trainX0: boolean;
+  /** Keep the recurrent bias b at 0 (not learned). */
+  zeroBias?: boolean;
   recNoise: number;
   inputNoise: number;
 }
@@ -71,6 +74,7 @@ export const rnnOptions = [
   daleOption,
   option('daleReadout', '--dale-readout <units>', 'with --dale: excitatory (only E units project to the readout, PsychRNN) or all (I units too, with negative weights, as ModProp\'s reference)', 'excitatory' as 'excitatory' | 'all', parse.choice(['excitatory', 'all'] as const)),
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
+  option('zeroBias', '--zero-bias', "keep the recurrent bias b at 0, not learned (ModProp's reference has none)", false, parse.boolean),
   option('recNoise', '--rec-noise <σ>', 'recurrent noise σ_rec during training (√(2α)·σ_rec·ξ per step)', 0, parse.nonNegativeNumber),
   option('inputNoise', '--input-noise <σ>', 'input noise σ_in during training (σ_in·ξ added to every input)', 0, parse.nonNegativeNumber),
 ];
@@ -122,7 +126,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   const specs: Record<string, ParamSpec> = {
     'rnn/Win': { shape: [nIn, n], role: 'weight' },
     'rnn/J': { shape: [n, n], role: 'weight' },
-    'rnn/b': { shape: [n], role: 'bias' },
+    'rnn/b': { shape: [n], role: 'bias', ...(opts.zeroBias ? { trainable: false } : {}) },
     'rnn/Wout': { shape: [n, nOut], role: 'weight' },
     'rnn/bout': { shape: [nOut], role: 'bias' },
     'rnn/mask': { shape: [n, n], role: 'state', trainable: false },

@@ -27,6 +27,8 @@ export interface TrainingConfig {
   logEvery: number;
   /** Log per-layer alignment diagnostics every this many steps and at the last step (0: never). */
   diagEvery: number;
+  /** Training examples (the first n) in the final evaluation; absent: the whole training split. */
+  finalTrainEval?: number;
   /** Analyses recorded during training (absent when off, so older configs read the same). */
   analysis?: { every: number; measures: string[]; points: number };
 }
@@ -73,6 +75,7 @@ export interface TrainSpec {
   batchSize?: number;
   evalEvery?: number;
   evalBatchSize?: number;
+  finalTrainEval?: number;
   checkpointEvery?: number;
   logEvery?: number;
   diagEvery?: number;
@@ -110,6 +113,7 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   batchSize: option('batchSize', '--batch-size <n>', 'examples per update', 64, parse.positiveInt),
   evalEvery: option('evalEvery', '--eval-every <steps>', 'also evaluate every n steps (0: once per epoch)', 0, parse.nonNegativeInt),
   evalBatchSize: option('evalBatchSize', '--eval-batch-size <n>', 'examples per evaluation batch', 1000, parse.positiveInt),
+  finalTrainEval: option('finalTrainEval', '--final-train-eval <n>', 'evaluate the first n training examples at the end (0: the whole training split)', 0, parse.nonNegativeInt),
   checkpointEvery: option('checkpointEvery', '--checkpoint-every <steps>', 'also checkpoint every n steps (0: at every evaluation)', 0, parse.nonNegativeInt),
   logEvery: option('logEvery', '--log-every <steps>', 'log the running training loss every n steps (0: never)', 50, parse.nonNegativeInt),
   diagEvery: option(
@@ -180,6 +184,7 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       checkpointEvery: num('checkpointEvery'),
       logEvery: num('logEvery'),
       diagEvery: num('diagEvery'),
+      ...(num('finalTrainEval') > 0 ? { finalTrainEval: num('finalTrainEval') } : {}),
       ...(num('analyzeEvery') > 0
         ? { analysis: { every: num('analyzeEvery'), measures: analyze, points: analyzePoints } }
         : {}),

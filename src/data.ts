@@ -102,11 +102,11 @@ export class ArrayDataset implements Dataset {
 }
 
 /**
- * Yields the batches of a split: in file order without `rng`, shuffled with it.
- * The caller owns (and disposes) each batch's tensors.
+ * Yields the batches of a split (its first `limit` examples): in file order
+ * without `rng`, shuffled with it. The caller owns (and disposes) each batch's tensors.
  */
-export function* batches(dataset: Dataset, split: Split, batchSize: number, rng?: Rng): Generator<Batch> {
-  const n = dataset.size(split);
+export function* batches(dataset: Dataset, split: Split, batchSize: number, rng?: Rng, limit = Infinity): Generator<Batch> {
+  const n = Math.min(dataset.size(split), limit);
   const order = rng ? rng.permutation(n) : null;
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(start + batchSize, n);

@@ -16,14 +16,14 @@ export interface EvalResult {
   nmse?: number;
 }
 
-export function evaluate(model: Model, params: Params, dataset: Dataset, split: Split, batchSize = 1000): EvalResult {
+export function evaluate(model: Model, params: Params, dataset: Dataset, split: Split, batchSize = 1000, limit = Infinity): EvalResult {
   const loss = lossFor(dataset.loss);
   let lossSum = 0;
   let correct = 0;
   let n = 0;
   const sums = [0, 0];
   const regression = dataset.loss === 'mse';
-  for (const batch of batches(dataset, split, Math.min(batchSize, model.maxBatch ?? batchSize))) {
+  for (const batch of batches(dataset, split, Math.min(batchSize, model.maxBatch ?? batchSize), undefined, limit)) {
     const [l, c] = tf.tidy(() => {
       const { output } = model.forward(params, batch.x, { training: false });
       if (regression) {

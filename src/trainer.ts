@@ -570,7 +570,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
     }
     const last = evalAll();
     const final: RunSummary['final'] = {
-      train: evaluate(model, store.values, dataset, 'train', evalBatchSize),
+      train: evaluate(model, store.values, dataset, 'train', evalBatchSize, config.training.finalTrainEval || Infinity),
       ...(last.val ? { val: last.val } : {}),
       test: last.test!,
     };

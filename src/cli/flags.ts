@@ -67,7 +67,7 @@ export function attributeName(flag: string): string {
 const GROUPS: [string, TrainKey[]][] = [
   ['Run:', ['dataset', 'task', 'model', 'rule', 'seed']],
   ['Optimization:', ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm', 'lrDecay', 'lrDecayEvery']],
-  ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'checkpointEvery', 'logEvery', 'diagEvery']],
+  ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'finalTrainEval', 'checkpointEvery', 'logEvery', 'diagEvery']],
   ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints']],
 ];
 

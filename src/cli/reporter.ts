@@ -27,7 +27,8 @@ export function evalLine(r: EvalRecord, epochs: number): string {
   ];
   if (r.val) parts.push(`val loss ${num(r.val.loss)} ${metric(r.val)}`);
   parts.push(chalk.bold(`test loss ${num(r.test.loss)} ${metric(r.test)}`));
-  parts.push(`${int(r.examplesPerSec)} ex/s`, duration(r.wallSec));
+  // No training step has been timed yet at step 0.
+  parts.push(Number.isFinite(r.examplesPerSec) ? `${int(r.examplesPerSec)} ex/s` : '— ex/s', duration(r.wallSec));
   return parts.join(' | ');
 }
 

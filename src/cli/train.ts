@@ -97,10 +97,10 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
 }
 
 export function summaryText(s: RunSummary): string {
-  const rows = [['split', 'loss', 'accuracy']];
+  const rows = [['split', 'loss', 'accuracy', 'examples']];
   for (const split of ['train', 'val', 'test'] as const) {
     const r = s.final[split];
-    if (r) rows.push([split, num(r.loss), pct(r.accuracy)]);
+    if (r) rows.push([split, num(r.loss), pct(r.accuracy), int(r.n)]);
   }
   const head = `${chalk.bold(s.status === 'finished' ? 'finished' : 'interrupted')} ${s.rule} / ${s.model} / ${s.dataset} (seed ${s.seed}, ${s.backend}): ${s.steps}/${s.totalSteps} steps, ${num(s.epochs, 2)} epochs`;
   const timing = `time ${duration(s.wallSec)} total, ${duration(s.secPerEpoch)} per epoch of training, ${int(s.examplesPerSec)} examples/s`;

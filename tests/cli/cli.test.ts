@@ -29,6 +29,7 @@ describe('biocredit CLI errors', () => {
     [['--data-dir', '/no/such/dir'], /--data-dir \/no\/such\/dir: directory not found/],
     [['--dataset', 'mnist-mini', '--data-dir', '/tmp'], /--data-dir does not apply to dataset mnist-mini/],
     [['--bogus'], /unknown option '--bogus'/],
+    [['--final-train-eval', '-5'], /--final-train-eval must be an integer ≥ 0, got "-5"/],
   ])('train %j', (args, pattern) => {
     expectOneLineError(runCli(['train', ...args, '--quiet']), pattern);
   });
@@ -91,7 +92,22 @@ describe('biocredit CLI commands', () => {
     expect(s.final.test.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(['tensorflow', 'wasm', 'cpu']).toContain(s.backend);
     expect(r.stderr).toContain(`backend ${s.backend}`);
+    // The step-0 evaluation comes before any timed step: its speed is shown as —, never NaN.
+    expect(r.stderr).toMatch(/step 0 .*— ex\/s/);
+    expect(r.stderr).not.toMatch(/NaN/);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).backend).toBe(s.backend);
+  });
+
+  it('--final-train-eval n evaluates the first n training examples at the end, and says how many', () => {
+    const r = runCli(['train', '--dataset', 'mnist-mini', '--model', 'mlp', '--hidden', '16', '--steps', '5', '--final-train-eval', '300', '--json', '--out', join(tempDir(), 'run')]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.final.train.n).toBe(300);
+    expect(s.final.test.n).toBeGreaterThan(300);
+    const full = JSON.parse(runCli(['train', '--dataset', 'mnist-mini', '--model', 'mlp', '--hidden', '16', '--steps', '5', '--json', '--out', join(tempDir(), 'run')]).stdout);
+    expect(full.final.train.n).toBeGreaterThan(300);
+    const t = runCli(['train', '--dataset', 'mnist-mini', '--model', 'mlp', '--hidden', '16', '--steps', '5', '--final-train-eval', '300', '--out', join(tempDir(), 'run')]);
+    expect(t.stdout + t.stderr).toMatch(/train\s+\S+\s+\S+%\s+300\s/);
   });
 
   it('a run killed with SIGKILL resumes to exactly the numbers of an uninterrupted run', async () => {

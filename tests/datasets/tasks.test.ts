@@ -95,6 +95,20 @@ describe('tasks', () => {
       expect(Array.from(b.targets.subarray(2 * d, 2 * d + 2))).toEqual(a.targets[d] === 1 ? [0, 1] : [1, 0]);
       expect(Array.from(b.inputs)).toEqual(Array.from(a.inputs));
     }
+    // --decision-ms 0: no decision period; the answer is read at the last step of cue 2 only.
+    const last = await load('delayed-xor', { readout: 'softmax', decisionMs: 0 });
+    expect(last.inputShape[0]).toBe(10 + 70 + 10);
+    for (let i = 0; i < 10; i++) {
+      const [a, b] = [sm.trial('train', i), last.trial('train', i)];
+      expect(b.steps).toBe(90);
+      expect(b.periods['decision']).toBeUndefined();
+      expect(b.periods['cue2']).toEqual([80, 90]);
+      expect(Array.from(b.mask).map((m, t) => (m ? t : -1)).filter((t) => t >= 0)).toEqual([89]);
+      const d = a.periods['decision']![0];
+      expect(Array.from(b.targets.subarray(2 * 89, 2 * 90))).toEqual(Array.from(a.targets.subarray(2 * d, 2 * d + 2)));
+      // Same cues as the trial with a decision period, up to the end of cue 2.
+      expect(Array.from(b.inputs)).toEqual(Array.from(a.inputs.subarray(0, 2 * 90)));
+    }
   });
 
   it('perceptual decision: the target has the sign of the mean evidence difference (for strong coherence)', async () => {

@@ -104,6 +104,24 @@ describe('rnn model', () => {
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).dataset).toMatchObject({ name: 'delayed-xor', kind: 'task' });
   });
 
+  it.each(['bptt', 'modprop', 'eprop', 'rflo'])('--zero-bias: %s trains the other parameters and leaves b at 0, without leaking tensors', async (rule) => {
+    const run = (out: string) =>
+      train(
+        { task: 'delayed-xor', datasetOptions: { trials: 64, testTrials: 32, dt: 20 }, model: 'rnn', modelOptions: { units: 24, dale: 0.8, activation: 'relu', zeroBias: true }, rule, lr: 0.05, steps: 5, batchSize: 16, logEvery: 0, diagEvery: 0 },
+        { out },
+      );
+    expect(createRnn({ ...base, zeroBias: true }, { inputShape: [3, 2], outputSize: 1, dtMs: 10 }).specs['rnn/b']!.trainable).toBe(false);
+    await run(tempDir());
+    const before = tf.memory().numTensors;
+    const out = tempDir();
+    await run(out);
+    expect(tf.memory().numTensors).toBe(before);
+    const saved = readParamsDir(join(out, 'checkpoint')).params;
+    const init = readParamsDir(join(out, 'init')).params;
+    expect(Array.from(saved['rnn/b']!.dataSync()).every((v) => v === 0)).toBe(true);
+    expect(Array.from(saved['rnn/Win']!.dataSync())).not.toEqual(Array.from(init['rnn/Win']!.dataSync()));
+  });
+
   it('refuses --dt larger than --tau, and image data', () => {
     expect(() => createRnn({ ...base, tau: 10 }, { inputShape: [5, 2], outputSize: 1, dtMs: 20 })).toThrow(/--dt 20 ms is larger than --tau 10 ms/);
     expect(() => createRnn(base, { inputShape: [28, 28, 1], outputSize: 10 })).toThrow(UsageError);

@@ -10,14 +10,15 @@
  *   method with one vector); λ = mean log growth per step, after a transient,
  *   also given per second (÷ dt). λ > 0: chaotic; λ < 0: trajectories converge;
  * - the participation ratio (Σλ)²/Σλ² of the covariance of the rates r_t over
- *   all steps of the first trials of a split: how many dimensions the
- *   recurrent activity occupies.
+ *   every step of the first trials of a split (a task's padding after a short
+ *   trial left out): how many dimensions the recurrent activity occupies.
  */
 import * as tf from '@tensorflow/tfjs';
 import { rnnOf } from '../../models/rnn.js';
 import type { ActivationName } from '../activations.js';
 import { UsageError } from '../errors.js';
 import type { Rng } from '../rng.js';
+import type { TaskDataset } from '../../datasets/tasks/task.js';
 import type { Dataset, Model, Params, Split } from '../types.js';
 import { participationRatio } from './geometry.js';
 import { eigenvalues } from './linalg.js';
@@ -30,7 +31,7 @@ export interface DynamicsResult {
   maxRealPart: number;
   lyapunov: { perStep: number; perSecond: number; steps: number; transient: number };
   participationRatio: number;
-  /** Trials and time steps the participation ratio was computed over. */
+  /** Trials, and time steps summed over them, that the participation ratio was computed over. */
   prSamples: { trials: number; steps: number };
 }
 
@@ -115,12 +116,15 @@ export function rnnDynamics(
   let pr: number;
   let steps: number;
   try {
+    // A task pads shorter trials to its longest; those steps are not activity of the trial.
+    const T = batch.x.shape[1]!;
+    const length = (i: number) => (dataset as Partial<TaskDataset>).trial?.(opts.split, i).steps ?? T;
+    const rows = Int32Array.from(Array.from({ length: trials }, (_, i) => Array.from({ length: length(i) }, (_, t) => i * T + t)).flat());
     const rates = tf.tidy(() => {
       const { trace } = model.forward(params, batch.x, { training: false });
-      const post = trace[0]!.post;
-      return tf.reshape(post, [-1, n]);
+      return tf.gather(tf.reshape(trace[0]!.post, [-1, n]), rows);
     });
-    steps = rates.shape[0]! / trials;
+    steps = rows.length;
     pr = participationRatio(rates);
     rates.dispose();
   } finally {

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createRnn } from '../../models/rnn.js';
 import { largestLyapunov, rnnDynamics } from '../../src/analysis/dynamics.js';
 import { eigenvalues } from '../../src/analysis/linalg.js';
+import { participationRatio } from '../../src/analysis/geometry.js';
+import type { TaskDataset } from '../../datasets/tasks/task.js';
 import { resolveOptions } from '../../src/options.js';
 import { tasks } from '../../src/registries.js';
 import { Rng } from '../../src/rng.js';
@@ -107,6 +109,29 @@ describe('largest Lyapunov exponent', () => {
     expect(d.lyapunov.perSecond).toBeCloseTo(d.lyapunov.perStep / (ds.dtMs! / 1000), 9);
     expect(d.participationRatio).toBeGreaterThanOrEqual(1);
     expect(d.participationRatio).toBeLessThanOrEqual(20);
-    expect(d.prSamples).toEqual({ trials: 8, steps: ds.inputShape[0] });
+    const lengths = Array.from({ length: 8 }, (_, i) => (ds as TaskDataset).trial('test', i).steps);
+    expect(d.prSamples).toEqual({ trials: 8, steps: lengths.reduce((a, b) => a + b, 0) });
+  });
+
+  it('leaves out the padding of shorter trials from the participation ratio', async () => {
+    // ready-set-go trials vary in length; each is padded to the longest.
+    const e = tasks.get('ready-set-go');
+    const ds = (await e.load(resolveOptions('task', e.options ?? [], { trials: 8, testTrials: 8 }))) as TaskDataset;
+    const T = ds.inputShape[0]!;
+    const lengths = Array.from({ length: 8 }, (_, i) => ds.trial('test', i).steps);
+    expect(Math.min(...lengths)).toBeLessThan(T);
+    const model = createRnn({ units: 12, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: ds.inputShape, outputSize: ds.outputSize, dtMs: ds.dtMs });
+    const params = model.init(new Rng('pad'));
+    const d = rnnDynamics(model, params, ds, { split: 'test', points: 8, steps: 100, transient: 20 }, new Rng('pad-start'));
+    // By hand: the rates of each trial's own steps only.
+    const batch = ds.batch('test', Int32Array.from({ length: 8 }, (_, i) => i));
+    const post = model.forward(params, batch.x, { training: false }).trace[0]!.post.arraySync() as number[][][];
+    const own = post.flatMap((trial, i) => trial.slice(0, lengths[i]));
+    const all = post.flat();
+    const [ownT, allT] = [tf.tensor2d(own), tf.tensor2d(all)];
+    expect(d.prSamples.steps).toBe(own.length);
+    expect(d.participationRatio).toBeCloseTo(participationRatio(ownT), 4);
+    expect(Math.abs(participationRatio(allT) - d.participationRatio)).toBeGreaterThan(1e-3);
+    tf.dispose([ownT, allT, batch.x, batch.y, ...(batch.mask ? [batch.mask] : [])]);
   });
 });

@@ -108,6 +108,8 @@ export interface Batch {
   y: tf.Tensor;
   /** Loss mask for tasks with periods that do not count. */
   mask?: tf.Tensor;
+  /** Tasks: each trial's own number of steps (the rest of the batch's time axis is padding). */
+  steps?: Int32Array;
   size: number;
 }
 

@@ -150,14 +150,16 @@ export class TaskDataset implements Dataset {
     const x = new Float32Array(b * T * nIn);
     const y = new Float32Array(b * T * nOut);
     const mask = new Float32Array(b * T);
+    const steps = new Int32Array(b);
     for (let i = 0; i < b; i++) {
       const tr = this.trial(split, indices[i]!);
       if (tr.steps > T) throw new Error(`${this.name}: a trial of ${tr.steps} steps exceeds maxSteps ${T}`);
+      steps[i] = tr.steps;
       x.set(tr.inputs, i * T * nIn);
       y.set(tr.targets, i * T * nOut);
       mask.set(tr.mask, i * T);
     }
-    return { x: tf.tensor3d(x, [b, T, nIn]), y: tf.tensor3d(y, [b, T, nOut]), mask: tf.tensor2d(mask, [b, T]), size: b };
+    return { x: tf.tensor3d(x, [b, T, nIn]), y: tf.tensor3d(y, [b, T, nOut]), mask: tf.tensor2d(mask, [b, T]), steps, size: b };
   }
 }
 

@@ -18,7 +18,6 @@ import { rnnOf } from '../../models/rnn.js';
 import type { ActivationName } from '../activations.js';
 import { UsageError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import type { TaskDataset } from '../../datasets/tasks/task.js';
 import type { Dataset, Model, Params, Split } from '../types.js';
 import { participationRatio } from './geometry.js';
 import { eigenvalues } from './linalg.js';
@@ -118,8 +117,7 @@ export function rnnDynamics(
   try {
     // A task pads shorter trials to its longest; those steps are not activity of the trial.
     const T = batch.x.shape[1]!;
-    const length = (i: number) => (dataset as Partial<TaskDataset>).trial?.(opts.split, i).steps ?? T;
-    const rows = Int32Array.from(Array.from({ length: trials }, (_, i) => Array.from({ length: length(i) }, (_, t) => i * T + t)).flat());
+    const rows = Int32Array.from(Array.from({ length: trials }, (_, i) => Array.from({ length: batch.steps?.[i] ?? T }, (_, t) => i * T + t)).flat());
     const rates = tf.tidy(() => {
       const { trace } = model.forward(params, batch.x, { training: false });
       return tf.gather(tf.reshape(trace[0]!.post, [-1, n]), rows);

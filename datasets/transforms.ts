@@ -10,7 +10,7 @@
  */
 import type { ArrayDataset, ArraySplit } from '../src/data.js';
 import { UsageError } from '../src/errors.js';
-import { option, parse, type OptionSpec } from '../src/options.js';
+import { option, parse } from '../src/options.js';
 import { Rng } from '../src/rng.js';
 
 export const PIXEL_RANGES = ['0..1', '-1..1'] as const;
@@ -50,13 +50,13 @@ export function parseBinary(raw: string): [number[], number[]] {
 }
 
 export const transformOptions = [
-  {
-    key: 'binary',
-    flag: '--binary <A:B>',
-    description: 'two-class task: labels in A → 0, in B → 1, others dropped (e.g. 0-4:5-9); one sigmoid output, binary cross-entropy',
-    default: null,
-    parse: (raw: string): string => (parseBinary(raw), raw.replace(/\s+/g, '')),
-  } as OptionSpec<string | null>,
+  option(
+    'binary',
+    '--binary <A:B>',
+    'two-class task: labels in A → 0, in B → 1, others dropped (e.g. 0-4:5-9); one sigmoid output, binary cross-entropy',
+    null as string | null,
+    (raw: string): string => (parseBinary(raw), raw.replace(/\s+/g, '')),
+  ),
   option('pixels', '--pixels <range>', `pixel range: ${PIXEL_RANGES.join(' or ')}`, '0..1' as PixelRange, parse.choice(PIXEL_RANGES)),
   option('biasInput', '--bias-input', 'append a constant 1 to every (flattened) input', false, parse.boolean),
   option('trainSize', '--train-size <n>', 'keep a random subset of n training examples, drawn from the run seed (0: all)', 0, parse.nonNegativeInt),

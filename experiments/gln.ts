@@ -20,7 +20,8 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import type { RunAnalysis } from '../src/analysis/analyze.js';
+import type { ImplicitBiasResult } from '../analyses/implicit-bias.js';
+import type { RunAnalysis } from '../src/analysis/contract.js';
 import { parse, parseFlag } from '../src/options.js';
 
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
@@ -89,7 +90,7 @@ function table(kind: 'deep' | 'shallow', configs: Config[], results: Map<string,
     ? ['| hidden | GD test error % | paper | group-norm max margin % | paper | L2 max margin % | paper | inconsistency GD vs group norm % | GD vs L2 % | γ_GD / γ* | cos(β_GD, β*) |', '|---|---|---|---|---|---|---|---|---|---|---|']
     : ['| s | GD test error % | paper | SVM per context % | paper | inconsistency GD vs SVM % | γ_GD / γ* | cos(β_GD, β*) |', '|---|---|---|---|---|---|---|---|'];
   const rows = configs.map((c) => {
-    const rs = (results.get(c.name) ?? []).map((a) => a.implicitBias!);
+    const rs = (results.get(c.name) ?? []).map((a) => a['implicitBias'] as ImplicitBiasResult);
     const col = (f: (r: (typeof rs)[number]) => number) => cell(rs.map(f));
     // A max-margin predictor exists only on separable data (JSON turns its NaN margin into null).
     const ratio = rs.map((r) => (r.maxMargin.separable ? (r.gd.normalizedMargin / r.maxMargin.normalizedMargin).toFixed(3) : '—')).join(', ');

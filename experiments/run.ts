@@ -27,7 +27,7 @@ interface Stat {
 }
 
 interface Results {
-  rules: Record<string, { finished: number; testAccuracy: Stat; bestTestAccuracy: Stat; secPerEpoch: Stat; hiddenAngle: Stat }>;
+  groups: Record<string, { finished: number; testAccuracy: Stat; bestTestAccuracy: Stat; secPerEpoch: Stat; hiddenAngle: Stat }>;
   runs: { backend?: string; wallSec: number }[];
 }
 
@@ -37,7 +37,7 @@ export function markdown(e: Experiment, r: Results, epochs: number, seeds: numbe
   const backend = [...new Set(r.runs.map((x) => x.backend).filter(Boolean))].join(', ');
   const date = new Date().toISOString().slice(0, 10);
   const rows = e.rules.map((rule) => {
-    const m = r.rules[rule]!;
+    const m = r.groups[rule]!;
     const angle = m.hiddenAngle.n ? `${m.hiddenAngle.mean.toFixed(1)}` : '—';
     return `| ${rule} | ${e.published[rule]?.toFixed(2) ?? '—'} | ${err(m.testAccuracy)} | ${err(m.bestTestAccuracy)} | ${angle} | ${m.secPerEpoch.mean.toFixed(1)} |`;
   });

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { collectResults, stat, type ComparisonResults } from '../src/compare.js';
 import { parse, parseFlag } from '../src/options.js';
-import { renderSvg, ruleColor } from '../src/report.js';
+import { groupColor, renderSvg } from '../src/report.js';
 import { modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorEiReadout, modpropDelayedXorLastStep, modpropDelayedXorReference, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
 import type { TaskExperiment } from './types.js';
 
@@ -90,14 +90,14 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
 
 export function curvesSpec(e: TaskExperiment, r: ComparisonResults) {
   const regression = isRegression(r);
-  const values = r.runs.flatMap((x) => x.evals.map((v) => ({ rule: x.rule, seed: x.seed, step: v.step, value: regression ? v.test.nmse! : 100 * v.test.accuracy })));
+  const values = r.runs.flatMap((x) => x.evals.map((v) => ({ group: x.group, seed: x.seed, step: v.step, value: regression ? v.test.nmse! : 100 * v.test.accuracy })));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: e.title,
     width: 520,
     height: 280,
     data: { values },
-    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color: ruleColor(e.rules) },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color: groupColor(e.rules) },
     layer: [
       {
         mark: { type: 'line', opacity: 0.3, strokeWidth: 1 },

@@ -16,27 +16,18 @@
  * layers as in mlp. Pooling passes gradients as in backprop under every rule.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, type ActivationName } from '../src/activations.js';
+import { activation } from '../src/activations.js';
 import { UsageError } from '../src/errors.js';
-import { initParams, type InitName } from '../src/init.js';
+import { defineModel } from '../src/entries.js';
+import { initParams } from '../src/init.js';
 import { plainOps, type Padding } from '../src/ops.js';
-import { option, parse } from '../src/options.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
 import type { DataInfo, LayerInfo, LayerTrace, Model, ParamSpec } from '../src/types.js';
 import { initOptions } from './init.js';
 import { daleInit, daleOption, unitSigns, withDale, type DaleWeight } from '../src/dale.js';
 import { activationOption, daleInputsOption } from './mlp.js';
 
 export const DEFAULT_ARCH = 'c6k5-m2-c16k5v-m2-d120-d84';
-
-export interface ConvnetOptions {
-  arch: string;
-  activation: ActivationName;
-  init: InitName;
-  initScale: number;
-  /** Fraction of excitatory units (dense) or channels (conv) under Dale's law (0: off). */
-  dale?: number;
-  daleInputs?: boolean;
-}
 
 export const convnetOptions = [
   option('arch', '--arch <spec>', 'layers, e.g. c6k5-m2-c16k5v-m2-d120-d84 (c: conv n filters k×k [v: valid], m/a: max/avg pool, d: dense)', DEFAULT_ARCH, parse.string),
@@ -45,6 +36,8 @@ export const convnetOptions = [
   daleOption,
   daleInputsOption,
 ];
+
+export type ConvnetOptions = OptionsOf<typeof convnetOptions>;
 
 type Step =
   | { kind: 'conv'; layer: LayerInfo; k: number; in: number; out: number }
@@ -192,3 +185,11 @@ export function createConvnet(opts: ConvnetOptions, data: DataInfo): ConvnetMode
     },
   };
 }
+
+export const convnet = defineModel({
+  name: 'convnet',
+  description: 'convolutional network from a compact --arch spec; default LeNet-5 (c6k5-m2-c16k5v-m2-d120-d84)',
+  reference: 'LeCun, Bottou, Bengio, Haffner 1998',
+  options: convnetOptions,
+  create: (o, data) => createConvnet(o, data),
+});

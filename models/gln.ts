@@ -25,11 +25,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../src/errors.js';
-import { initParams, type InitName } from '../src/init.js';
+import { defineModel } from '../src/entries.js';
+import { initParams } from '../src/init.js';
 import { plainOps } from '../src/ops.js';
-import { option, parse } from '../src/options.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { DataInfo, LayerInfo, LayerTrace, Model, ParamSpec, Params } from '../src/types.js';
+import type { DataInfo, GatedContexts, GatedLayer, LayerInfo, LayerTrace, Model, ParamSpec, Params } from '../src/types.js';
 import { initOptions } from './init.js';
 
 export const GATE_THRESHOLDS = ['median', 'random'] as const;
@@ -38,14 +39,6 @@ export type GateThreshold = (typeof GATE_THRESHOLDS)[number];
 const RANDOM_THRESHOLD_STD = 0.25;
 /** More contexts than this per unit would need weight matrices beyond any sensible size. */
 const MAX_GATES = 12;
-
-export interface GlnOptions {
-  hidden: number[];
-  gates: number;
-  threshold: GateThreshold;
-  init: InitName;
-  initScale: number;
-}
 
 export const glnOptions = [
   option('hidden', '--hidden <sizes>', 'gated hidden layer widths, comma-separated (empty: one gated layer, the shallow GLN)', [100], parse.intList),
@@ -58,21 +51,12 @@ export const glnOptions = [
   ...initOptions,
 ];
 
-export interface GlnLayer {
-  name: string;
-  units: number;
-  /** Contexts per unit (1 for the ungated readout). */
-  contexts: number;
-  gated: boolean;
-}
+export type GlnOptions = OptionsOf<typeof glnOptions>;
 
 export interface GlnModel extends Model {
   readonly options: GlnOptions;
-  readonly inputSize: number;
-  readonly glnLayers: readonly GlnLayer[];
   readonly layers: readonly LayerInfo[];
-  /** Context index [B, units] (int32) of every unit of gated layer `layer` on raw inputs x. */
-  contexts(params: Params, layer: string, x: tf.Tensor): tf.Tensor2D;
+  readonly gated: GatedContexts;
 }
 
 /** Per-column medians of a row-major [n, m] matrix. */
@@ -92,7 +76,7 @@ export function createGln(opts: GlnOptions, data: DataInfo): GlnModel {
   const s = opts.gates;
   const C = 2 ** s;
   const widths = [...opts.hidden, data.outputSize];
-  const glnLayers: GlnLayer[] = widths.map((units, l) => {
+  const glnLayers: GatedLayer[] = widths.map((units, l) => {
     const gated = opts.hidden.length === 0 || l < widths.length - 1;
     return { name: `l${l}`, units, contexts: gated ? C : 1, gated };
   });
@@ -155,11 +139,9 @@ export function createGln(opts: GlnOptions, data: DataInfo): GlnModel {
     name: 'gln',
     options: opts,
     homogeneity: glnLayers.length,
-    inputSize,
-    glnLayers,
+    gated: { inputSize, layers: glnLayers, contexts },
     specs,
     layers,
-    contexts,
     init,
     forward(params, x, fwd = {}) {
       const ops = fwd.ops ?? plainOps;
@@ -181,3 +163,11 @@ export function createGln(opts: GlnOptions, data: DataInfo): GlnModel {
     },
   };
 }
+
+export const gln = defineModel({
+  name: 'gln',
+  description: 'gated linear network: each unit picks one of 2^s weight vectors by s fixed random hyperplanes on the raw input (--gates, --hidden)',
+  reference: 'Lippl, Abbott, Chung 2022',
+  options: glnOptions,
+  create: (o, data) => createGln(o, data),
+});

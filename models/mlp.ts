@@ -6,24 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, activation, type ActivationName } from '../src/activations.js';
-import { initParams, type InitName } from '../src/init.js';
+import { initParams } from '../src/init.js';
 import { plainOps } from '../src/ops.js';
-import { option, parse } from '../src/options.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
 import type { DataInfo, LayerInfo, LayerTrace, Model, ParamSpec } from '../src/types.js';
 import { daleInit, daleOption, unitSigns, withDale, type DaleWeight } from '../src/dale.js';
+import { defineModel } from '../src/entries.js';
+import { addBatchedBias, batchedProduct } from '../src/population.js';
 import { UsageError } from '../src/errors.js';
 import { initOptions } from './init.js';
-
-export interface MlpOptions {
-  hidden: number[];
-  /** Fraction of excitatory units under Dale's law (0: off). */
-  dale?: number;
-  /** Treat the input as excitatory too (first-layer weights ≥ 0). */
-  daleInputs?: boolean;
-  activation: ActivationName;
-  init: InitName;
-  initScale: number;
-}
 
 export const activationOption = option(
   'activation',
@@ -42,6 +33,8 @@ export const mlpOptions = [
   daleOption,
   daleInputsOption,
 ];
+
+export type MlpOptions = OptionsOf<typeof mlpOptions>;
 
 export interface MlpModel extends Model {
   readonly options: MlpOptions;
@@ -92,5 +85,25 @@ export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
       }
       return { output: h, trace };
     },
+    populationForward(params, population, x) {
+      // h [B, in] until the first varied layer, then [P, B, ·]: one batched product per layer.
+      let h: tf.Tensor = x.reshape([x.shape[0]!, inputSize]);
+      for (let l = 0; l < count; l++) {
+        const w = population[`l${l}/W`] ?? params[`l${l}/W`]!;
+        const b = population[`l${l}/b`] ?? params[`l${l}/b`]!;
+        const a = addBatchedBias(batchedProduct(h, w), b);
+        h = l < count - 1 ? f.f(a) : a;
+      }
+      const members = Object.values(population)[0]!.shape[0]!;
+      return h.rank === 2 ? tf.mul(tf.ones([members, 1, 1]), h) : h;
+    },
   };
 }
+
+export const mlp = defineModel({
+  name: 'mlp',
+  description: 'fully connected network, --hidden widths, --activation, Kaiming/Xavier/normal/torch init, --dale E/I split',
+  reference: 'Rumelhart, Hinton, Williams 1986',
+  options: mlpOptions,
+  create: (o, data) => createMlp(o, data),
+});

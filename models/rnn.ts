@@ -23,6 +23,12 @@
  * their E/I initialisations), since half-normal E/I entries alone give a bulk
  * of radius ≈ 2–4 g.
  *
+ * Output feedback (--output-feedback s > 0, FORCE's architecture): the readout
+ * is fed back into every unit through fixed weights W_fb ~ U(−s, s) [outputs, N],
+ *   x_{t+1} = (1 − α) x_t + α(r_t J + u_t W_in + z_{t−1} W_fb + b),   z_{−1} = 0,
+ * with the last output kept in the state (`z`); a rule may feed back a target
+ * instead (teacher forcing, StepOptions.feedback).
+ *
  * Noise (training steps only; evaluation is noise-free): --input-noise σ_in adds
  * σ_in ξ to every input, --rec-noise σ_rec adds √(2α) σ_rec ξ to every state
  * update (PsychRNN's scaling, so the stationary noise of a leaky unit does not
@@ -35,31 +41,17 @@
  * sequences; dt comes from the task (`--dt`), τ from `--tau`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, type ActivationName } from '../src/activations.js';
-import { eigenvalues } from '../src/analysis/linalg.js';
-import { UsageError } from '../src/errors.js';
+import { activation } from '../src/activations.js';
 import { balanceInhibition, daleOption, signConstraint } from '../src/dale.js';
+import { defineModel } from '../src/entries.js';
+import { UsageError } from '../src/errors.js';
+import { eigenvalues } from '../src/linalg.js';
 import { stopGradient } from '../src/ops.js';
-import { option, parse } from '../src/options.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
+import { addBatchedBias, batchedProduct } from '../src/population.js';
 import type { Rng } from '../src/rng.js';
-import type { DataInfo, LayerTrace, Model, Params, ParamSpec } from '../src/types.js';
+import type { DataInfo, LayerTrace, Model, Params, ParamSpec, State, StepNoise, StepOptions, StepResult } from '../src/types.js';
 import { activationOption } from './mlp.js';
-
-export interface RnnOptions {
-  units: number;
-  tau: number;
-  activation: ActivationName;
-  gain: number;
-  sparsity: number;
-  dale: number;
-  /** Under --dale: which units project to the readout (excitatory only, or all with their signs). */
-  daleReadout?: 'excitatory' | 'all';
-  trainX0: boolean;
-  /** Keep the recurrent bias b at 0 (not learned). */
-  zeroBias?: boolean;
-  recNoise: number;
-  inputNoise: number;
-}
 
 export const rnnOptions = [
   option('units', '--units <n>', 'recurrent units N', 100, parse.positiveInt),
@@ -75,39 +67,27 @@ export const rnnOptions = [
   option('daleReadout', '--dale-readout <units>', 'with --dale: excitatory (only E units project to the readout, PsychRNN) or all (I units too, with negative weights, as ModProp\'s reference)', 'excitatory' as 'excitatory' | 'all', parse.choice(['excitatory', 'all'] as const)),
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
   option('zeroBias', '--zero-bias', "keep the recurrent bias b at 0, not learned (ModProp's reference has none)", false, parse.boolean),
+  option('outputFeedback', '--output-feedback <s>', 'feed the readout back into every unit through fixed weights U(−s, s) (FORCE: 1; 0: none)', 0, parse.nonNegativeNumber),
   option('recNoise', '--rec-noise <σ>', 'recurrent noise σ_rec during training (√(2α)·σ_rec·ξ per step)', 0, parse.nonNegativeNumber),
   option('inputNoise', '--input-noise <σ>', 'input noise σ_in during training (σ_in·ξ added to every input)', 0, parse.nonNegativeNumber),
 ];
 
-/** The noise of one time step (absent terms are zero). */
-export interface StepNoise {
-  input?: tf.Tensor2D;
-  rec?: tf.Tensor2D;
-}
-
-export interface RnnState {
-  x: tf.Tensor2D;
-}
+export type RnnOptions = OptionsOf<typeof rnnOptions>;
 
 export interface RnnModel extends Model {
   readonly options: RnnOptions;
-  readonly units: number;
-  /** Euler step dt/τ. */
-  readonly alpha: number;
-  /** +1 for excitatory, −1 for inhibitory units (all +1 without --dale). */
-  readonly signs: Float32Array;
-  initState(params: Params, batch: number): RnnState;
-  /** One Euler step: the next state, the readout z_t and r_{t+1} = f(x_{t+1}). */
-  step(params: Params, state: RnnState, input: tf.Tensor2D, noise?: StepNoise): { state: RnnState; output: tf.Tensor2D; rate: tf.Tensor2D };
-  /** Per-step training noise for a [batch, T, inputs] trial, drawn from `rng` (empty when the noise levels are 0 or `rng` is absent). */
-  noise(rng: Rng | undefined, batch: number, T: number): StepNoise[];
+  readonly recurrent: NonNullable<Model['recurrent']>;
+  readonly rate: NonNullable<Model['rate']>;
 }
 
-/** The model as a rate RNN, or null when it is not one (callers word their own error). */
-export function rnnOf(model: Model): RnnModel | null {
-  const m = model as Partial<RnnModel>;
-  return typeof m.step === 'function' && typeof m.initState === 'function' && m.alpha !== undefined ? (model as RnnModel) : null;
-}
+const ROLES = {
+  input: 'rnn/Win',
+  recurrent: 'rnn/J',
+  readout: 'rnn/Wout',
+  bias: 'rnn/b',
+  readoutBias: 'rnn/bout',
+  mask: 'rnn/mask',
+} as const;
 
 export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   if (data.inputShape.length !== 2) {
@@ -123,6 +103,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   const nE = opts.dale > 0 ? Math.ceil(opts.dale * n) : n;
   if (opts.dale > 0 && nE >= n) throw new UsageError(`--dale ${opts.dale} with --units ${n} leaves no inhibitory unit`);
   const signs = Float32Array.from({ length: n }, (_, j) => (j < nE ? 1 : -1));
+  const feedback = opts.outputFeedback > 0;
   const specs: Record<string, ParamSpec> = {
     'rnn/Win': { shape: [nIn, n], role: 'weight' },
     'rnn/J': { shape: [n, n], role: 'weight' },
@@ -131,6 +112,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     'rnn/bout': { shape: [nOut], role: 'bias' },
     'rnn/mask': { shape: [n, n], role: 'state', trainable: false },
     ...(opts.trainX0 ? { 'rnn/x0': { shape: [n], role: 'state' as const } } : {}),
+    ...(feedback ? { 'rnn/Wfb': { shape: [nOut, n], role: 'state' as const, trainable: false } } : {}),
   };
   const dale = opts.dale > 0;
 
@@ -151,15 +133,18 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     const Wout = rng.normals(n * nOut, 1 / Math.sqrt(n));
     const readoutSign = (j: number) => (j < nE ? 1 : opts.daleReadout === 'all' ? -1 : 0);
     if (dale) for (let k = 0; k < n * nOut; k++) Wout[k] = readoutSign(Math.floor(k / nOut)) * Math.abs(Wout[k]!);
-    return {
+    const p: Params = {
       'rnn/Win': tf.tensor2d(rng.normals(nIn * n, 1 / Math.sqrt(nIn)), [nIn, n]),
       'rnn/J': tf.tensor2d(J, [n, n]),
       'rnn/b': tf.zeros([n]),
       'rnn/Wout': tf.tensor2d(Wout, [n, nOut]),
       'rnn/bout': tf.zeros([nOut]),
       'rnn/mask': tf.tensor2d(mask, [n, n]),
-      ...(opts.trainX0 ? { 'rnn/x0': tf.zeros([n]) } : {}),
     };
+    if (opts.trainX0) p['rnn/x0'] = tf.zeros([n]);
+    // Drawn last, so networks without feedback draw exactly what they always did.
+    if (feedback) p['rnn/Wfb'] = tf.tensor2d(Float32Array.from({ length: nOut * n }, () => opts.outputFeedback * (2 * rng.uniform() - 1)), [nOut, n]);
+    return p;
   };
 
   if (dale) {
@@ -167,19 +152,43 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     specs['rnn/Wout'] = { ...specs['rnn/Wout']!, constraint: signConstraint('dale-readout', Float32Array.from(signs, (v) => (v > 0 ? 1 : opts.daleReadout === 'all' ? -1 : 0))) };
   }
 
-  const initState = (params: Params, batch: number): RnnState => ({
-    x: (params['rnn/x0'] ? tf.tile(tf.reshape(params['rnn/x0'], [1, n]), [batch, 1]) : tf.zeros([batch, n])) as tf.Tensor2D,
-  });
+  /** The initial state for a batch, or a population's [P, B, N] when `members` is given. */
+  const initState = (params: Params, batch: number, members?: number): State => {
+    const lead = members === undefined ? [batch] : [members, batch];
+    const x0 = params['rnn/x0'];
+    const x = !x0
+      ? tf.zeros([...lead, n])
+      : members === undefined
+        ? tf.tile(tf.reshape(x0, [1, n]), [batch, 1])
+        : tf.mul(tf.ones([...lead, 1]), x0.rank === 2 ? tf.expandDims(x0, 1) : x0);
+    const state: State = { x };
+    if (feedback) state['z'] = tf.zeros([...lead, nOut]);
+    return state;
+  };
 
-  const step = (params: Params, state: RnnState, input: tf.Tensor2D, noise: StepNoise = {}) => {
-    const J = tf.mul(params['rnn/J']!, params['rnn/mask']!) as tf.Tensor2D;
+  /**
+   * One Euler step. Every parameter may carry a leading population axis [P, …]
+   * (then the state is [P, B, N]); the single-network path is unchanged.
+   */
+  const advance = (params: Params, state: State, input: tf.Tensor, options: StepOptions = {}) => {
+    const noise = options.noise ?? {};
+    const J = tf.mul(params['rnn/J']!, params['rnn/mask']!);
     const u = noise.input ? tf.add(input, noise.input) : input;
-    const drive = tf.add(tf.add(tf.matMul(f.f(state.x) as tf.Tensor2D, J), tf.matMul(u as tf.Tensor2D, params['rnn/Win'] as tf.Tensor2D)), params['rnn/b']!);
-    let x = tf.add(tf.mul(1 - alpha, state.x), tf.mul(alpha, drive)) as tf.Tensor2D;
+    let drive = addBatchedBias(tf.add(batchedProduct(f.f(state['x']!), J), batchedProduct(u, params['rnn/Win']!)), params['rnn/b']!);
+    if (feedback) drive = tf.add(drive, batchedProduct(options.feedback ?? state['z']!, params['rnn/Wfb']!));
+    else if (options.feedback) throw new Error('model rnn has no output feedback weights (--output-feedback)');
+    let x = tf.add(tf.mul(1 - alpha, state['x']!), tf.mul(alpha, drive));
     if (noise.rec) x = tf.add(x, noise.rec);
-    const rate = f.f(x) as tf.Tensor2D;
-    const output = tf.add(tf.matMul(rate, params['rnn/Wout'] as tf.Tensor2D), params['rnn/bout']!) as tf.Tensor2D;
-    return { state: { x }, output, rate };
+    const rate = f.f(x);
+    const output = addBatchedBias(batchedProduct(rate, params['rnn/Wout']!), params['rnn/bout']!);
+    const next: State = { x };
+    if (feedback) next['z'] = output;
+    return { state: next, output, rate };
+  };
+
+  const step = (params: Params, state: State, input: tf.Tensor2D, options?: StepOptions): StepResult => {
+    const s = advance(params, state, input, options);
+    return { state: s.state, output: s.output as tf.Tensor2D, activity: s.rate as tf.Tensor2D };
   };
 
   const noise = (rng: Rng | undefined, batch: number, T: number): StepNoise[] => {
@@ -191,34 +200,32 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     }));
   };
 
+  const truncated = (state: State): State => Object.fromEntries(Object.entries(state).map(([k, v]) => [k, stopGradient(v)]));
+
   return {
     name: 'rnn',
     // Evaluation keeps every step's state: cap a forward batch at ~8M state entries (T·N per
     // trial), so long trials (dt = 1 ms, 900 steps) stay within the wasm backend's 4 GB.
     maxBatch: Math.max(1, Math.floor(8e6 / (data.inputShape[0]! * n))),
     options: opts,
-    units: n,
-    alpha,
-    signs,
     specs,
     init,
-    initState,
-    step,
-    noise,
+    recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, noise },
+    rate: { alpha, activation: f, signs, potential: 'x' },
     forward(params, u, fwd = {}) {
       const [batch, T] = u.shape as [number, number, number];
       let state = initState(params, batch);
       const k = fwd.truncate;
-      const xs: tf.Tensor2D[] = [];
-      const rates: tf.Tensor2D[] = [];
-      const zs: tf.Tensor2D[] = [];
+      const xs: tf.Tensor[] = [];
+      const rates: tf.Tensor[] = [];
+      const zs: tf.Tensor[] = [];
       const inputs = tf.unstack(u, 1) as tf.Tensor2D[];
       const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
       for (let t = 0; t < T; t++) {
-        if (k && t > 0 && t % k === 0) state = { x: stopGradient(state.x) as tf.Tensor2D };
-        const s = step(params, state, inputs[t]!, xi[t]);
+        if (k && t > 0 && t % k === 0) state = truncated(state);
+        const s = advance(params, state, inputs[t]!, xi[t] ? { noise: xi[t] } : {});
         state = s.state;
-        xs.push(s.state.x);
+        xs.push(s.state['x']!);
         rates.push(s.rate);
         zs.push(s.output);
       }
@@ -231,5 +238,25 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       ];
       return { output, trace };
     },
+    populationForward(params, population, u) {
+      const members = Object.values(population)[0]!.shape[0]!;
+      const p = { ...params, ...population };
+      let state = initState(p, u.shape[0]!, members);
+      const zs: tf.Tensor[] = [];
+      for (const input of tf.unstack(u, 1)) {
+        const s = advance(p, state, input);
+        state = s.state;
+        zs.push(s.output);
+      }
+      return tf.stack(zs, 2);
+    },
   };
 }
+
+export const rnn = defineModel({
+  name: 'rnn',
+  description: 'continuous-time rate RNN (τ, Euler step dt/τ), --units, --gain, --sparsity, --dale E/I split, trainable --train-x0, --output-feedback',
+  reference: 'Song, Yang, Wang 2016; PsychRNN (Ehrlich et al. 2021)',
+  options: rnnOptions,
+  create: (o, data) => createRnn(o, data),
+});

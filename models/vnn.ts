@@ -37,18 +37,10 @@ import * as tf from '@tensorflow/tfjs';
 import { nonnegative } from '../src/constraints.js';
 import { UsageError } from '../src/errors.js';
 import { plainOps } from '../src/ops.js';
-import { option, parse } from '../src/options.js';
+import { defineModel } from '../src/entries.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { DataInfo, LayerInfo, LayerTrace, Model, Params, ParamSpec } from '../src/types.js';
-
-export interface VnnOptions {
-  hidden: number[];
-}
-
-export interface VnnConvOptions {
-  channels: number[];
-  hidden: number[];
-}
+import type { DataInfo, LayerTrace, Model, Params, ParamSpec, VectorLayer, VectorUnits } from '../src/types.js';
 
 export const vnnOptions = [option('hidden', '--hidden <sizes>', 'hidden layer widths (even), comma-separated', [1024, 512], parse.intList)];
 
@@ -57,19 +49,15 @@ export const vnnConvOptions = [
   option('hidden', '--hidden <sizes>', 'hidden layer widths (even), comma-separated', [256], parse.intList),
 ];
 
-/** A layer as GEVB reads it: where its input and gate are in the trace. */
-export interface VnnLayer extends LayerInfo {
-  /** Parameter name of the fixed gating vectors (hidden layers). */
-  gate?: string;
-  /** True for the first (mixed-sign, per-component) layer. */
-  first: boolean;
-  /** Conv layers: the pooling window after the gate (1: none). */
-  pool?: number;
-}
+export type VnnOptions = OptionsOf<typeof vnnOptions>;
+export type VnnConvOptions = OptionsOf<typeof vnnConvOptions>;
+
+type VnnLayer = VectorLayer;
 
 export interface VnnModel extends Model {
   readonly classes: number;
   readonly layers: readonly VnnLayer[];
+  readonly vector: VectorUnits;
 }
 
 function requireEven(name: string, sizes: number[]): void {
@@ -132,7 +120,7 @@ function pairedWeights(rng: Rng, nIn: number, nOut: number, fanIn: number, spati
 }
 
 /** The vectorized ReLU's gate: 1 where t · a ≥ 0 over the K components (axis 1). */
-export function gateMask(a: tf.Tensor, t: tf.Tensor): tf.Tensor {
+function gateMask(a: tf.Tensor, t: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const shape = [1, ...t.shape.slice(0, 1), ...new Array(a.rank - 3).fill(1), t.shape[1]!];
     return tf.cast(tf.greaterEqual(tf.sum(tf.mul(a, tf.reshape(t, shape)), 1), 0), 'float32');
@@ -194,6 +182,7 @@ export function createVnn(opts: VnnOptions, data: DataInfo): VnnModel {
     classes: k,
     specs,
     layers,
+    vector: { classes: k, layers, gateMask },
     init(rng) {
       const p: Params = {
         'l0/W': tf.tensor2d(firstLayerWeights(rng, d, k, h0), [d, k * h0]),
@@ -260,6 +249,7 @@ export function createVnnConv(opts: VnnConvOptions, data: DataInfo): VnnModel {
     maxBatch,
     specs,
     layers,
+    vector: { classes: k, layers, gateMask },
     init(rng) {
       const p: Params = {};
       layers.slice(0, nConv).forEach((layer) => {
@@ -306,3 +296,19 @@ export function createVnnConv(opts: VnnConvOptions, data: DataInfo): VnnModel {
   };
   return model;
 }
+
+export const vnn = defineModel({
+  name: 'vnn',
+  description: 'vectorized nonnegative network: K-vector units, mixed-sign first layer, W ≥ 0 after it, ±1 gating vectors (--hidden)',
+  reference: 'Clark, Abbott, Chung 2021, NeurIPS',
+  options: vnnOptions,
+  create: (o, data) => createVnn(o, data),
+});
+
+export const vnnConv = defineModel({
+  name: 'vnn-conv',
+  description: 'convolutional VNN: 3×3 vector conv layers with per-channel gating and 2×2 average pooling (--channels), then --hidden',
+  reference: 'Clark, Abbott, Chung 2021, NeurIPS',
+  options: vnnConvOptions,
+  create: (o, data) => createVnnConv(o, data),
+});

@@ -12,8 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initStd } from '../src/init.js';
+import { defineRule } from '../src/entries.js';
 import type { LearningRule } from '../src/types.js';
-import { creditRule } from './common.js';
+import { creditOptions, creditRule, feedbackScaleOption } from './common.js';
 import { feedbackAlignment, feedbackOps, notFirst } from './feedback.js';
 import type { RandomSignOptions } from './frsf.js';
 
@@ -23,16 +24,26 @@ export function createBrsf(opts: RandomSignOptions): LearningRule {
     {
       name: 'brsf',
       ops: (ctx) =>
-        feedbackOps(ctx.model, 'brsf', {
-          has: notFirst(ctx.model, 'brsf'),
+        feedbackOps(ctx.model, {
+          has: notFirst(ctx.model),
           weights: (_layer, w) => tf.mul(tf.abs(tf.randomNormal(w.shape, 0, sigma(w), 'float32', ctx.rng.tfSeed())), tf.sign(w)),
         }),
       feedbackDiagnostics: (model, params) =>
-        feedbackAlignment(model, 'brsf', params, {
-          has: notFirst(model, 'brsf'),
+        feedbackAlignment(model, params, {
+          has: notFirst(model),
           weights: (_layer, w) => tf.mul(tf.sign(w), sigma(w) * Math.sqrt(2 / Math.PI)),
         }),
     },
     opts,
   );
 }
+
+export const brsf = defineRule({
+  name: 'brsf',
+  description: 'batchwise random-magnitude sign-concordant feedback: F_l = |M_l|⊙sign(W_l), M_l redrawn per batch',
+  reference: 'Liao, Leibo, Poggio 2016, AAAI (biotorch naming)',
+  output: 'gradient',
+  requires: ['layers'],
+  options: [...creditOptions, feedbackScaleOption],
+  create: (o) => createBrsf(o),
+});

@@ -10,27 +10,24 @@
  *   W ← W · ‖W₀‖ / ‖W‖.
  */
 import * as tf from '@tensorflow/tfjs';
-import { UsageError } from '../src/errors.js';
+import { checkRequirements, layersOf } from '../src/capabilities.js';
 import { autodiffStep } from '../src/grad.js';
 import type { LayerOps } from '../src/ops.js';
-import { option, parse } from '../src/options.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { FeedbackDiagnostic, LayerInfo, LearningRule, Model, Params, RuleContext, RuleState } from '../src/types.js';
-
-export interface CreditOptions {
-  batchManhattan: boolean;
-  weightNorm: boolean;
-}
+import type { FeedbackDiagnostic, LearningRule, Model, Params, RuleContext, RuleState } from '../src/types.js';
 
 export const creditOptions = [
   option('batchManhattan', '--batch-manhattan', 'Batch-Manhattan updates: step along sign(ΔW) (Liao et al. 2016)', false, parse.boolean),
   option('weightNorm', '--weight-norm', "keep each layer's ‖W‖ at its initial value (Moskovitz et al. 2018)", false, parse.boolean),
 ];
 
+export type CreditOptions = OptionsOf<typeof creditOptions>;
+
 export const feedbackScaleOption = option(
   'feedbackScale',
   '--feedback-scale <s>',
-  'multiplies the std of random feedback weights (Xavier: sqrt(2/(fanIn+fanOut)))',
+  'multiplies the std of the random feedback weights (Xavier: sqrt(2/(fanIn+fanOut)))',
   1,
   parse.positiveNumber,
 );
@@ -46,22 +43,16 @@ export interface CreditRuleDef {
 
 const NORM = '/norm0';
 
-/** The model's weighted layers, or a clear error for models that do not declare them. */
-export function layersOf(model: Model, rule: string): readonly LayerInfo[] {
-  if (!model.layers?.length) {
-    throw new UsageError(`rule ${rule} needs a model that declares its layers (mlp, convnet); ${model.name} does not`);
-  }
-  return model.layers;
-}
-
 export function creditRule(def: CreditRuleDef, opts: CreditOptions): LearningRule {
   const rule: LearningRule = {
-    name: def.name,
-    mode: 'gradient',
+    // The weight norm is kept per declared layer, even under backprop, which needs no layers otherwise.
+    check(model) {
+      if (opts.weightNorm) checkRequirements(`--weight-norm (rule ${def.name})`, ['layers'], model);
+    },
     init(model, params, rng) {
       const tensors = def.init?.(model, params, rng) ?? {};
       if (opts.weightNorm) {
-        for (const layer of layersOf(model, def.name)) tensors[layer.weight + NORM] = tf.norm(params[layer.weight]!);
+        for (const layer of layersOf(model)) tensors[layer.weight + NORM] = tf.norm(params[layer.weight]!);
       }
       return { tensors };
     },

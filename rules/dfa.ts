@@ -21,16 +21,18 @@ import * as tf from '@tensorflow/tfjs';
 import { angleDegrees } from '../src/grad.js';
 import { initStd, normalTensor } from '../src/init.js';
 import { capturingGradient, plainOps, withGradient } from '../src/ops.js';
+import { layersOf } from '../src/capabilities.js';
+import { defineRule } from '../src/entries.js';
 import { option, parse } from '../src/options.js';
 import type { FeedbackDiagnostic, LearningRule } from '../src/types.js';
-import { creditRule, layersOf, type CreditOptions } from './common.js';
+import { creditOptions, creditRule, feedbackScaleOption, type CreditOptions } from './common.js';
 
 export const DFA_CONV = ['shared', 'full'] as const;
 
 export const dfaConvOption = option(
   'dfaConv',
   '--dfa-conv <mode>',
-  'DFA feedback to conv layers: shared (one [K, C] projection at every position) or full ([K, H·W·C])',
+  'feedback to conv layers: shared (one [K, C] projection at every position) or full ([K, H·W·C])',
   'shared' as (typeof DFA_CONV)[number],
   parse.choice(DFA_CONV),
 );
@@ -47,7 +49,7 @@ export function createDfa(opts: DfaOptions): LearningRule {
     {
       name: 'dfa',
       init(model, _params, rng) {
-        const layers = layersOf(model, 'dfa');
+        const layers = layersOf(model);
         const k = layers.at(-1)!.outputShape[0]!;
         const tensors: Record<string, tf.Tensor> = {};
         for (const layer of layers) {
@@ -76,7 +78,7 @@ export function createDfa(opts: DfaOptions): LearningRule {
         };
       },
       feedbackDiagnostics(model, params, state) {
-        const layers = layersOf(model, 'dfa');
+        const layers = layersOf(model);
         const out: Record<string, FeedbackDiagnostic> = {};
         layers.forEach((layer, i) => {
           const d = state.tensors[key(layer.name)];
@@ -96,3 +98,13 @@ export function createDfa(opts: DfaOptions): LearningRule {
     opts,
   );
 }
+
+export const dfa = defineRule({
+  name: 'dfa',
+  description: 'direct feedback alignment: the output error reaches each hidden layer through a fixed random matrix',
+  reference: 'Nøkland 2016, NeurIPS',
+  output: 'gradient',
+  requires: ['layers'],
+  options: [...creditOptions, feedbackScaleOption, dfaConvOption],
+  create: (o) => createDfa(o),
+});

@@ -12,13 +12,13 @@
  * Reference: IGITUGraz/eligibility_propagation.
  */
 import * as tf from '@tensorflow/tfjs';
+import { defineRule } from '../src/entries.js';
 import type { LearningRule } from '../src/types.js';
-import { onlineRule, type OnlineOptions } from './temporal.js';
+import { TEMPORAL_REQUIRES, feedbackOption, onlineFeedbackScaleOption, onlineRule, type OnlineOptions } from './temporal.js';
 
 export function createEprop(opts: OnlineOptions): LearningRule {
-  return onlineRule('eprop', opts, (model, batch, inputs) => {
-    const alpha = model.alpha;
-    let eJ: tf.Tensor = tf.zeros([batch, model.units]);
+  return onlineRule(opts, ({ alpha }, { units, inputs, batch }) => {
+    let eJ: tf.Tensor = tf.zeros([batch, units]);
     let eIn: tf.Tensor = tf.zeros([batch, inputs]);
     let eB: tf.Tensor = tf.zeros([batch, 1]);
     const dJ: tf.Tensor[] = [];
@@ -39,3 +39,13 @@ export function createEprop(opts: OnlineOptions): LearningRule {
     };
   });
 }
+
+export const eprop = defineRule({
+  name: 'eprop',
+  description: 'e-prop: presynaptic eligibility traces × postsynaptic f′ × a broadcast learning signal (online, no backward pass in time)',
+  reference: 'Bellec et al. 2020, Nat Commun',
+  output: 'gradient',
+  requires: TEMPORAL_REQUIRES,
+  options: [feedbackOption('symmetric'), onlineFeedbackScaleOption],
+  create: (o) => createEprop(o),
+});

@@ -9,8 +9,9 @@
  * the transposed convolution with F_l in place of the kernel. The paper trained
  * 784-1000-10 tanh nets on MNIST with SGD (reported test error ≈ 2.1% vs BP 2.4%).
  */
+import { defineRule } from '../src/entries.js';
 import type { LearningRule, RuleState } from '../src/types.js';
-import { creditRule, type CreditOptions } from './common.js';
+import { creditOptions, creditRule, feedbackScaleOption, type CreditOptions } from './common.js';
 import { drawFeedback, feedbackAlignment, feedbackOps, type Feedback } from './feedback.js';
 
 export interface FaOptions extends CreditOptions {
@@ -27,10 +28,20 @@ export function createFa(opts: FaOptions): LearningRule {
   return creditRule(
     {
       name: 'fa',
-      init: (model, params, rng) => drawFeedback(model, 'fa', params, rng, opts.feedbackScale, (layer) => key(layer.name)),
-      ops: (ctx) => feedbackOps(ctx.model, 'fa', fixedFeedback(ctx.state)),
-      feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, 'fa', params, fixedFeedback(state)),
+      init: (model, params, rng) => drawFeedback(model, params, rng, opts.feedbackScale, (layer) => key(layer.name)),
+      ops: (ctx) => feedbackOps(ctx.model, fixedFeedback(ctx.state)),
+      feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, params, fixedFeedback(state)),
     },
     opts,
   );
 }
+
+export const fa = defineRule({
+  name: 'fa',
+  description: 'feedback alignment: errors travel back through fixed random matrices F_l instead of W_lᵀ',
+  reference: 'Lillicrap, Cownden, Tweed, Akerman 2016, Nat Commun',
+  output: 'gradient',
+  requires: ['layers'],
+  options: [...creditOptions, feedbackScaleOption],
+  create: (o) => createFa(o),
+});

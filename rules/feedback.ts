@@ -5,12 +5,12 @@
  * feedback (nothing below it receives an error).
  */
 import * as tf from '@tensorflow/tfjs';
+import { layersOf } from '../src/capabilities.js';
 import { angleDegrees } from '../src/grad.js';
 import { initStd, normalTensor } from '../src/init.js';
 import { conv2dWithFeedback, denseWithFeedback, plainOps, type LayerOps } from '../src/ops.js';
 import type { Rng } from '../src/rng.js';
 import type { FeedbackDiagnostic, LayerInfo, Model, Params } from '../src/types.js';
-import { layersOf } from './common.js';
 
 export interface Feedback {
   /** Whether the layer sends its error back through feedback weights. */
@@ -19,8 +19,8 @@ export interface Feedback {
   weights(layer: LayerInfo, w: tf.Tensor): tf.Tensor;
 }
 
-export function feedbackOps(model: Model, rule: string, feedback: Feedback): LayerOps {
-  const layers = new Map(layersOf(model, rule).map((l) => [l.name, l]));
+export function feedbackOps(model: Model, feedback: Feedback): LayerOps {
+  const layers = new Map(layersOf(model).map((l) => [l.name, l]));
   return {
     ...plainOps,
     dense: (name, x, w) => {
@@ -35,9 +35,9 @@ export function feedbackOps(model: Model, rule: string, feedback: Feedback): Lay
 }
 
 /** Angle between F_l and W_l and ‖F_l‖/‖W_l‖ for every layer with feedback. */
-export function feedbackAlignment(model: Model, rule: string, params: Params, feedback: Feedback): Record<string, FeedbackDiagnostic> {
+export function feedbackAlignment(model: Model, params: Params, feedback: Feedback): Record<string, FeedbackDiagnostic> {
   const out: Record<string, FeedbackDiagnostic> = {};
-  for (const layer of layersOf(model, rule)) {
+  for (const layer of layersOf(model)) {
     if (!feedback.has(layer)) continue;
     const w = params[layer.weight]!;
     tf.tidy(() => {
@@ -49,8 +49,8 @@ export function feedbackAlignment(model: Model, rule: string, params: Params, fe
 }
 
 /** True for every layer but the first. */
-export function notFirst(model: Model, rule: string): (layer: LayerInfo) => boolean {
-  const first = layersOf(model, rule)[0]!.name;
+export function notFirst(model: Model): (layer: LayerInfo) => boolean {
+  const first = layersOf(model)[0]!.name;
   return (layer) => layer.name !== first;
 }
 
@@ -60,15 +60,14 @@ export function notFirst(model: Model, rule: string): (layer: LayerInfo) => bool
  */
 export function drawFeedback(
   model: Model,
-  rule: string,
   params: Params,
   rng: Rng,
   scale: number,
   key: (layer: LayerInfo) => string,
 ): Record<string, tf.Tensor> {
   const tensors: Record<string, tf.Tensor> = {};
-  const needed = notFirst(model, rule);
-  for (const layer of layersOf(model, rule)) {
+  const needed = notFirst(model);
+  for (const layer of layersOf(model)) {
     if (!needed(layer)) continue;
     const shape = params[layer.weight]!.shape;
     tensors[key(layer)] = normalTensor(rng, shape, initStd('xavier', shape, scale));

@@ -9,8 +9,9 @@
  * LeNet/MNIST test error: frSF 0.97% (BP 0.91%).
  */
 import * as tf from '@tensorflow/tfjs';
+import { defineRule } from '../src/entries.js';
 import type { LayerInfo, LearningRule, RuleState } from '../src/types.js';
-import { creditRule, type CreditOptions } from './common.js';
+import { creditOptions, creditRule, feedbackScaleOption, type CreditOptions } from './common.js';
 import { drawFeedback, feedbackAlignment, feedbackOps, type Feedback } from './feedback.js';
 
 export interface RandomSignOptions extends CreditOptions {
@@ -27,14 +28,24 @@ export function createFrsf(opts: RandomSignOptions): LearningRule {
     {
       name: 'frsf',
       init(model, params, rng) {
-        const m = drawFeedback(model, 'frsf', params, rng, opts.feedbackScale, key);
+        const m = drawFeedback(model, params, rng, opts.feedbackScale, key);
         const magnitudes = Object.fromEntries(Object.entries(m).map(([k, t]) => [k, tf.abs(t)]));
         tf.dispose(Object.values(m));
         return magnitudes;
       },
-      ops: (ctx) => feedbackOps(ctx.model, 'frsf', feedback(ctx.state)),
-      feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, 'frsf', params, feedback(state)),
+      ops: (ctx) => feedbackOps(ctx.model, feedback(ctx.state)),
+      feedbackDiagnostics: (model, params, state) => feedbackAlignment(model, params, feedback(state)),
     },
     opts,
   );
 }
+
+export const frsf = defineRule({
+  name: 'frsf',
+  description: 'fixed random-magnitude sign-concordant feedback: F_l = |M_l|⊙sign(W_l), M_l drawn once',
+  reference: 'Liao, Leibo, Poggio 2016, AAAI (biotorch naming)',
+  output: 'gradient',
+  requires: ['layers'],
+  options: [...creditOptions, feedbackScaleOption],
+  create: (o) => createFrsf(o),
+});

@@ -17,18 +17,10 @@
  * Reference: davidclark1/VectorizedNets (`set_model_grads`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { gateMask, type VnnLayer, type VnnModel } from '../models/vnn.js';
-import { UsageError } from '../src/errors.js';
+import { vectorOf } from '../src/capabilities.js';
+import { defineRule } from '../src/entries.js';
 import { conv2dFilterGrad } from '../src/ops.js';
-import type { LearningRule, Model, Params } from '../src/types.js';
-
-function asVnn(model: Model): VnnModel {
-  const m = model as Partial<VnnModel>;
-  if (m.classes === undefined || !m.layers?.some((l) => (l as VnnLayer).first)) {
-    throw new UsageError(`rule gevb trains vectorized nonnegative networks (--model vnn or vnn-conv); got ${model.name}`);
-  }
-  return model as VnnModel;
-}
+import type { LearningRule, Params } from '../src/types.js';
 
 /** Σ_k e_bk v[b, k, …] → [B, …]. */
 function project(v: tf.Tensor, e: tf.Tensor): tf.Tensor {
@@ -46,25 +38,22 @@ function perComponent(m: tf.Tensor, e: tf.Tensor): tf.Tensor {
 
 export function createGevb(): LearningRule {
   return {
-    name: 'gevb',
-    mode: 'gradient',
-    check: (model) => void asVnn(model),
     init: () => ({ tensors: {} }),
     step(ctx) {
-      const model = asVnn(ctx.model);
-      const { params, batch } = ctx;
+      const { model, params, batch } = ctx;
+      const vector = vectorOf(model);
       const { output, trace } = model.forward(params, batch.x, { training: true });
       const loss = ctx.loss.value(output, batch);
       const e = ctx.loss.outputGrad(output, batch); // [B, K]
       const updates: Params = {};
-      model.layers.forEach((layer, l) => {
+      vector.layers.forEach((layer, l) => {
         const { input, pre } = trace[l]!;
         if (!layer.hidden) {
           updates[layer.weight] = tf.reshape(tf.sum(project(input, e), 0), [-1, 1]);
           updates[layer.bias!] = tf.sum(e, 0);
           return;
         }
-        const m = gateMask(pre, params[layer.gate!]!); // [B, n] or [B, H, W, c]
+        const m = vector.gateMask(pre, params[layer.gate!]!); // [B, n] or [B, H, W, c]
         updates[layer.bias!] = layer.kind === 'conv' ? tf.matMul(e, tf.sum(m, [1, 2]), true, false) : tf.matMul(e, m, true, false);
         const shape = params[layer.weight]!.shape;
         if (layer.kind === 'dense') {
@@ -79,3 +68,12 @@ export function createGevb(): LearningRule {
     },
   };
 }
+
+export const gevb = defineRule({
+  name: 'gevb',
+  description: 'global error-vector broadcasting: every active vector unit takes the output error vector as its credit (vnn, vnn-conv)',
+  reference: 'Clark, Abbott, Chung 2021, NeurIPS',
+  output: 'gradient',
+  requires: ['vector-units'],
+  create: () => createGevb(),
+});

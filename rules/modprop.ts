@@ -21,26 +21,23 @@
  * Reference: Helena-Yuhan-Liu/ModProp (μ = 0.25 for ReLU units).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { RnnModel } from '../models/rnn.js';
-import { activation } from '../src/activations.js';
+import { rateOf, recurrentOf } from '../src/capabilities.js';
+import { defineRule } from '../src/entries.js';
 import { UsageError } from '../src/errors.js';
-import { option, parse } from '../src/options.js';
+import { option, parse, type OptionsOf } from '../src/options.js';
 import type { LearningRule, Params } from '../src/types.js';
-import { asRnn, unroll, untouched } from './temporal.js';
-
-export interface ModpropOptions {
-  mu: number;
-  cellTypes: 'ei' | 'each';
-}
+import { TEMPORAL_REQUIRES, recurrentUpdates, unroll } from './temporal.js';
 
 export const modpropOptions = [
-  option('mu', '--mu <μ>', "modprop: constant standing in for f' in the non-local credit path", 0.25, parse.nonNegativeNumber),
-  option('cellTypes', '--cell-types <kind>', 'modprop: ei (excitatory/inhibitory types from --dale) or each (every unit its own type: W_ab = J)', 'ei', parse.choice(['ei', 'each'] as const)),
+  option('mu', '--mu <μ>', "constant standing in for f' in the non-local credit path", 0.25, parse.nonNegativeNumber),
+  option('cellTypes', '--cell-types <kind>', 'ei (excitatory/inhibitory types from --dale) or each (every unit its own type: W_ab = J)', 'ei' as 'ei' | 'each', parse.choice(['ei', 'each'] as const)),
 ];
 
-/** Cell type of every unit: 0 for excitatory, 1 for inhibitory. */
-function typesOf(model: RnnModel): Int32Array {
-  return Int32Array.from(model.signs, (s) => (s > 0 ? 0 : 1));
+export type ModpropOptions = OptionsOf<typeof modpropOptions>;
+
+/** Cell type of every unit from its presynaptic sign: 0 for excitatory, 1 for inhibitory. */
+function typesOf(signs: Float32Array): Int32Array {
+  return Int32Array.from(signs, (s) => (s > 0 ? 0 : 1));
 }
 
 /**
@@ -59,26 +56,24 @@ export function blockAverage(J: tf.Tensor2D, types: Int32Array): tf.Tensor2D {
 }
 
 export function createModprop(opts: ModpropOptions): LearningRule {
-  const name = 'modprop';
   return {
-    name,
-    mode: 'gradient',
     check(model) {
-      const rnn = asRnn(model, name);
-      if (opts.cellTypes === 'ei' && rnn.options.dale === 0) {
+      if (opts.cellTypes === 'ei' && rateOf(model).signs.every((s) => s > 0)) {
         throw new UsageError('rule modprop needs cell types: give the network an E/I split (--dale 0.8), or use --cell-types each (every unit its own type)');
       }
     },
     init: () => ({ tensors: {} }),
     step(ctx) {
-      const run = unroll(ctx, name);
-      const { model, states, rates, inputs, dz } = run;
-      const f = activation(model.options.activation);
-      const alpha = model.alpha;
-      const J = tf.mul(ctx.params['rnn/J']!, ctx.params['rnn/mask']!) as tf.Tensor2D;
-      const Wab = opts.cellTypes === 'each' ? J : blockAverage(J, typesOf(model));
+      const run = unroll(ctx);
+      const { states, rates, inputs, dz, rate } = run;
+      const { roles } = recurrentOf(ctx.model);
+      const f = rate.activation;
+      const alpha = rate.alpha;
+      const recurrent = ctx.params[roles.recurrent]!;
+      const J = (roles.mask ? tf.mul(recurrent, ctx.params[roles.mask]!) : recurrent) as tf.Tensor2D;
+      const Wab = opts.cellTypes === 'each' ? J : blockAverage(J, typesOf(rate.signs));
       const carryW = tf.transpose(tf.mul(alpha * opts.mu, Wab)) as tf.Tensor2D;
-      const WoutT = tf.transpose(ctx.params['rnn/Wout']!) as tf.Tensor2D;
+      const WoutT = tf.transpose(ctx.params[roles.readout]!) as tf.Tensor2D;
       const T = dz.length;
       const dJ: tf.Tensor[] = [];
       const dWin: tf.Tensor[] = [];
@@ -94,14 +89,22 @@ export function createModprop(opts: ModpropOptions): LearningRule {
       }
       const updates: Params = {
         ...run.readout,
-        'rnn/J': tf.mul(tf.mul(alpha, tf.addN(dJ)), ctx.params['rnn/mask']!),
-        'rnn/Win': tf.mul(alpha, tf.addN(dWin)),
-        'rnn/b': tf.mul(alpha, tf.addN(db)),
+        ...recurrentUpdates(ctx.model, ctx.params, roles, { J: tf.mul(alpha, tf.addN(dJ)), Win: tf.mul(alpha, tf.addN(dWin)), b: tf.mul(alpha, tf.addN(db)) }),
       };
-      if (ctx.params['rnn/x0'] && delta) {
-        updates['rnn/x0'] = tf.sum(tf.add(tf.mul(1 - alpha, delta), tf.matMul(delta, carryW)), 0);
+      if (roles.initialState && delta) {
+        updates[roles.initialState] = tf.sum(tf.add(tf.mul(1 - alpha, delta), tf.matMul(delta, carryW)), 0);
       }
-      return { loss: run.loss, output: run.output, updates: untouched(ctx.model, ctx.params, updates) };
+      return { loss: run.loss, output: run.output, updates };
     },
   };
 }
+
+export const modprop = defineRule({
+  name: 'modprop',
+  description: "ModProp: e-prop's signal plus non-local credit over all delays through cell-type-averaged weights W_ab and a constant f′ = μ",
+  reference: 'Liu, Smith, Mihalas, Shea-Brown, Sümbül 2022, NeurIPS',
+  output: 'gradient',
+  requires: TEMPORAL_REQUIRES,
+  options: modpropOptions,
+  create: (o) => createModprop(o),
+});

@@ -12,15 +12,15 @@
  * Reference: murray-lab/rflo-learning (50 units, τ = 10 steps, lr 0.03).
  */
 import * as tf from '@tensorflow/tfjs';
+import { defineRule } from '../src/entries.js';
+import { scanStep } from '../src/scan.js';
 import type { LearningRule } from '../src/types.js';
-import { onlineRule, type OnlineOptions } from './temporal.js';
+import { TEMPORAL_REQUIRES, feedbackOption, onlineFeedbackScaleOption, onlineRule, type OnlineOptions } from './temporal.js';
 
 export function createRflo(opts: OnlineOptions): LearningRule {
-  return onlineRule('rflo', opts, (model, batch, inputs) => {
-    const alpha = model.alpha;
-    const n = model.units;
-    // Traces and running sums; each step replaces them inside its own tidy, so memory stays at
-    // a few [B, N, N] tensors however long the trial (the per-step products are freed at once).
+  return onlineRule(opts, ({ alpha }, { units: n, inputs, batch }) => {
+    // Traces and running sums, carried by the per-step scan: memory stays at a few [B, N, N]
+    // tensors however long the trial (each step's products are freed at once).
     let st: Record<'pJ' | 'pIn' | 'pB' | 'dJ' | 'dWin' | 'db', tf.Tensor> = {
       pJ: tf.zeros([batch, n, n]),
       pIn: tf.zeros([batch, inputs, n]),
@@ -32,23 +32,21 @@ export function createRflo(opts: OnlineOptions): LearningRule {
     const lowPass = (p: tf.Tensor, x: tf.Tensor) => tf.add(tf.mul(1 - alpha, p), tf.mul(alpha, x));
     return {
       visit(s) {
-        const next = tf.tidy(() => {
+        st = scanStep(st, (c) => {
           const post = tf.expandDims(s.psi, 1);
-          const pJ = lowPass(st.pJ, tf.mul(tf.expandDims(s.rateIn, 2), post));
-          const pIn = lowPass(st.pIn, tf.mul(tf.expandDims(s.input, 2), post));
-          const pB = lowPass(st.pB, s.psi);
+          const pJ = lowPass(c.pJ, tf.mul(tf.expandDims(s.rateIn, 2), post));
+          const pIn = lowPass(c.pIn, tf.mul(tf.expandDims(s.input, 2), post));
+          const pB = lowPass(c.pB, s.psi);
           const signal = tf.expandDims(s.signal, 1);
           return {
             pJ,
             pIn,
             pB,
-            dJ: tf.add(st.dJ, tf.sum(tf.mul(pJ, signal), 0)),
-            dWin: tf.add(st.dWin, tf.sum(tf.mul(pIn, signal), 0)),
-            db: tf.add(st.db, tf.sum(tf.mul(pB, s.signal), 0)),
+            dJ: tf.add(c.dJ, tf.sum(tf.mul(pJ, signal), 0)),
+            dWin: tf.add(c.dWin, tf.sum(tf.mul(pIn, signal), 0)),
+            db: tf.add(c.db, tf.sum(tf.mul(pB, s.signal), 0)),
           };
         });
-        tf.dispose(Object.values(st));
-        st = next;
       },
       updates() {
         tf.dispose([st.pJ, st.pIn, st.pB]);
@@ -57,3 +55,13 @@ export function createRflo(opts: OnlineOptions): LearningRule {
     };
   });
 }
+
+export const rflo = defineRule({
+  name: 'rflo',
+  description: 'random-feedback local online learning: low-pass traces of f′·r × random-feedback error',
+  reference: 'Murray 2019, eLife',
+  output: 'gradient',
+  requires: TEMPORAL_REQUIRES,
+  options: [feedbackOption('random'), onlineFeedbackScaleOption],
+  create: (o) => createRflo(o),
+});

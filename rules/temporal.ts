@@ -1,23 +1,26 @@
 /**
- * What the online temporal rules (e-prop, RFLO) share: they run the rate RNN's
- * dynamics step by step forward, keep eligibility traces, and form each update
- * as Σ_t (learning signal at t) × (trace at t), with no backward pass in time.
+ * What the online temporal rules (e-prop, RFLO) share: they run a rate
+ * network's dynamics step by step forward, keep eligibility traces, and form
+ * each update as Σ_t (learning signal at t) × (trace at t), with no backward
+ * pass in time. They read the network through its capabilities (src/types.ts,
+ * Recurrent and RateDynamics): the weights by role, sizes from the parameters,
+ * α, f and f' from the rate equation, so any model that provides them trains.
  *
- * Notation (row convention of models/rnn.ts): the rate entering step t is
- * r_t = f(x_t), the new state is x_{t+1} = (1 − α) x_t + α(r_t J + u_t W_in + b),
- * ψ_t = f'(x_{t+1}), the readout z_t = f(x_{t+1}) W_out + b_out, and
- * dz_t = ∂L/∂z_t (masked and normalized by the loss). The learning signal of
- * unit i is L_t = dz_t B with B [outputs, N] either W_outᵀ (symmetric) or a
- * fixed random matrix (random feedback). The readout learns by its exact local
- * gradient Σ_t f(x_{t+1})ᵀ dz_t.
+ * Notation (row convention): the rate entering step t is r_t = f(x_t), the new
+ * state is x_{t+1} = (1 − α) x_t + α(r_t J + u_t W_in + b), ψ_t = f'(x_{t+1}),
+ * the readout z_t = f(x_{t+1}) W_out + b_out, and dz_t = ∂L/∂z_t (masked and
+ * normalized by the loss). The learning signal of unit i is L_t = dz_t B with
+ * B [outputs, N] either W_outᵀ (symmetric) or a fixed random matrix (random
+ * feedback). The readout learns by its exact local gradient Σ_t f(x_{t+1})ᵀ dz_t.
  */
 import * as tf from '@tensorflow/tfjs';
-import { rnnOf, type RnnModel, type RnnState } from '../models/rnn.js';
-import { activation } from '../src/activations.js';
-import { UsageError } from '../src/errors.js';
+import { rateOf, recurrentOf } from '../src/capabilities.js';
 import { option, parse } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { LearningRule, Model, Params, RuleContext, RuleStep } from '../src/types.js';
+import type { Capability, LearningRule, Model, Params, RateDynamics, Recurrent, RecurrentRoles, RuleContext, RuleStep, State } from '../src/types.js';
+
+/** What e-prop, RFLO and ModProp need of a model. */
+export const TEMPORAL_REQUIRES: readonly Capability[] = ['recurrent', 'rate-dynamics'];
 
 export type FeedbackKind = 'random' | 'symmetric';
 
@@ -25,7 +28,7 @@ export const feedbackOption = (def: FeedbackKind) =>
   option(
     'feedback',
     '--feedback <kind>',
-    'learning-signal weights B: random (fixed, std 1/√N) or symmetric (W_outᵀ); default symmetric for eprop, random for rflo',
+    `learning-signal weights B: random (fixed, std 1/√N) or symmetric (W_outᵀ); default ${def}`,
     def,
     parse.choice(['random', 'symmetric'] as const),
   );
@@ -39,25 +42,24 @@ export interface OnlineOptions {
 export const onlineFeedbackScaleOption = option(
   'feedbackScale',
   '--feedback-scale <s>',
-  'multiplies the std of random feedback weights (eprop/rflo: 1/√N; Murray’s code draws B ~ N(0, 1), i.e. s = √N)',
+  'multiplies the std 1/√N of the random learning-signal weights B (Murray’s code draws B ~ N(0, 1), i.e. s = √N)',
   1,
   parse.positiveNumber,
 );
 
-export function asRnn(model: Model, rule: string): RnnModel {
-  const rnn = rnnOf(model);
-  if (!rnn) throw new UsageError(`rule ${rule} runs recurrent dynamics and needs --model rnn (got ${model.name})`);
-  return rnn;
-}
-
 const FEEDBACK = 'B';
 
+/** Units N and inputs of a recurrent model, read from its parameters. */
+export function sizes(params: Params, roles: RecurrentRoles): { units: number; inputs: number; outputs: number } {
+  const [inputs, units] = params[roles.input]!.shape as [number, number];
+  return { units, inputs, outputs: params[roles.readout]!.shape[1]! };
+}
+
 /** Fixed random feedback B [outputs, N] ~ N(0, (scale/√N)²), drawn from the rule's stream (random feedback only). */
-export function initFeedback(model: Model, rng: Rng, kind: FeedbackKind, rule: string, scale = 1): Record<string, tf.Tensor> {
-  const rnn = asRnn(model, rule);
+export function initFeedback(model: Model, params: Params, rng: Rng, kind: FeedbackKind, scale = 1): Record<string, tf.Tensor> {
   if (kind !== 'random') return {};
-  const [n, nOut] = rnn.specs['rnn/Wout']!.shape as [number, number];
-  return { [FEEDBACK]: tf.tensor2d(rng.normals(nOut * n, scale / Math.sqrt(n)), [nOut, n]) };
+  const { units: n, outputs } = sizes(params, recurrentOf(model).roles);
+  return { [FEEDBACK]: tf.tensor2d(rng.normals(outputs * n, scale / Math.sqrt(n)), [outputs, n]) };
 }
 
 /** One time step as the traces need it. */
@@ -74,7 +76,8 @@ export interface StepView {
 
 /** A trial run forward, with everything the temporal rules read from it. */
 export interface Unrolled {
-  model: RnnModel;
+  recurrent: Recurrent;
+  rate: RateDynamics;
   /** u_t, t = 0 … T−1, each [B, inputs], as the network received them (with any input noise). */
   inputs: tf.Tensor2D[];
   /** x_t, t = 0 … T (x_0 the initial state). */
@@ -90,35 +93,36 @@ export interface Unrolled {
 }
 
 /** Runs the trial forward step by step (with the step's training noise) and differentiates the loss w.r.t. the readout. */
-export function unroll(ctx: RuleContext, rule: string): Unrolled {
-  const model = asRnn(ctx.model, rule);
+export function unroll(ctx: RuleContext): Unrolled {
+  const recurrent = recurrentOf(ctx.model);
+  const rate = rateOf(ctx.model);
+  const { roles } = recurrent;
   const { params, batch } = ctx;
-  const f = activation(model.options.activation);
   const [bsz, T] = batch.x.shape as [number, number, number];
-  const noise = model.noise(ctx.noise, bsz, T);
+  const noise = recurrent.noise(ctx.noise, bsz, T);
   const inputs = (tf.unstack(batch.x, 1) as tf.Tensor2D[]).map((u, t) => {
     const xi = noise[t]?.input;
     return xi ? (tf.add(u, xi) as tf.Tensor2D) : u;
   });
-  let state: RnnState = model.initState(params, bsz);
-  const states = [state.x];
-  const rates = [f.f(state.x) as tf.Tensor2D];
+  let state: State = recurrent.initState(params, bsz);
+  const potential = (s: State) => s[rate.potential] as tf.Tensor2D;
+  const states = [potential(state)];
+  const rates = [rate.activation.f(potential(state)) as tf.Tensor2D];
   const outputs: tf.Tensor2D[] = [];
   for (let t = 0; t < T; t++) {
-    const s = model.step(params, state, inputs[t]!, { ...(noise[t]?.rec ? { rec: noise[t]!.rec } : {}) });
+    const rec = noise[t]?.rec;
+    const s = recurrent.step(params, state, inputs[t]!, rec ? { noise: { rec } } : {});
     state = s.state;
-    states.push(s.state.x);
-    rates.push(s.rate);
+    states.push(potential(s.state));
+    rates.push(s.activity);
     outputs.push(s.output);
   }
   const output = tf.stack(outputs, 1);
   const loss = ctx.loss.value(output, batch) as tf.Scalar;
   const dz = tf.unstack(ctx.loss.outputGrad(output, batch), 1) as tf.Tensor2D[];
-  const readout: Params = {
-    'rnn/Wout': tf.addN(dz.map((d, t) => tf.matMul(tf.transpose(rates[t + 1]!), d))),
-    'rnn/bout': tf.addN(dz.map((d) => tf.sum(d, 0))),
-  };
-  return { model, inputs, states, rates, output, loss, dz, readout };
+  const readout: Params = { [roles.readout]: tf.addN(dz.map((d, t) => tf.matMul(tf.transpose(rates[t + 1]!), d))) };
+  if (roles.readoutBias) readout[roles.readoutBias] = tf.addN(dz.map((d) => tf.sum(d, 0)));
+  return { recurrent, rate, inputs, states, rates, output, loss, dz, readout };
 }
 
 /**
@@ -126,20 +130,28 @@ export function unroll(ctx: RuleContext, rule: string): Unrolled {
  * for every step; returns the loss, output, and the readout's exact gradient.
  * The traces are the rule's business (`visit` keeps what it needs).
  */
-export function runTemporal(ctx: RuleContext, kind: FeedbackKind, rule: string, visit: (s: StepView, t: number) => void): Omit<RuleStep, 'updates'> & { readout: Params } {
-  const run = unroll(ctx, rule);
-  const f = activation(run.model.options.activation);
-  const B = kind === 'symmetric' ? (tf.transpose(ctx.params['rnn/Wout']!) as tf.Tensor2D) : (ctx.state.tensors[FEEDBACK] as tf.Tensor2D);
+export function runTemporal(ctx: RuleContext, kind: FeedbackKind, visit: (s: StepView, t: number) => void): Omit<RuleStep, 'updates'> & { readout: Params } {
+  const run = unroll(ctx);
+  const f = run.rate.activation;
+  const readout = ctx.params[run.recurrent.roles.readout]!;
+  const B = kind === 'symmetric' ? (tf.transpose(readout) as tf.Tensor2D) : (ctx.state.tensors[FEEDBACK] as tf.Tensor2D);
   run.dz.forEach((d, t) =>
     visit({ rateIn: run.rates[t]!, input: run.inputs[t]!, psi: f.df(run.states[t + 1]!, run.rates[t + 1]!) as tf.Tensor2D, signal: tf.matMul(d, B) }, t),
   );
   return { loss: run.loss, output: run.output, readout: run.readout };
 }
 
-/** Zero updates for trainable parameters the rule does not learn (x_0). */
-export function untouched(model: Model, params: Params, learned: Params): Params {
-  const out: Params = { ...learned };
-  for (const [name, spec] of Object.entries(model.specs)) if (spec.trainable !== false && !out[name]) out[name] = tf.zerosLike(params[name]!);
+/**
+ * The updates of J, W_in and b by their roles (J masked by the connectivity),
+ * keeping only parameters the model trains: a fixed bias (--zero-bias) or an
+ * absent one gets none.
+ */
+export function recurrentUpdates(model: Model, params: Params, roles: RecurrentRoles, u: { J: tf.Tensor; Win: tf.Tensor; b: tf.Tensor }): Params {
+  const out: Params = {
+    [roles.recurrent]: roles.mask ? tf.mul(u.J, params[roles.mask]!) : u.J,
+    [roles.input]: u.Win,
+  };
+  if (roles.bias && model.specs[roles.bias]?.trainable !== false) out[roles.bias] = u.b;
   return out;
 }
 
@@ -150,20 +162,15 @@ export interface Traces {
 }
 
 /** An online temporal rule from its traces (e-prop, RFLO). */
-export function onlineRule(name: string, { feedback, feedbackScale }: OnlineOptions, traces: (model: RnnModel, batch: number, inputs: number) => Traces): LearningRule {
+export function onlineRule({ feedback, feedbackScale }: OnlineOptions, traces: (rate: RateDynamics, sizes: { units: number; inputs: number; batch: number }) => Traces): LearningRule {
   return {
-    name,
-    mode: 'gradient',
-    check: (model) => void asRnn(model, name),
-    init: (model, _params, rng) => ({ tensors: initFeedback(model, rng, feedback, name, feedbackScale) }),
+    init: (model, params, rng) => ({ tensors: initFeedback(model, params, rng, feedback, feedbackScale) }),
     step(ctx) {
-      const model = asRnn(ctx.model, name);
-      const [bsz, , nIn] = ctx.batch.x.shape as [number, number, number];
-      const tr = traces(model, bsz, nIn);
-      const run = runTemporal(ctx, feedback, name, (s) => tr.visit(s));
-      const { J, Win, b } = tr.updates();
-      const updates: Params = { ...run.readout, 'rnn/J': tf.mul(J, ctx.params['rnn/mask']!), 'rnn/Win': Win, 'rnn/b': b };
-      return { loss: run.loss, output: run.output, updates: untouched(ctx.model, ctx.params, updates) };
+      const { roles } = recurrentOf(ctx.model);
+      const { units, inputs } = sizes(ctx.params, roles);
+      const tr = traces(rateOf(ctx.model), { units, inputs, batch: ctx.batch.x.shape[0]! });
+      const run = runTemporal(ctx, feedback, (s) => tr.visit(s));
+      return { loss: run.loss, output: run.output, updates: { ...run.readout, ...recurrentUpdates(ctx.model, ctx.params, roles, tr.updates()) } };
     },
   };
 }

@@ -11,16 +11,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initStd } from '../src/init.js';
+import { defineRule } from '../src/entries.js';
 import { option, parse } from '../src/options.js';
 import type { LearningRule, Model } from '../src/types.js';
-import { creditRule, type CreditOptions } from './common.js';
+import { creditOptions, creditRule, type CreditOptions } from './common.js';
 import { feedbackAlignment, feedbackOps, notFirst, type Feedback } from './feedback.js';
 
-export const signScaleOption = option<number | null>(
+export const signScaleOption = option(
   'signScale',
   '--sign-scale <s>',
-  'usf feedback magnitude s (default: the Xavier std of each layer)',
-  null,
+  'feedback magnitude s (default: the Xavier std of each layer)',
+  null as number | null,
   parse.positiveNumber,
 );
 
@@ -30,15 +31,25 @@ export interface UsfOptions extends CreditOptions {
 
 export function createUsf(opts: UsfOptions): LearningRule {
   const feedback = (model: Model): Feedback => ({
-    has: notFirst(model, 'usf'),
+    has: notFirst(model),
     weights: (_layer, w) => tf.mul(tf.sign(w), opts.signScale ?? initStd('xavier', w.shape, 1)),
   });
   return creditRule(
     {
       name: 'usf',
-      ops: (ctx) => feedbackOps(ctx.model, 'usf', feedback(ctx.model)),
-      feedbackDiagnostics: (model, params) => feedbackAlignment(model, 'usf', params, feedback(model)),
+      ops: (ctx) => feedbackOps(ctx.model, feedback(ctx.model)),
+      feedbackDiagnostics: (model, params) => feedbackAlignment(model, params, feedback(model)),
     },
     opts,
   );
 }
+
+export const usf = defineRule({
+  name: 'usf',
+  description: 'uniform sign-concordant feedback: F_l = s·sign(W_l)',
+  reference: 'Liao, Leibo, Poggio 2016, AAAI; Xiao et al. 2018',
+  output: 'gradient',
+  requires: ['layers'],
+  options: [...creditOptions, signScaleOption],
+  create: (o) => createUsf(o),
+});

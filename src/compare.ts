@@ -1,30 +1,53 @@
 /**
- * Comparisons: every rule × seed as its own run directory under one compare
- * directory. This module plans a comparison (which runs are finished, which to
- * resume, which to start), guards the directory against a different command,
- * and aggregates the runs' results; the CLI runs the workers.
+ * Comparisons: every rule × swept option values × seed as its own run directory
+ * under one compare directory. This module plans a comparison (which runs are
+ * finished, which to resume, which are prepared or new), guards the directory
+ * against a different command, and aggregates the runs' results by group; the
+ * CLI runs the workers.
+ *
+ * A group is a rule with one combination of the swept values (`--grid`); it is
+ * labelled `<rule>` or `<rule>-<option>=<value>…`, and its runs live in
+ * `<label>-s<seed>`. Without a sweep the labels are the rule names, as they
+ * always were, so older compare directories keep their names and resume.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { atomicWriteJson } from './checkpoint.js';
 import type { RunConfig } from './config.js';
 import { RunDirError, UsageError } from './errors.js';
+import type { OptionValue } from './options.js';
+import { datasets, models, rules, tasks } from './registries.js';
+import { currentOptions } from './run.js';
 import type { DiagRecord, EvalRecord, RunSummary } from './trainer.js';
+
+type Settings = Omit<RunConfig, 'seed' | 'backend' | 'biocredit'>;
 
 /** What makes two compare commands the same: every resolved setting except seed and backend. */
 export interface Fingerprint {
   rules: string[];
   seeds: number[];
-  configs: Record<string, Omit<RunConfig, 'seed' | 'backend' | 'biocredit'>>;
+  /** Swept options (user-facing names, e.g. `lr`, `batch-size`) and their values, in the order given; absent without a sweep. */
+  grid?: Record<string, OptionValue[]>;
+  /** The settings of every group, by label. */
+  configs: Record<string, Settings>;
 }
 
-export function fingerprint(rules: string[], seeds: number[], configs: Record<string, RunConfig>): Fingerprint {
-  const strip = (c: RunConfig) => {
-    const { seed: _s, backend: _b, biocredit: _v, ...rest } = c;
-    return rest;
-  };
-  return { rules, seeds, configs: Object.fromEntries(rules.map((r) => [r, strip(configs[r]!)])) };
+/** A group of runs: one rule at one combination of the swept values. */
+export interface Group {
+  label: string;
+  rule: string;
+  /** The swept values that apply to this rule, by option name. */
+  values: Record<string, OptionValue>;
+}
+
+function settingsOf(c: RunConfig): Settings {
+  const { seed: _s, backend: _b, biocredit: _v, ...rest } = c;
+  return rest;
+}
+
+export function fingerprint(ruleNames: string[], seeds: number[], configs: Record<string, RunConfig>, grid?: Record<string, OptionValue[]>): Fingerprint {
+  return { rules: ruleNames, seeds, ...(grid ? { grid } : {}), configs: Object.fromEntries(Object.entries(configs).map(([label, c]) => [label, settingsOf(c)])) };
 }
 
 function stable(value: unknown): string {
@@ -42,6 +65,24 @@ export function fingerprintHash(fp: Fingerprint): string {
   return createHash('sha256').update(stable(fp)).digest('hex').slice(0, 8);
 }
 
+/**
+ * The fingerprint as the current code resolves its settings: options added to
+ * a rule, model or dataset since the comparison was made read as their
+ * defaults, so an older comparison still matches the same command.
+ */
+export function normalized(fp: Fingerprint): Fingerprint {
+  const resolve = (c: Settings): Settings => {
+    const data = (c.dataset.kind === 'task' ? tasks : datasets).has(c.dataset.name) ? (c.dataset.kind === 'task' ? tasks : datasets).get(c.dataset.name) : null;
+    return {
+      ...c,
+      dataset: data ? { ...c.dataset, options: currentOptions(`dataset ${c.dataset.name}`, data, c.dataset) } : c.dataset,
+      model: models.has(c.model.name) ? { ...c.model, options: currentOptions(`model ${c.model.name}`, models.get(c.model.name), c.model) } : c.model,
+      rule: rules.has(c.rule.name) ? { ...c.rule, options: currentOptions(`rule ${c.rule.name}`, rules.get(c.rule.name), c.rule) } : c.rule,
+    };
+  };
+  return { ...fp, configs: Object.fromEntries(Object.entries(fp.configs).map(([k, c]) => [k, resolve(c)])) };
+}
+
 /** The first place two values differ, as `path: a vs b`, or null when they are equal. */
 export function firstDifference(a: unknown, b: unknown, path = ''): string | null {
   if (stable(a) === stable(b)) return null;
@@ -55,34 +96,65 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | nul
   return `${path || 'settings'}: ${JSON.stringify(a)} there vs ${JSON.stringify(b)} now`;
 }
 
+function fingerprintDifference(old: Fingerprint, fp: Fingerprint): string | null {
+  const a = normalized(old);
+  return (
+    firstDifference(a.rules, fp.rules, 'rules') ??
+    firstDifference(a.seeds, fp.seeds, 'seeds') ??
+    firstDifference(a.grid ?? {}, fp.grid ?? {}, 'grid') ??
+    firstDifference(a.configs, fp.configs, 'configs')
+  );
+}
+
 export interface CompareFile {
   format: 'biocredit-compare';
   version: 1;
   fingerprint: Fingerprint;
   command: string;
+  /** Every group's rule and swept values (absent in comparisons made before sweeps: the groups are the rules). */
+  groups?: Group[];
 }
 
 export const COMPARE_FILE = 'compare.json';
 
+/** The groups of a compare file, in order. */
+export function groupsOf(file: CompareFile): Group[] {
+  return file.groups ?? file.fingerprint.rules.map((rule) => ({ label: rule, rule, values: {} }));
+}
+
+function readCompare(file: string): CompareFile | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as CompareFile;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * runs/compare-<model>-<dataset>-<hash of the settings>, or an existing compare
+ * directory there whose settings are the same (made before options were added).
+ */
 export function defaultCompareDir(fp: Fingerprint): string {
-  const c = fp.configs[fp.rules[0]!]!;
-  return join('runs', `compare-${c.model.name}-${c.dataset.name}-${fingerprintHash(fp)}`);
+  const c = Object.values(fp.configs)[0]!;
+  const dir = join('runs', `compare-${c.model.name}-${c.dataset.name}-${fingerprintHash(fp)}`);
+  const parent = dirname(dir);
+  if (existsSync(dir) || !existsSync(parent)) return dir;
+  const prefix = `compare-${c.model.name}-${c.dataset.name}-`;
+  for (const name of readdirSync(parent).filter((n) => n.startsWith(prefix)).sort()) {
+    const old = readCompare(join(parent, name, COMPARE_FILE));
+    if (old && !fingerprintDifference(old.fingerprint, fp)) return join(parent, name);
+  }
+  return dir;
 }
 
 /** Creates the compare directory, or checks that an existing one was made by the same command. */
-export function openCompareDir(dir: string, fp: Fingerprint, command: string): string {
+export function openCompareDir(dir: string, fp: Fingerprint, command: string, groups: Group[]): string {
   dir = resolve(dir);
   const file = join(dir, COMPARE_FILE);
   if (existsSync(file)) {
-    let existing: CompareFile;
-    try {
-      existing = JSON.parse(readFileSync(file, 'utf8')) as CompareFile;
-    } catch (e) {
-      throw new RunDirError(dir, `${COMPARE_FILE} is not valid JSON (${(e as Error).message})`);
-    }
-    const old = existing.fingerprint;
-    const diff =
-      firstDifference(old.rules, fp.rules, 'rules') ?? firstDifference(old.seeds, fp.seeds, 'seeds') ?? firstDifference(old.configs, fp.configs, 'configs');
+    const existing = readCompare(file);
+    if (!existing) throw new RunDirError(dir, `${COMPARE_FILE} is not valid JSON`);
+    const diff = fingerprintDifference(existing.fingerprint, fp);
     if (diff) {
       throw new UsageError(
         `--out ${dir} holds a comparison made by a different command (${diff}); its runs would not be comparable with these — choose another --out`,
@@ -93,28 +165,43 @@ export function openCompareDir(dir: string, fp: Fingerprint, command: string): s
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new UsageError(`--out ${dir} exists, is not empty and holds no ${COMPARE_FILE}; choose another --out`);
   }
-  mkdirSync(dir, { recursive: true });
-  atomicWriteJson(file, { format: 'biocredit-compare', version: 1, fingerprint: fp, command } satisfies CompareFile);
+  const grid = fp.grid ? { groups } : {};
+  atomicWriteJson(file, { format: 'biocredit-compare', version: 1, fingerprint: fp, command, ...grid } satisfies CompareFile);
   return dir;
 }
 
 export function readCompareFile(dir: string): CompareFile {
   const file = join(dir, COMPARE_FILE);
   if (!existsSync(file)) throw new RunDirError(dir, `not a compare directory (no ${COMPARE_FILE})`);
-  return JSON.parse(readFileSync(file, 'utf8')) as CompareFile;
+  const f = readCompare(file);
+  if (!f) throw new RunDirError(dir, `${COMPARE_FILE} is not valid JSON`);
+  return f;
 }
 
-export type RunState = 'finished' | 'failed' | 'resume' | 'new';
+/** A value as it appears in a group label and a run directory's name. */
+export function formatValue(v: OptionValue): string {
+  const s = Array.isArray(v) ? v.join('x') : v === null ? 'none' : String(v);
+  return s.replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
+/** `<rule>` or `<rule>-<option>=<value>…`. */
+export function groupLabel(rule: string, values: Record<string, OptionValue>): string {
+  return [rule, ...Object.entries(values).map(([k, v]) => `${k}=${formatValue(v)}`)].join('-');
+}
+
+/** finished · failed · resume (from its checkpoint) · prepared (config.json only) · new. */
+export type RunState = 'finished' | 'failed' | 'resume' | 'prepared' | 'new';
 
 export interface PlannedRun {
+  group: string;
   rule: string;
   seed: number;
   dir: string;
   state: RunState;
 }
 
-export function runDirName(rule: string, seed: number): string {
-  return `${rule}-s${seed}`;
+export function runDirName(group: string, seed: number): string {
+  return `${group}-s${seed}`;
 }
 
 function readJson<T>(path: string): T | null {
@@ -125,22 +212,23 @@ function readJson<T>(path: string): T | null {
   }
 }
 
-/** Which runs are done, which can resume from a checkpoint, which start afresh. */
-export function planRuns(dir: string, fp: Fingerprint): PlannedRun[] {
-  const out: PlannedRun[] = [];
-  for (const rule of fp.rules) {
-    for (const seed of fp.seeds) {
-      const runDir = join(dir, runDirName(rule, seed));
-      const summary = readJson<{ status?: string; steps?: number; totalSteps?: number }>(join(runDir, 'summary.json'));
-      let state: RunState = 'new';
-      if (summary?.status === 'finished') state = 'finished';
-      else if (summary?.status === 'failed') state = 'failed';
-      else if (existsSync(join(runDir, 'checkpoint', 'state.json')) || existsSync(join(runDir, 'checkpoint.old', 'state.json'))) state = 'resume';
-      else if (existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
-      out.push({ rule, seed, dir: runDir, state });
-    }
-  }
-  return out;
+/** The runs of a comparison, group by group, with their directories. */
+export function runsOf(dir: string, groups: Group[], seeds: number[]): { group: string; rule: string; seed: number; dir: string }[] {
+  return groups.flatMap((g) => seeds.map((seed) => ({ group: g.label, rule: g.rule, seed, dir: join(dir, runDirName(g.label, seed)) })));
+}
+
+/** Which runs are done, which can resume from a checkpoint, which are prepared, which start afresh. */
+export function planRuns(dir: string, groups: Group[], seeds: number[]): PlannedRun[] {
+  return runsOf(dir, groups, seeds).map((run) => {
+    const summary = readJson<{ status?: string }>(join(run.dir, 'summary.json'));
+    let state: RunState = 'new';
+    if (summary?.status === 'finished') state = 'finished';
+    else if (summary?.status === 'failed') state = 'failed';
+    else if (existsSync(join(run.dir, 'checkpoint', 'state.json')) || existsSync(join(run.dir, 'checkpoint.old', 'state.json'))) state = 'resume';
+    else if (existsSync(join(run.dir, 'config.json'))) state = 'prepared';
+    else if (existsSync(run.dir)) rmSync(run.dir, { recursive: true, force: true });
+    return { ...run, state };
+  });
 }
 
 export interface Stat {
@@ -160,7 +248,10 @@ export function stat(values: number[]): Stat {
 }
 
 export interface RunResult {
+  group: string;
   rule: string;
+  /** The swept values of the run's group. */
+  values: Record<string, OptionValue>;
   seed: number;
   dir: string;
   status: 'finished' | 'failed' | 'interrupted' | 'missing';
@@ -183,8 +274,10 @@ export interface RunResult {
   diags: DiagRecord[];
 }
 
-export interface RuleResult {
+export interface GroupResult {
+  group: string;
   rule: string;
+  values: Record<string, OptionValue>;
   finished: number;
   failed: number;
   testAccuracy: Stat;
@@ -199,7 +292,9 @@ export interface RuleResult {
 export interface ComparisonResults {
   dir: string;
   command: string;
-  rules: RuleResult[];
+  /** The swept option names (empty without a sweep). */
+  grid: string[];
+  groups: GroupResult[];
   runs: RunResult[];
 }
 
@@ -218,10 +313,11 @@ function readRecords(path: string): { evals: EvalRecord[]; diags: DiagRecord[] }
 
 export function collectResults(dir: string): ComparisonResults {
   const file = readCompareFile(dir);
+  const groups = groupsOf(file);
   const runs: RunResult[] = [];
-  for (const rule of file.fingerprint.rules) {
+  for (const g of groups) {
     for (const seed of file.fingerprint.seeds) {
-      const runDir = join(dir, runDirName(rule, seed));
+      const runDir = join(dir, runDirName(g.label, seed));
       const summary = readJson<RunSummary & { status: string; error?: string }>(join(runDir, 'summary.json'));
       const { evals, diags } = readRecords(join(runDir, 'metrics.jsonl'));
       const layers = summary?.alignment?.layers ?? {};
@@ -230,7 +326,9 @@ export function collectResults(dir: string): ComparisonResults {
       const hidden = names.slice(0, -1).map((l) => layers[l]!.updateAngle);
       const finished = summary?.status === 'finished';
       runs.push({
-        rule,
+        group: g.label,
+        rule: g.rule,
+        values: g.values,
         seed,
         dir: runDir,
         status: (summary?.status as RunResult['status']) ?? 'missing',
@@ -250,13 +348,15 @@ export function collectResults(dir: string): ComparisonResults {
       });
     }
   }
-  const rules: RuleResult[] = file.fingerprint.rules.map((rule) => {
-    const mine = runs.filter((r) => r.rule === rule && r.status === 'finished');
+  const results: GroupResult[] = groups.map((g) => {
+    const mine = runs.filter((r) => r.group === g.label && r.status === 'finished');
     const layerNames = [...new Set(mine.flatMap((r) => Object.keys(r.angles)))];
     return {
-      rule,
+      group: g.label,
+      rule: g.rule,
+      values: g.values,
       finished: mine.length,
-      failed: runs.filter((r) => r.rule === rule && r.status === 'failed').length,
+      failed: runs.filter((r) => r.group === g.label && r.status === 'failed').length,
       testAccuracy: stat(mine.map((r) => r.testAccuracy)),
       bestTestAccuracy: stat(mine.map((r) => r.bestTestAccuracy)),
       trainAccuracy: stat(mine.map((r) => r.trainAccuracy)),
@@ -266,28 +366,42 @@ export function collectResults(dir: string): ComparisonResults {
       angles: Object.fromEntries(layerNames.map((l) => [l, stat(mine.map((r) => r.angles[l] ?? NaN))])),
     };
   });
-  return { dir, command: file.command, rules, runs };
+  return { dir, command: file.command, grid: Object.keys(file.fingerprint.grid ?? {}), groups: results, runs };
 }
 
-const CSV_COLUMNS = ['rule', 'seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'test_nmse', 'sec_per_epoch', 'hidden_angle_deg'] as const;
+const CSV_COLUMNS = ['seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'test_nmse', 'sec_per_epoch', 'hidden_angle_deg'] as const;
 
-/** One row per run; the final update-vs-backprop angle of each layer as `angle_<layer>_deg`. */
+const csvCell = (v: number | string) => (typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/** A swept value for tables and CSV: lists comma-separated, null as none, '' where the option does not apply. */
+export function displayValue(v: OptionValue | undefined): string {
+  if (v === undefined) return '';
+  if (v === null) return 'none';
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+/** One row per run: rule, one column per swept option, the results, and the final angle of each layer as `angle_<layer>_deg`. */
 export function resultsCsv(results: ComparisonResults): string {
   const layers = [...new Set(results.runs.flatMap((r) => Object.keys(r.angles)))];
-  const header = [...CSV_COLUMNS, ...layers.map((l) => `angle_${l}_deg`)];
-  const cell = (v: number | string) => (typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const header = ['rule', ...results.grid, ...CSV_COLUMNS, ...layers.map((l) => `angle_${l}_deg`)];
   const rows = results.runs.map((r) =>
-    [r.rule, r.seed, r.status, r.testAccuracy, r.bestTestAccuracy, r.trainAccuracy, r.testLoss, r.testNmse, r.secPerEpoch, r.hiddenAngle, ...layers.map((l) => r.angles[l] ?? NaN)].map(cell).join(','),
+    [
+      csvCell(r.rule),
+      ...results.grid.map((k) => csvCell(displayValue(r.values[k]))),
+      ...[r.seed, r.status, r.testAccuracy, r.bestTestAccuracy, r.trainAccuracy, r.testLoss, r.testNmse, r.secPerEpoch, r.hiddenAngle, ...layers.map((l) => r.angles[l] ?? NaN)].map(csvCell),
+    ].join(','),
   );
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }
 
-/** The machine-readable summary: per-rule statistics and per-run numbers (curves left out). */
+/** The machine-readable summary: per-group statistics and per-run numbers (curves left out). */
 export function resultsJson(results: ComparisonResults): object {
   return {
     dir: results.dir,
     command: results.command,
-    rules: Object.fromEntries(results.rules.map(({ rule, ...rest }) => [rule, rest])),
+    grid: results.grid,
+    groups: Object.fromEntries(results.groups.map(({ group, ...rest }) => [group, rest])),
     runs: results.runs.map(({ evals: _e, diags: _d, ...rest }) => rest),
   };
 }
+

@@ -7,7 +7,7 @@
 import type { BackendChoice, BackendName } from './backend.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_LR, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from './optim.js';
-import { option, parse, parseFlag, resolveOptions, type OptionSpec, type OptionValue } from './options.js';
+import { flagName, option, parse, parseFlag, resolveOptions, type OptionSpec, type OptionValue } from './options.js';
 import { analyses, datasets, models, rules, tasks } from './registries.js';
 import type { ResolvedOptions } from './types.js';
 import { VERSION } from './version.js';
@@ -47,7 +47,8 @@ export interface RunConfig {
   dataset: ComponentConfig;
   model: ComponentConfig;
   rule: ComponentConfig;
-  optimizer: OptimizerConfig;
+  /** Null for a rule that applies its own updates (RuleEntry.output 'update'). */
+  optimizer: OptimizerConfig | null;
   training: TrainingConfig;
 }
 
@@ -84,7 +85,10 @@ export interface TrainSpec {
   analyzePoints?: number;
 }
 
-type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
+export type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
+
+/** The trainer options that configure the optimizer: they do not apply to rules that make their own updates. */
+export const OPTIMIZER_KEYS: readonly TrainKey[] = ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm', 'lrDecay', 'lrDecayEvery'];
 
 /** A comma list of registered analysis names. */
 function parseAnalyses(raw: string): string[] {
@@ -98,18 +102,18 @@ function parseAnalyses(raw: string): string[] {
 export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   seed: option('seed', '--seed <n>', 'run seed; every random stream derives from it', 0, parse.nonNegativeInt),
   dataset: option('dataset', '--dataset <name>', 'dataset (see `biocredit list`)', 'mnist', parse.string),
-  task: option<string | null>('task', '--task <name>', 'trial-based task for recurrent models, instead of --dataset (see `biocredit list`)', null, parse.string),
+  task: option('task', '--task <name>', 'trial-based task for recurrent models, instead of --dataset (see `biocredit list`)', null as string | null, parse.string),
   model: option('model', '--model <name>', 'model family (see `biocredit list`)', 'mlp', parse.string),
   rule: option('rule', '--rule <name>', 'learning rule (see `biocredit list`)', 'bp', parse.string),
   optimizer: option('optimizer', '--optimizer <name>', `optimizer: ${OPTIMIZERS.join(', ')}`, 'adam', parse.choice(OPTIMIZERS)),
-  lr: option<number | null>('lr', '--lr <rate>', 'learning rate (default: sgd 0.1, momentum 0.01, adam 1e-3, rmsprop 1e-3)', null, parse.positiveNumber),
+  lr: option('lr', '--lr <rate>', 'learning rate (default: sgd 0.1, momentum 0.01, adam 1e-3, rmsprop 1e-3)', null as number | null, parse.positiveNumber),
   momentum: option('momentum', '--momentum <m>', 'momentum coefficient of the momentum optimizer', 0.9, parse.nonNegativeNumber),
   weightDecay: option('weightDecay', '--weight-decay <λ>', 'L2 weight decay on weights (added to the update direction)', 0, parse.nonNegativeNumber),
   clipNorm: option('clipNorm', '--clip-norm <c>', 'clip the global update norm to c (0: off)', 0, parse.nonNegativeNumber),
   lrDecay: option('lrDecay', '--lr-decay <factor>', 'multiply the learning rate by this factor every --lr-decay-every steps', 1, parse.positiveNumber),
   lrDecayEvery: option('lrDecayEvery', '--lr-decay-every <steps>', 'steps between learning-rate decays (0: constant rate)', 0, parse.nonNegativeInt),
-  epochs: option<number | null>('epochs', '--epochs <n>', 'passes over the training data (default 10 unless --steps)', null, parse.positiveInt),
-  steps: option<number | null>('steps', '--steps <n>', 'total number of updates (instead of --epochs)', null, parse.positiveInt),
+  epochs: option('epochs', '--epochs <n>', 'passes over the training data (default 10 unless --steps)', null as number | null, parse.positiveInt),
+  steps: option('steps', '--steps <n>', 'total number of updates (instead of --epochs)', null as number | null, parse.positiveInt),
   batchSize: option('batchSize', '--batch-size <n>', 'examples per update', 64, parse.positiveInt),
   evalEvery: option('evalEvery', '--eval-every <steps>', 'also evaluate every n steps (0: once per epoch)', 0, parse.nonNegativeInt),
   evalBatchSize: option('evalBatchSize', '--eval-batch-size <n>', 'examples per evaluation batch', 1000, parse.positiveInt),
@@ -124,7 +128,7 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
     parse.nonNegativeInt,
   ),
   analyzeEvery: option('analyzeEvery', '--analyze-every <steps>', 'record the --analyze measures every n steps, at step 0 and at the end (0: never)', 0, parse.nonNegativeInt),
-  analyze: option<string[]>('analyze', '--analyze <measures>', 'comma list of analyses recorded by --analyze-every (see `biocredit list`)', ['hessian', 'gap'], parseAnalyses),
+  analyze: option('analyze', '--analyze <measures>', 'comma list of analyses recorded by --analyze-every (see `biocredit list`)', ['hessian', 'gap'], parseAnalyses),
   analyzePoints: option('analyzePoints', '--analyze-points <n>', 'examples (the first n, file order) for the --analyze measures', 1000, parse.positiveInt),
 };
 
@@ -137,6 +141,21 @@ function value(key: TrainKey, spec: TrainSpec): OptionValue {
   return parseFlag(opt.flag, String(v), opt.parse);
 }
 
+function optimizerConfig(spec: TrainSpec): OptimizerConfig {
+  const num = (k: TrainKey) => value(k, spec) as number;
+  const name = value('optimizer', spec) as OptimizerName;
+  const [decayFactor, decayEvery] = [num('lrDecay'), num('lrDecayEvery')];
+  if ((decayFactor !== 1) !== (decayEvery > 0)) throw new UsageError('give --lr-decay and --lr-decay-every together (e.g. --lr-decay 0.8 --lr-decay-every 300)');
+  return {
+    name,
+    lr: (value('lr', spec) as number | null) ?? DEFAULT_LR[name],
+    momentum: num('momentum'),
+    weightDecay: num('weightDecay'),
+    clipNorm: num('clipNorm'),
+    ...(decayEvery > 0 ? { decay: { factor: decayFactor, every: decayEvery } } : {}),
+  };
+}
+
 /** Resolves a spec into a full config, validating every value and every name. */
 export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig {
   const num = (k: TrainKey) => value(k, spec) as number;
@@ -144,15 +163,15 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   const epochs = value('epochs', spec) as number | null;
   const steps = value('steps', spec) as number | null;
   if (epochs !== null && steps !== null) throw new UsageError('give --epochs or --steps, not both');
-  const optimizerName = str('optimizer') as OptimizerName;
-  const lr = (value('lr', spec) as number | null) ?? DEFAULT_LR[optimizerName];
-  const [decayFactor, decayEvery] = [num('lrDecay'), num('lrDecayEvery')];
-  if ((decayFactor !== 1) !== (decayEvery > 0)) throw new UsageError('give --lr-decay and --lr-decay-every together (e.g. --lr-decay 0.8 --lr-decay-every 300)');
   const taskName = value('task', spec) as string | null;
   if (taskName !== null && spec.dataset !== undefined) throw new UsageError('give --dataset or --task, not both');
   const dataset = taskName !== null ? tasks.get(taskName) : datasets.get(str('dataset'));
   const model = models.get(str('model'));
   const rule = rules.get(str('rule'));
+  const given = OPTIMIZER_KEYS.find((k) => spec[k] !== undefined && spec[k] !== null);
+  if (rule.output === 'update' && given) {
+    throw new UsageError(`${flagName(TRAIN_OPTIONS[given].flag)} does not apply to rule ${rule.name}: it applies its own updates, with no optimizer`);
+  }
   // Validated even when --analyze-every is 0, so a typo is caught before a long run.
   const analyze = value('analyze', spec) as string[];
   const analyzePoints = num('analyzePoints');
@@ -167,14 +186,7 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
     },
     model: { name: model.name, options: resolveOptions(`model ${model.name}`, model.options ?? [], spec.modelOptions) },
     rule: { name: rule.name, options: resolveOptions(`rule ${rule.name}`, rule.options ?? [], spec.ruleOptions) },
-    optimizer: {
-      name: optimizerName,
-      lr,
-      momentum: num('momentum'),
-      weightDecay: num('weightDecay'),
-      clipNorm: num('clipNorm'),
-      ...(decayEvery > 0 ? { decay: { factor: decayFactor, every: decayEvery } } : {}),
-    },
+    optimizer: rule.output === 'update' ? null : optimizerConfig(spec),
     training: {
       epochs: epochs === null && steps === null ? DEFAULT_EPOCHS : epochs,
       steps,

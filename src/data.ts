@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from './errors.js';
-import type { LossKind } from './losses.js';
+import type { LossKind } from './types.js';
 import type { Rng } from './rng.js';
 import type { Batch, Dataset, Split } from './types.js';
 

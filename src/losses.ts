@@ -4,18 +4,17 @@
  * that output error instead of backpropagating through the network.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Batch } from './types.js';
+import type { Batch, Loss, LossKind } from './types.js';
 
-export type LossKind = 'softmax-ce' | 'sigmoid-bce' | 'mse' | 'mse-decision' | 'sequence-ce';
+/** Mean over every axis but the first (the population axis) of per-example terms [P, B, …]. */
+function memberMeans(terms: tf.Tensor): tf.Tensor1D {
+  return tf.mean(tf.reshape(terms, [terms.shape[0]!, -1]), 1) as tf.Tensor1D;
+}
 
-export interface Loss {
-  readonly kind: LossKind;
-  /** Mean loss over the batch. */
-  value(output: tf.Tensor, batch: Batch): tf.Scalar;
-  /** d(mean loss)/d(output), e.g. (softmax(a) − onehot(y)) / B. */
-  outputGrad(output: tf.Tensor, batch: Batch): tf.Tensor;
-  /** Number of examples in the batch the model gets right (NaN for regression losses). */
-  correct(output: tf.Tensor, batch: Batch): tf.Scalar;
+/** Σ m·terms / Σ m per member, for masked per-step terms [P, B, T] and a mask [B, T]. */
+function maskedMemberMeans(terms: tf.Tensor, mask: tf.Tensor): tf.Tensor1D {
+  const p = terms.shape[0]!;
+  return tf.div(tf.sum(tf.reshape(tf.mul(terms, mask), [p, -1]), 1), tf.maximum(tf.sum(mask), 1)) as tf.Tensor1D;
 }
 
 /** Softmax cross-entropy on integer labels: L = −mean_b log softmax(a_b)[y_b]. */
@@ -26,6 +25,12 @@ const softmaxCrossEntropy: Loss = {
       const logp = tf.logSoftmax(output as tf.Tensor2D);
       const onehot = tf.oneHot(batch.y as tf.Tensor1D, output.shape[1]!);
       return tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as tf.Scalar;
+    });
+  },
+  values(outputs, batch) {
+    return tf.tidy(() => {
+      const onehot = tf.oneHot(batch.y as tf.Tensor1D, outputs.shape[2]!);
+      return memberMeans(tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(outputs)), -1)));
     });
   },
   outputGrad(output, batch) {
@@ -53,6 +58,12 @@ const sigmoidCrossEntropy: Loss = {
       return tf.mean(tf.add(tf.relu(tf.neg(m)), tf.log(tf.add(1, tf.exp(tf.neg(tf.abs(m))))))) as tf.Scalar;
     });
   },
+  values(outputs, batch) {
+    return tf.tidy(() => {
+      const m = tf.mul(tf.reshape(outputs, [outputs.shape[0]!, -1]), tf.sub(tf.mul(2, tf.cast(batch.y, 'float32')), 1));
+      return memberMeans(tf.add(tf.relu(tf.neg(m)), tf.log(tf.add(1, tf.exp(tf.neg(tf.abs(m)))))));
+    });
+  },
   outputGrad(output, batch) {
     return tf.tidy(() => tf.div(tf.sub(tf.sigmoid(output), tf.reshape(tf.cast(batch.y, 'float32'), output.shape)), output.shape[0]!));
   },
@@ -74,6 +85,13 @@ function squaredError(output: tf.Tensor, batch: Batch): tf.Scalar {
   });
 }
 
+function squaredErrors(outputs: tf.Tensor, batch: Batch): tf.Tensor1D {
+  return tf.tidy(() => {
+    const perStep = tf.mul(0.5, tf.sum(tf.square(tf.sub(outputs, batch.y)), -1));
+    return batch.mask ? maskedMemberMeans(perStep, batch.mask) : memberMeans(perStep);
+  });
+}
+
 function squaredErrorGrad(output: tf.Tensor, batch: Batch): tf.Tensor {
   return tf.tidy(() => {
     const diff = tf.sub(output, batch.y);
@@ -90,6 +108,7 @@ function perStepCount(output: tf.Tensor): number {
 const meanSquaredError: Loss = {
   kind: 'mse',
   value: squaredError,
+  values: squaredErrors,
   outputGrad: squaredErrorGrad,
   correct() {
     return tf.scalar(NaN);
@@ -104,6 +123,7 @@ const meanSquaredError: Loss = {
 const decisionSquaredError: Loss = {
   kind: 'mse-decision',
   value: squaredError,
+  values: squaredErrors,
   outputGrad: squaredErrorGrad,
   correct(output, batch) {
     return tf.tidy(() => {
@@ -136,6 +156,14 @@ const sequenceCrossEntropy: Loss = {
       const perStep = tf.neg(tf.sum(tf.mul(batch.y, logp), -1));
       const m = batch.mask ?? tf.onesLike(perStep);
       return tf.div(tf.sum(tf.mul(perStep, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+    });
+  },
+  values(outputs, batch) {
+    return tf.tidy(() => {
+      const shifted = tf.sub(outputs, tf.max(outputs, -1, true));
+      const logp = tf.sub(shifted, tf.log(tf.sum(tf.exp(shifted), -1, true)));
+      const perStep = tf.neg(tf.sum(tf.mul(batch.y, logp), -1));
+      return maskedMemberMeans(perStep, batch.mask ?? tf.ones(perStep.shape.slice(1)));
     });
   },
   outputGrad(output, batch) {

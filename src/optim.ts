@@ -3,8 +3,9 @@
  * the trainer needs around them: coupled L2 weight decay on weights (g += λ W,
  * as in torch's `weight_decay`), global gradient-norm clipping, the projection
  * that keeps constrained parameters feasible, and exact state save/restore.
- * Weight decay and clipping apply to 'gradient' rules; a 'delta' rule's change
- * (RLS and other rules that define their own step) is added as it is.
+ * They serve 'gradient' rules; an 'update' rule's change (RLS and other rules
+ * that define their own step) is added as it is by `applyUpdate`, with no
+ * optimizer, decay or clipping.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from './errors.js';
@@ -60,38 +61,73 @@ export interface StepInfo {
   updateNorm: number;
 }
 
+/**
+ * The parameters a rule's output names, in spec order, after checking that each
+ * is a trainable parameter of the right shape (a mistake in a rule, reported as such).
+ */
+export function updatedNames(store: ParamStore, updates: Params): string[] {
+  const trainable = store.trainable();
+  for (const [name, u] of Object.entries(updates)) {
+    const spec = store.model.specs[name];
+    if (!spec) throw new Error(`the rule returned an update for ${name}, which model ${store.model.name} does not have`);
+    if (!trainable.includes(name)) throw new Error(`the rule returned an update for ${name}, which is not trainable`);
+    if (u.shape.join('×') !== spec.shape.join('×')) throw new Error(`the rule's update of ${name} has shape ${u.shape.join('×')}, expected ${spec.shape.join('×')}`);
+  }
+  return trainable.filter((n) => updates[n] !== undefined);
+}
+
+/**
+ * Adds an 'update' rule's change to the parameters it names (the others are not
+ * touched), then re-imposes constraints. A change that is not finite is not
+ * applied (the caller stops the run).
+ */
+export function applyUpdate(store: ParamStore, updates: Params): StepInfo {
+  const names = updatedNames(store, updates);
+  const delta = Object.fromEntries(names.map((n) => [n, updates[n]!]));
+  const updateNorm = tf.tidy(() => globalNorm(delta).dataSync()[0]!);
+  if (Number.isFinite(updateNorm)) {
+    store.addDeltas(delta);
+    store.project();
+  }
+  return { updateNorm };
+}
+
 export class Optimizer {
   private readonly opt: tf.Optimizer;
+  /**
+   * The parameters the rule trains. tfjs optimizers keep their slots by position
+   * in the list passed to applyGradients, so the list must be the same at every
+   * step (and match the slots of a restored state).
+   */
+  private names: string[] | null = null;
 
   constructor(readonly config: OptimizerConfig, private readonly store: ParamStore) {
     this.opt = build(config);
   }
 
   /**
-   * Applies a rule's output to the parameters, then re-imposes constraints. An
-   * update that is not finite is not applied (the caller stops the run), so the
-   * parameters stay at their last good values.
+   * Steps against a 'gradient' rule's output (the parameters it leaves out are
+   * not touched), then re-imposes constraints. A gradient that is not finite is
+   * not applied (the caller stops the run), so the parameters stay at their last
+   * good values.
    */
-  apply(updates: Params, mode: 'gradient' | 'delta', step = 0): StepInfo {
-    const names = this.store.trainable();
-    if (this.config.decay) this.setRate(learningRateAt(this.config, step));
-    for (const n of names) {
-      if (!updates[n]) throw new Error(`the rule returned no update for parameter ${n}`);
+  apply(updates: Params, step = 0): StepInfo {
+    const names = updatedNames(this.store, updates);
+    if (this.names === null) this.names = names;
+    else if (names.join(',') !== this.names.join(',')) {
+      throw new Error(`the rule returned gradients for ${names.join(', ') || 'no parameter'} after ${this.names.join(', ')}; a gradient rule must train the same parameters at every step`);
     }
+    if (this.config.decay) this.setRate(learningRateAt(this.config, step));
     const params = this.store.values;
     const { weightDecay, clipNorm } = this.config;
     const updateNorm = tf.tidy(() => {
       let g: Params = {};
       for (const n of names) {
-        const decay = mode === 'gradient' && weightDecay > 0 && this.store.model.specs[n]!.role === 'weight';
+        const decay = weightDecay > 0 && this.store.model.specs[n]!.role === 'weight';
         g[n] = decay ? tf.add(updates[n]!, tf.mul(weightDecay, params[n]!)) : updates[n]!;
       }
       const norm = globalNorm(g).dataSync()[0]!;
       if (!Number.isFinite(norm)) return norm;
-      if (mode === 'delta') {
-        this.store.addDeltas(g);
-        return norm;
-      }
       if (clipNorm > 0 && norm > clipNorm) {
         const s = clipNorm / norm;
         g = Object.fromEntries(Object.entries(g).map(([k, t]) => [k, tf.mul(t, s)]));
@@ -127,6 +163,9 @@ export class Optimizer {
   async restore(weights: NamedTensor[]): Promise<void> {
     const slots = weights.filter((w) => !w.name.startsWith('adam/'));
     if (slots[0]?.name !== 'iter') throw new UsageError('optimizer state is missing its iteration count');
+    // Slot names are `<parameter>/<slot>`: the parameters the rule was training, in order.
+    const trained = [...new Set(slots.slice(1).map((w) => w.name.slice(0, w.name.lastIndexOf('/'))))];
+    if (trained.length) this.names = trained;
     await this.opt.setWeights(slots);
     const adam = this.opt as unknown as AdamInternals;
     for (const key of ['accBeta1', 'accBeta2'] as const) {

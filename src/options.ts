@@ -8,9 +8,9 @@ import { UsageError } from './errors.js';
 
 export type OptionValue = string | number | boolean | number[] | string[] | null;
 
-export interface OptionSpec<T extends OptionValue = OptionValue> {
+export interface OptionSpec<T extends OptionValue = OptionValue, K extends string = string> {
   /** Key in the options object, camelCase (`hidden`, `initScale`). */
-  key: string;
+  key: K;
   /** The CLI flag with its value placeholder, e.g. `--hidden <sizes>`. */
   flag: string;
   description: string;
@@ -28,14 +28,19 @@ export function flagName(flag: string): string {
   return flag.split(/\s+/)[0] ?? flag;
 }
 
-export function option<T extends OptionValue>(
-  key: string,
-  flag: string,
-  description: string,
-  def: T,
-  parse: Parser<T>,
-): OptionSpec<T> {
+export function option<K extends string, T extends OptionValue>(key: K, flag: string, description: string, def: T, parse: Parser<T>): OptionSpec<T, K> {
   return { key, flag, description, default: def, parse };
+}
+
+/**
+ * The resolved options an entry's specs describe, typed: `[option('hidden', …,
+ * [256], parse.intList)]` gives `{ hidden: number[] }`.
+ */
+export type OptionsOf<S extends readonly OptionSpec[]> = { [E in S[number] as E['key']]: E['default'] };
+
+/** Every option at its default, typed (for building entries directly, as tests do). */
+export function optionDefaults<const S extends readonly OptionSpec[]>(specs: S): OptionsOf<S> {
+  return Object.fromEntries(specs.map((s) => [s.key, s.default])) as OptionsOf<S>;
 }
 
 function fail(expected: string): never {

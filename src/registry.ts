@@ -1,19 +1,10 @@
 /**
- * One generic registry. Rules, models, datasets and tasks each have one
+ * One generic registry. Rules, models, datasets, tasks and analyses each have one
  * (src/registries.ts); they are filled by explicit `register` modules, never by
  * scanning the filesystem.
  */
 import { UsageError } from './errors.js';
-import type { OptionSpec } from './options.js';
-
-export interface RegistryItem {
-  name: string;
-  /** One line for `biocredit list`. */
-  description: string;
-  /** The paper or source the item follows, e.g. "Lillicrap et al. 2016, Nat Commun". */
-  reference?: string;
-  options?: readonly OptionSpec[];
-}
+import type { RegistryItem } from './types.js';
 
 export class Registry<E extends RegistryItem> {
   private readonly items = new Map<string, E>();

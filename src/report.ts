@@ -1,12 +1,13 @@
 /**
  * report.html for a comparison: the results table and SVG plots drawn with
  * vega-lite (compiled to vega and rendered to SVG in Node, no browser needed):
- * test accuracy per epoch for each rule, with a band of ±1 std over seeds, and
- * the angle between each layer's update and the backprop gradient over training.
+ * test accuracy per epoch for each group (a rule, or a rule at one combination
+ * of swept values), with a band of ±1 std over seeds, and the angle between
+ * each layer's update and the backprop gradient over training.
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { ComparisonResults, Stat } from './compare.js';
+import { displayValue, type ComparisonResults, type Stat } from './compare.js';
 
 type Spec = vl.TopLevelSpec;
 
@@ -21,19 +22,18 @@ export async function renderSvg(spec: Spec): Promise<string> {
   }
 }
 
-/** One color per rule, the same in every figure even where a rule has no data. */
-/** The color encoding by rule, with the rules' order fixed so every figure colors them alike. */
-export function ruleColor(rules: string[]) {
-  return { field: 'rule', type: 'nominal' as const, sort: rules, scale: { domain: rules }, title: 'rule' };
+/** The color encoding by group, with the groups' order fixed so every figure colors them alike (even where one has no data). */
+export function groupColor(groups: string[]) {
+  return { field: 'group', type: 'nominal' as const, sort: groups, scale: { domain: groups }, title: null };
 }
 
-const rulesOf = (results: ComparisonResults) => results.rules.map((r) => r.rule);
+const groupsOf = (results: ComparisonResults) => results.groups.map((r) => r.group);
 
 /** True when the runs are on a regression task (their metric is the normalized error). */
 export const isRegression = (results: ComparisonResults) => results.runs.some((r) => r.evals.some((e) => e.test.nmse !== undefined));
 
 /**
- * The test metric per epoch, one line per rule: accuracy (mean over seeds with
+ * The test metric per epoch, one line per group: accuracy (mean over seeds with
  * a ±1 std band) or, for regression tasks, the normalized error on a log scale
  * (mean, and each seed as a thin line).
  */
@@ -41,7 +41,7 @@ export function accuracySpec(results: ComparisonResults): Spec | null {
   const regression = isRegression(results);
   const values = results.runs.flatMap((r) =>
     r.evals
-      .map((e) => ({ rule: r.rule, seed: r.seed, epoch: e.epoch, value: regression ? (e.test.nmse ?? NaN) : 100 * e.test.accuracy }))
+      .map((e) => ({ group: r.group, seed: r.seed, epoch: e.epoch, value: regression ? (e.test.nmse ?? NaN) : 100 * e.test.accuracy }))
       .filter((v) => !regression || (Number.isFinite(v.value) && v.value > 0)),
   );
   if (!values.length) return null;
@@ -59,7 +59,7 @@ export function accuracySpec(results: ComparisonResults): Spec | null {
     data: { values },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
-      color: ruleColor(rulesOf(results)),
+      color: groupColor(groupsOf(results)),
     },
     layer: [spread, { mark: { type: 'line', point: true }, encoding: { y: { aggregate: 'mean', field: 'value', type: 'quantitative' } } }],
   };
@@ -75,7 +75,7 @@ function angleSpec(results: ComparisonResults, field: AngleField, title: string)
       const shown = field === 'updateAngle' ? layers.slice(0, -1) : layers;
       return shown
         .filter(([, v]) => Number.isFinite(v[field]))
-        .map(([layer, v]) => ({ rule: r.rule, seed: r.seed, epoch: d.epoch, layer, angle: v[field]! }));
+        .map(([layer, v]) => ({ group: r.group, seed: r.seed, epoch: d.epoch, layer, angle: v[field]! }));
     }),
   );
   if (!values.length) return null;
@@ -91,7 +91,7 @@ function angleSpec(results: ComparisonResults, field: AngleField, title: string)
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: AXIS_TITLE },
         y: { aggregate: 'mean', field: 'angle', type: 'quantitative', title: 'angle (°)', scale: { zero: true }, axis: AXIS_TITLE },
-        color: ruleColor(rulesOf(results)),
+        color: groupColor(groupsOf(results)),
       },
     },
   };
@@ -125,17 +125,20 @@ export async function comparisonReport(results: ComparisonResults, extra: { titl
   figures.push(...extra);
   const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
   const exp = (st: Stat) => (st.n ? `${st.mean.toExponential(2)} ± ${st.std.toExponential(1)}` : '—');
-  const runs = (r: (typeof results.rules)[number]) => `${r.finished}${r.failed ? ` (+${r.failed} failed)` : ''}`;
-  const rows = results.rules
+  const runs = (r: (typeof results.groups)[number]) => `${r.finished}${r.failed ? ` (+${r.failed} failed)` : ''}`;
+  // A sweep's groups are a rule plus one column per swept option.
+  const lead = (r: (typeof results.groups)[number]) => [r.rule, ...results.grid.map((k) => displayValue(r.values[k]) || '—')].map((c) => `<td>${escape(c)}</td>`).join('');
+  const rows = results.groups
     .map((r) =>
       regression
-        ? `<tr><td>${escape(r.rule)}</td><td>${runs(r)}</td><td>${exp(r.testNmse)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`
-        : `<tr><td>${escape(r.rule)}</td><td>${runs(r)}</td><td>${pm(r.testAccuracy, 100)}</td><td>${pm(r.bestTestAccuracy, 100)}</td><td>${pm(r.trainAccuracy, 100)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`,
+        ? `<tr>${lead(r)}<td>${runs(r)}</td><td>${exp(r.testNmse)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`
+        : `<tr>${lead(r)}<td>${runs(r)}</td><td>${pm(r.testAccuracy, 100)}</td><td>${pm(r.bestTestAccuracy, 100)}</td><td>${pm(r.trainAccuracy, 100)}</td><td>${pm(r.secPerEpoch, 1, 1)}</td><td>${pm(r.hiddenAngle, 1, 1)}</td></tr>`,
     )
     .join('\n');
+  const leadHeader = ['rule', ...results.grid].map((k) => `<th>${escape(k)}</th>`).join('');
   const header = regression
-    ? '<th>rule</th><th>runs</th><th>final normalized test error</th><th>s / epoch</th><th>hidden-layer angle (°)</th>'
-    : '<th>rule</th><th>runs</th><th>final test acc (%)</th><th>best test acc (%)</th><th>train acc (%)</th><th>s / epoch</th><th>hidden-layer angle (°)</th>';
+    ? `${leadHeader}<th>runs</th><th>final normalized test error</th><th>s / epoch</th><th>hidden-layer angle (°)</th>`
+    : `${leadHeader}<th>runs</th><th>final test acc (%)</th><th>best test acc (%)</th><th>train acc (%)</th><th>s / epoch</th><th>hidden-layer angle (°)</th>`;
   const backends = [...new Set(results.runs.map((r) => r.backend).filter(Boolean))].join(', ');
   return `<!doctype html>
 <html lang="en">

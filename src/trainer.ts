@@ -11,21 +11,23 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { hookMeasures, type AnalysisRecord } from './analysis/hooks.js';
+import type { AnalysisRecord } from './analysis/contract.js';
 import { initBackend } from './backend.js';
-import { atomicWriteJson, loadCheckpoint, saveCheckpoint, writeParamsDir } from './checkpoint.js';
+import { provides } from './capabilities.js';
+import { atomicWriteJson, checkpointDir, loadCheckpoint, saveCheckpoint, writeParamsDir } from './checkpoint.js';
 import { resolveConfig, type RunConfig, type TrainSpec } from './config.js';
 import { disposeBatch } from './data.js';
-import { RunDirError, TrainingError, UsageError } from './errors.js';
+import { TrainingError, UsageError } from './errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { angleDegrees, autodiffStep } from './grad.js';
 import { lossFor } from './losses.js';
-import { Optimizer } from './optim.js';
+import { applyUpdate, Optimizer } from './optim.js';
 import { ParamStore } from './params.js';
-import { datasets, models, rules, tasks } from './registries.js';
+import { analyses } from './registries.js';
 import { RngStreams } from './rng.js';
+import { buildRun, readConfig, type RunParts } from './run.js';
 import { countParams, tidyObject, type NamedTensor } from './tensors.js';
-import type { Batch, Dataset, LearningRule, Model, Params, RuleState, Split } from './types.js';
+import type { Batch, Params, RuleState, Split } from './types.js';
 
 export interface StartInfo {
   runDir: string;
@@ -86,6 +88,8 @@ export interface TrainRecord {
   loss: number;
   accuracy: number;
   updateNorm: number;
+  /** The rule's own step metrics (RuleStep.metrics), mean over the window. */
+  metrics?: Record<string, number>;
   examplesPerSec: number;
   wallSec: number;
 }
@@ -146,39 +150,10 @@ interface LoopState {
   wallSec: number;
   trainSec: number;
   window: { lossSum: number; correct: number; n: number };
-  logWindow: { lossSum: number; correct: number; n: number; sec: number };
+  /** `metrics`: sums of the rule's step metrics and the number of steps they cover (absent in older checkpoints). */
+  logWindow: { lossSum: number; correct: number; n: number; sec: number; metrics?: Record<string, number>; steps?: number };
   best: RunSummary['best'] | null;
   alignment: RunSummary['alignment'] | null;
-}
-
-/** A run's pieces, built from its config. */
-export interface RunParts {
-  config: RunConfig;
-  dataset: Dataset;
-  model: Model;
-  rule: LearningRule;
-}
-
-export async function buildRun(config: RunConfig): Promise<RunParts> {
-  const dataset = await (config.dataset.kind === 'task' ? tasks : datasets).get(config.dataset.name).load(config.dataset.options, { seed: config.seed });
-  if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
-  const model = models.get(config.model.name).create(config.model.options, {
-    inputShape: dataset.inputShape,
-    outputSize: dataset.outputSize,
-    ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
-    trainInputs: () => {
-      const b = dataset.batch('train', Int32Array.from({ length: dataset.size('train') }, (_, i) => i));
-      b.y.dispose();
-      b.mask?.dispose();
-      return b.x;
-    },
-  });
-  const rule = rules.get(config.rule.name).create(config.rule.options);
-  rule.check?.(model);
-  if (config.training.analysis?.measures.includes('margin') && model.homogeneity === undefined) {
-    throw new UsageError(`--analyze margin needs a model that is homogeneous in its weights (gln); ${model.name} is not`);
-  }
-  return { config, dataset, model, rule };
 }
 
 function timestamp(d = new Date()): string {
@@ -186,7 +161,12 @@ function timestamp(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-function prepareNewRunDir(config: RunConfig, out?: string): string {
+/**
+ * Creates a run directory holding only its config.json: a prepared run, which
+ * `resume` starts (comparisons prepare every run this way before any starts, so
+ * a run can be executed wherever its directory is).
+ */
+export function prepareRun(config: RunConfig, out?: string): string {
   const dir = resolve(out ?? join('runs', `${timestamp()}-${config.rule.name}-${config.model.name}-${config.dataset.name}`));
   if (existsSync(dir)) {
     if (existsSync(join(dir, 'config.json'))) {
@@ -195,18 +175,8 @@ function prepareNewRunDir(config: RunConfig, out?: string): string {
     if (readdirSync(dir).length > 0) throw new UsageError(`--out ${dir} exists and is not empty`);
   }
   mkdirSync(dir, { recursive: true });
+  atomicWriteJson(join(dir, 'config.json'), config);
   return dir;
-}
-
-export function readConfig(runDir: string): RunConfig {
-  const path = join(runDir, 'config.json');
-  if (!existsSync(runDir)) throw new RunDirError(runDir, 'directory not found');
-  if (!existsSync(path)) throw new RunDirError(runDir, 'not a biocredit run directory (no config.json)');
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new RunDirError(runDir, `config.json is not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /** Drops metric records written after `step` (by a run that died before its next checkpoint). */
@@ -229,8 +199,12 @@ export async function train(spec: TrainSpec = {}, options: TrainOptions = {}): P
   const backend = await initBackend(spec.backend);
   const config = resolveConfig(spec, backend);
   const parts = await buildRun(config);
-  const runDir = prepareNewRunDir(config, options.out);
-  atomicWriteJson(join(runDir, 'config.json'), config);
+  return start(parts, prepareRun(config, options.out), options);
+}
+
+/** Step 0 of a prepared run: initial parameters (kept in init/), rule state, then the loop. */
+async function start(parts: RunParts, runDir: string, options: TrainOptions): Promise<RunSummary> {
+  const { config } = parts;
   writeFileSync(join(runDir, 'metrics.jsonl'), '');
   const rngs = new RngStreams(config.seed);
   const init = parts.model.init(rngs.stream('init'));
@@ -238,11 +212,15 @@ export async function train(spec: TrainSpec = {}, options: TrainOptions = {}): P
   tf.dispose(Object.values(init));
   store.project();
   await writeParamsDir(join(runDir, 'init'), store.values, { step: 0, model: config.model });
-  const ruleState = parts.rule.init(parts.model, store.values, rngs.stream('rule'));
+  // A rule's temporaries while it builds its state are freed here, whatever the rule does.
+  const ruleState = tidyObject(() => parts.rule.init(parts.model, store.values, rngs.stream('rule')));
   return runLoop(parts, runDir, { store, ruleState, rngs, saved: null, optimizerState: [] }, options);
 }
 
-/** Continues a run from its last checkpoint. */
+/**
+ * Continues a run from its last checkpoint; a prepared run (config.json only, or
+ * a run that died before its first checkpoint) starts from step 0.
+ */
 export async function resume(runDir: string, options: ResumeOptions = {}): Promise<RunSummary> {
   runDir = resolve(runDir);
   const config = readConfig(runDir);
@@ -250,6 +228,13 @@ export async function resume(runDir: string, options: ResumeOptions = {}): Promi
   if (options.epochs !== undefined) config.training = { ...config.training, epochs: options.epochs, steps: null };
   if (options.steps !== undefined) config.training = { ...config.training, steps: options.steps, epochs: null };
   const backend = await initBackend(options.backend);
+  if (!checkpointDir(runDir)) {
+    // Nothing was computed yet: the run starts on this backend.
+    config.backend = backend;
+    const parts = await buildRun(config);
+    atomicWriteJson(join(runDir, 'config.json'), config);
+    return start(parts, runDir, options);
+  }
   const { params, state } = loadCheckpoint<LoopState>(runDir);
   if (backend !== config.backend) {
     process.emitWarning(`run ${runDir} was trained on ${config.backend}, resuming on ${backend}: numbers will differ from an uninterrupted run`);
@@ -260,8 +245,8 @@ export async function resume(runDir: string, options: ResumeOptions = {}): Promi
   const store = new ParamStore(parts.model, params);
   tf.dispose(Object.values(params));
   const rngs = new RngStreams(config.seed, state.rng);
-  const start = { store, ruleState: { tensors: state.rule }, rngs, saved: state.trainer, optimizerState: state.optimizer };
-  return runLoop(parts, runDir, start, options);
+  const from = { store, ruleState: { tensors: state.rule }, rngs, saved: state.trainer, optimizerState: state.optimizer };
+  return runLoop(parts, runDir, from, options);
 }
 
 function mean(sum: number, n: number): number {
@@ -273,11 +258,13 @@ function disposeUnlessKept(tensors: tf.Tensor[], keep: Set<number>): void {
 }
 
 /**
- * Alignment of a rule's update with the backprop gradient on the same batch,
- * per weight, and of its feedback pathway with the weights (when it has one).
+ * Alignment of a rule's output with the backprop gradient on the same batch,
+ * per weight the rule changes, and of its feedback pathway with the weights
+ * (when it has one). An 'update' rule's change is compared with the descent
+ * direction −∇L, a 'gradient' rule's estimate with ∇L.
  */
 function diagnose(parts: RunParts, params: Params, batch: Batch, updates: Params, state: RuleState): Record<string, LayerDiagnostics> {
-  const { model, rule, dataset } = parts;
+  const { model, rule, dataset, ruleEntry } = parts;
   const exact = tidyObject(() => autodiffStep({ model, params, batch, loss: lossFor(dataset.loss) }));
   const feedback = rule.feedbackDiagnostics?.(model, params, state) ?? {};
   const layers: Record<string, LayerDiagnostics> = {};
@@ -286,14 +273,25 @@ function diagnose(parts: RunParts, params: Params, batch: Batch, updates: Params
       .filter(([, s]) => s.role === 'weight' && s.trainable !== false)
       .map(([name]) => [name, name] as const);
   for (const [layer, weight] of weights) {
+    if (!updates[weight]) continue;
     const f = feedback[layer];
+    const angle = ruleEntry.output === 'update' ? tf.tidy(() => angleDegrees(tf.neg(updates[weight]!), exact.updates[weight]!)) : angleDegrees(updates[weight]!, exact.updates[weight]!);
     layers[layer] = {
-      updateAngle: angleDegrees(updates[weight]!, exact.updates[weight]!),
+      updateAngle: angle,
       ...(f ? { feedbackAngle: f.angle, feedbackNormRatio: f.normRatio } : {}),
     };
   }
   tf.dispose([exact.loss, exact.output, ...Object.values(exact.updates)]);
   return layers;
+}
+
+/** Runs the named training-time measures and times them. */
+function measure(parts: RunParts, params: Params, names: readonly string[], points: number, rng: RngStreams, step: number): Record<string, number | boolean> {
+  const t0 = performance.now();
+  const out: Record<string, number | boolean> = {};
+  const ctx = { model: parts.model, params, dataset: parts.dataset, points, rng: rng.derive('analysis', step) };
+  for (const name of names) Object.assign(out, analyses.get(name).measure!(ctx));
+  return { ...out, sec: (performance.now() - t0) / 1000 };
 }
 
 /** Where the loop starts: fresh (saved = null) or from a checkpoint. */
@@ -310,13 +308,13 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   const { store, rngs, saved, optimizerState } = start;
   const resumed = saved !== null;
   let ruleState = start.ruleState;
-  const { batchSize, evalEvery, evalBatchSize, checkpointEvery, logEvery, diagEvery } = config.training;
+  const { batchSize, evalEvery, evalBatchSize, checkpointEvery, logEvery } = config.training;
+  // The alignment diagnostic differentiates the model; one declared non-differentiable has none.
+  const diagEvery = provides(model, 'differentiable') ? config.training.diagEvery : 0;
   const loss = lossFor(dataset.loss);
-  const optimizer = new Optimizer(config.optimizer, store);
-  if (optimizerState.length) {
-    await optimizer.restore(optimizerState);
-    tf.dispose(optimizerState.map((w) => w.tensor));
-  }
+  const optimizer = config.optimizer ? new Optimizer(config.optimizer, store) : null;
+  if (optimizer && optimizerState.length) await optimizer.restore(optimizerState);
+  tf.dispose(optimizerState.map((w) => w.tensor));
   const nTrain = dataset.size('train');
   const stepsPerEpoch = Math.ceil(nTrain / batchSize);
   const totalSteps = config.training.steps ?? (config.training.epochs ?? 1) * stepsPerEpoch;
@@ -341,7 +339,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
 
   const checkpoint = async () => {
     st.wallSec = wall();
-    const optimizerWeights = await optimizer.state();
+    const optimizerWeights = optimizer ? await optimizer.state() : [];
     try {
       await saveCheckpoint(runDir, store.values, {
         step: st.step,
@@ -386,7 +384,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       type: 'analysis',
       step: st.step,
       epoch: st.step / stepsPerEpoch,
-      ...hookMeasures(model, store.values, dataset, analysis!.measures, analysis!.points, rngs.derive('analysis', st.step)),
+      ...measure(parts, store.values, analysis!.measures, analysis!.points, rngs, st.step),
     };
     write(record);
     options.reporter?.analysis?.(record);
@@ -452,12 +450,13 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       });
       const lossValue = out.loss.dataSync()[0]!;
       const correct = out.correct.dataSync()[0]!;
+      const stepMetrics = Object.fromEntries(Object.entries(out.metrics ?? {}).map(([k, v]) => [k, v.dataSync()[0]!]));
       const keep = new Set<number>([
         ...Object.values(params).map((t) => t.id),
         ...Object.values(ruleState.tensors).map((t) => t.id),
         ...Object.values(out.state?.tensors ?? {}).map((t) => t.id),
       ]);
-      const stepTensors = [out.loss, out.output, out.correct, ...Object.values(out.updates)];
+      const stepTensors = [out.loss, out.output, out.correct, ...Object.values(out.updates), ...Object.values(out.metrics ?? {})];
       if (!Number.isFinite(lossValue)) {
         disposeUnlessKept([...stepTensors, ...Object.values(out.state?.tensors ?? {})], keep);
         disposeBatch(batch);
@@ -476,7 +475,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         st.alignment = { step: record.step, layers: record.layers };
         options.reporter?.diag?.(record);
       }
-      const { updateNorm } = optimizer.apply(out.updates, rule.mode, st.step);
+      const { updateNorm } = optimizer ? optimizer.apply(out.updates, st.step) : applyUpdate(store, out.updates);
       if (!Number.isFinite(updateNorm)) {
         disposeUnlessKept(stepTensors, keep);
         disposeBatch(batch);
@@ -506,6 +505,11 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         w.n += batch.size;
       }
       st.logWindow.sec += dt;
+      if (Object.keys(stepMetrics).length) {
+        const sums = (st.logWindow.metrics ??= {});
+        for (const [k, v] of Object.entries(stepMetrics)) sums[k] = (sums[k] ?? 0) + v;
+        st.logWindow.steps = (st.logWindow.steps ?? 0) + 1;
+      }
 
       if (logEvery > 0 && st.step % logEvery === 0) {
         const record: TrainRecord = {
@@ -515,6 +519,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
           loss: mean(st.logWindow.lossSum, st.logWindow.n),
           accuracy: mean(st.logWindow.correct, st.logWindow.n),
           updateNorm,
+          ...(st.logWindow.metrics ? { metrics: Object.fromEntries(Object.entries(st.logWindow.metrics).map(([k, v]) => [k, v / st.logWindow.steps!])) } : {}),
           examplesPerSec: st.logWindow.n / st.logWindow.sec,
           wallSec: wall(),
         };
@@ -581,7 +586,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
     }
     throw e;
   } finally {
-    optimizer.dispose();
+    optimizer?.dispose();
     store.dispose();
     tf.dispose(Object.values(ruleState.tensors));
   }

@@ -1,17 +1,17 @@
 /**
  * Trial outputs against targets, for the comparison report of task runs: for
- * each rule, the first finished run (lowest seed) is loaded from its final
+ * each group, the first finished run (lowest seed) is loaded from its final
  * checkpoint and run noise-free on the first few test trials; the figure shows
  * the first output channel over time with the target where the loss counts.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TopLevelSpec as Spec } from 'vega-lite';
-import { loadRun } from './analysis/analyze.js';
 import type { ComparisonResults } from './compare.js';
-import { ruleColor } from './report.js';
+import { groupColor } from './report.js';
+import { loadRun } from './run.js';
 
 interface Point {
-  rule: string;
+  group: string;
   trial: string;
   ms: number;
   series: 'output' | 'target';
@@ -21,8 +21,8 @@ interface Point {
 /** Null unless the runs are on a task whose output is a signal (mse, mse-decision). */
 export async function trialOutputsSpec(results: ComparisonResults, trials = 3): Promise<Spec | null> {
   const values: Point[] = [];
-  for (const rule of results.rules.map((r) => r.rule)) {
-    const run = results.runs.find((r) => r.rule === rule && r.status === 'finished');
+  for (const group of results.groups.map((r) => r.group)) {
+    const run = results.runs.find((r) => r.group === group && r.status === 'finished');
     if (!run) continue;
     const loaded = await loadRun(run.dir);
     const { dataset, model, params, config } = loaded;
@@ -39,8 +39,8 @@ export async function trialOutputsSpec(results: ComparisonResults, trials = 3): 
       for (let b = 0; b < n; b++) {
         const trial = `test trial ${b}`;
         out[b]!.forEach((z, t) => {
-          values.push({ rule, trial, ms: t * dt, series: 'output', value: z[0]! });
-          if (!mask || mask[b]![t]! > 0) values.push({ rule, trial, ms: t * dt, series: 'target', value: y[b]![t]![0]! });
+          values.push({ group, trial, ms: t * dt, series: 'output', value: z[0]! });
+          if (!mask || mask[b]![t]! > 0) values.push({ group, trial, ms: t * dt, series: 'target', value: y[b]![t]![0]! });
         });
       }
     } finally {
@@ -48,12 +48,12 @@ export async function trialOutputsSpec(results: ComparisonResults, trials = 3): 
     }
   }
   if (!values.length) return null;
-  const rules = results.rules.map((r) => r.rule);
+  const groups = results.groups.map((r) => r.group);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Output (line) and target (black dots, where the loss counts) on the first test trials, first finished seed of each rule',
+    title: 'Output (line) and target (black dots, where the loss counts) on the first test trials, first finished seed of each group',
     data: { values },
-    facet: { row: { field: 'rule', type: 'nominal', sort: rules, title: null }, column: { field: 'trial', type: 'nominal', title: null } },
+    facet: { row: { field: 'group', type: 'nominal', sort: groups, title: null }, column: { field: 'trial', type: 'nominal', title: null } },
     spec: {
       width: 220,
       height: 110,
@@ -61,7 +61,7 @@ export async function trialOutputsSpec(results: ComparisonResults, trials = 3): 
         {
           transform: [{ filter: "datum.series === 'output'" }],
           mark: { type: 'line' },
-          encoding: { x: { field: 'ms', type: 'quantitative', title: 'time (ms)' }, y: { field: 'value', type: 'quantitative', title: 'output' }, color: ruleColor(rules) },
+          encoding: { x: { field: 'ms', type: 'quantitative', title: 'time (ms)' }, y: { field: 'value', type: 'quantitative', title: 'output' }, color: groupColor(groups) },
         },
         {
           transform: [{ filter: "datum.series === 'target'" }],

@@ -1,17 +1,17 @@
 /**
- * The central contracts: parameters as named tensor maps, models, learning rules,
- * datasets, and the registry entries that build them. Everything else in
- * biocredit is written against these types.
+ * The central contracts: parameters as named tensor maps, losses, models and the
+ * capabilities they provide, learning rules, datasets, analyses, and the registry
+ * entries that build them. Everything else in biocredit is written against these
+ * types; src/capabilities.ts checks what a rule or analysis requires of a model.
  *
  * Conventions: examples are rows. A dense layer computes a = h W + b with W of
  * shape [fanIn, fanOut], so W here is the transpose of the papers' W in
  * a = W h + b; feedback matrices follow the same row convention.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { Loss, LossKind } from './losses.js';
+import type { Activation } from './activations.js';
 import type { LayerOps, Padding } from './ops.js';
-import type { OptionValue } from './options.js';
-import type { RegistryItem } from './registry.js';
+import type { OptionSpec, OptionValue } from './options.js';
 import type { Rng } from './rng.js';
 
 /** Parameters (or anything shaped like them): stable slash names → tensors. */
@@ -33,6 +33,20 @@ export interface ParamSpec {
   /** Defaults to true. Fixed parameters (gates, masks) are saved but never updated. */
   trainable?: boolean;
   constraint?: Constraint;
+}
+
+export type LossKind = 'softmax-ce' | 'sigmoid-bce' | 'mse' | 'mse-decision' | 'sequence-ce';
+
+export interface Loss {
+  readonly kind: LossKind;
+  /** Mean loss over the batch. */
+  value(output: tf.Tensor, batch: Batch): tf.Scalar;
+  /** One mean loss per member of a population: outputs [P, B, …] on the same batch → [P]. */
+  values(outputs: tf.Tensor, batch: Batch): tf.Tensor1D;
+  /** d(mean loss)/d(output), e.g. (softmax(a) − onehot(y)) / B. */
+  outputGrad(output: tf.Tensor, batch: Batch): tf.Tensor;
+  /** Number of examples in the batch the model gets right (NaN for regression losses). */
+  correct(output: tf.Tensor, batch: Batch): tf.Scalar;
 }
 
 /** What one layer computed, for rules that assign credit from local quantities. */
@@ -78,6 +92,114 @@ export interface LayerInfo {
   pad?: Padding;
 }
 
+/** The state of a recurrent model: named tensors, e.g. `{ x }` for a rate network. */
+export type State = Record<string, tf.Tensor>;
+
+/** The training noise of one time step (absent terms are zero). */
+export interface StepNoise {
+  /** Added to the step's input. */
+  input?: tf.Tensor2D;
+  /** Added to the state update. */
+  rec?: tf.Tensor2D;
+}
+
+export interface StepOptions {
+  noise?: StepNoise;
+  /**
+   * The output fed back into the network this step [B, outputs] (a target for
+   * teacher forcing); default: the model's own last output. Only models with
+   * output feedback weights (`roles.feedback`) accept it.
+   */
+  feedback?: tf.Tensor2D;
+}
+
+export interface StepResult {
+  state: State;
+  /** The readout z_t [B, outputs]. */
+  output: tf.Tensor2D;
+  /** The activity the readout and the recurrent weights read [B, N] (rates of a rate network). */
+  activity: tf.Tensor2D;
+}
+
+/** Parameter names by role, so rules read sizes and weights from `params` and never assume a model. */
+export interface RecurrentRoles {
+  /** W_in [inputs, N]. */
+  input: string;
+  /** J [N, N] (row j: unit j's outgoing weights). */
+  recurrent: string;
+  /** W_out [N, outputs]. */
+  readout: string;
+  /** Recurrent bias b [N]. */
+  bias?: string;
+  readoutBias?: string;
+  /** Fixed connectivity mask applied to J. */
+  mask?: string;
+  /** Trainable initial state. */
+  initialState?: string;
+  /** Output feedback weights [outputs, N]. */
+  feedback?: string;
+}
+
+/**
+ * A recurrent model's step, for rules and analyses that run the dynamics
+ * themselves (e-prop, RFLO, ModProp, RLS/FORCE, evolution strategies).
+ */
+export interface Recurrent {
+  readonly roles: RecurrentRoles;
+  initState(params: Params, batch: number): State;
+  step(params: Params, state: State, input: tf.Tensor2D, options?: StepOptions): StepResult;
+  /** Per-step training noise for a trial of `steps` steps, drawn from `rng` (empty when noise-free or `rng` is absent). */
+  noise(rng: Rng | undefined, batch: number, steps: number): StepNoise[];
+}
+
+/**
+ * The rate equation x ← (1 − α) x + α(f(x) J + u W_in + b), for rules and
+ * analyses that use it (eligibility traces, the Jacobian of the dynamics).
+ */
+export interface RateDynamics {
+  /** Euler step dt/τ. */
+  readonly alpha: number;
+  readonly activation: Activation;
+  /** Presynaptic sign of every unit: +1 excitatory, −1 inhibitory (all +1 without Dale's law). */
+  readonly signs: Float32Array;
+  /** The state entry holding the potentials x. */
+  readonly potential: string;
+}
+
+/** A layer of a vectorized network (activations [B, K, …]), as GEVB reads it. */
+export interface VectorLayer extends LayerInfo {
+  /** Parameter name of the fixed gating vectors (hidden layers). */
+  gate?: string;
+  /** True for the first (mixed-sign, per-component) layer. */
+  first: boolean;
+  /** Conv layers: the pooling window after the gate (1: none). */
+  pool?: number;
+}
+
+/** Vectorized units: every hidden unit carries a K-vector and passes it whole or not at all. */
+export interface VectorUnits {
+  readonly classes: number;
+  readonly layers: readonly VectorLayer[];
+  /** The gate of a layer's units given its pre-activation a and gating vectors t: 1 where the unit passes. */
+  gateMask(pre: tf.Tensor, t: tf.Tensor): tf.Tensor;
+}
+
+export interface GatedLayer {
+  name: string;
+  units: number;
+  /** Contexts per unit (1 for an ungated readout). */
+  contexts: number;
+  gated: boolean;
+}
+
+/** Units whose weights are chosen by a context computed from the raw input (gated linear networks). */
+export interface GatedContexts {
+  readonly inputSize: number;
+  readonly layers: readonly GatedLayer[];
+  /** Context index [B, units] (int32) of every unit of gated layer `layer` on raw inputs x. */
+  contexts(params: Params, layer: string, x: tf.Tensor): tf.Tensor2D;
+}
+
 export interface Model {
   /** Registry name of the model family. */
   readonly name: string;
@@ -85,19 +207,31 @@ export interface Model {
   readonly specs: Readonly<Record<string, ParamSpec>>;
   init(rng: Rng): Params;
   forward(params: Params, x: tf.Tensor, opts?: ForwardOptions): ForwardResult;
+  /** Largest batch one forward pass should take (memory-heavy models); evaluation splits larger batches. */
+  readonly maxBatch?: number;
+
+  // Capabilities: what the model provides to rules and analyses (src/capabilities.ts).
+
+  /** The weighted layers in forward order, routed through ForwardOptions.ops (fa, dfa, sign-symmetry). */
+  readonly layers?: readonly LayerInfo[];
   /**
    * Degree L when the output is positively homogeneous in the trainable
    * parameters (f(cθ) = c^L f(θ); gated linear networks without biases), for
    * normalized margins min_i y_i f(x_i) / ‖θ‖^L.
    */
   readonly homogeneity?: number;
-  /** Largest batch one forward pass should take (memory-heavy models); evaluation splits larger batches. */
-  readonly maxBatch?: number;
+  /** False when autodiff through the forward pass is not meaningful (the gradient-based analyses and diagnostics skip it). */
+  readonly differentiable?: boolean;
+  readonly recurrent?: Recurrent;
+  readonly rate?: RateDynamics;
+  readonly vector?: VectorUnits;
+  readonly gated?: GatedContexts;
   /**
-   * The weighted layers in forward order, for models that route their forward
-   * pass through ForwardOptions.ops (needed by fa, dfa and the sign-symmetry rules).
+   * Outputs [P, B, …] of P parameter sets on one batch, vectorised: `population`
+   * holds [P, …shape] tensors for the parameters that vary, the others come from
+   * `params`. Models without it are evaluated member by member (src/population.ts).
    */
-  readonly layers?: readonly LayerInfo[];
+  populationForward?(params: Params, population: Params, x: tf.Tensor): tf.Tensor;
 }
 
 export type Split = 'train' | 'val' | 'test';
@@ -156,10 +290,17 @@ export interface RuleContext {
   noise?: Rng;
 }
 
+/**
+ * What a rule returns: a gradient estimate that an optimizer steps against, or
+ * an update added as it is (RuleEntry.output).
+ */
+export type RuleOutput = 'gradient' | 'update';
+
 export interface RuleStep {
   /**
-   * For 'gradient' rules, a gradient estimate per trainable parameter: the
-   * optimizer steps against it. For 'delta' rules, the change to add as-is.
+   * 'gradient' rules: a gradient estimate for each parameter the rule trains
+   * (the same parameters at every step). 'update' rules: the change to add, for
+   * any subset of the trainable parameters. Parameters left out are not touched.
    */
   updates: Params;
   /** The batch loss at the parameters before the update. */
@@ -168,6 +309,8 @@ export interface RuleStep {
   output: tf.Tensor;
   /** The next rule state; omitted when the state does not change. */
   state?: RuleState;
+  /** Named scalars of the rule's own, recorded in metrics.jsonl (mean over each --log-every window). */
+  metrics?: Record<string, tf.Scalar>;
 }
 
 /** Alignment of one layer's feedback pathway with the weights backprop would use. */
@@ -178,10 +321,9 @@ export interface FeedbackDiagnostic {
   normRatio: number;
 }
 
+/** One run's instance of a rule, made by its RuleEntry from the resolved options. */
 export interface LearningRule {
-  readonly name: string;
-  readonly mode: 'gradient' | 'delta';
-  /** Throws a UsageError when the rule cannot train this model (checked before any work). */
+  /** Throws a UsageError when the rule cannot train this model beyond what `requires` says (checked before any work). */
   check?(model: Model): void;
   init(model: Model, params: Params, rng: Rng): RuleState;
   step(ctx: RuleContext): RuleStep;
@@ -193,31 +335,36 @@ export interface LearningRule {
 
 export type ResolvedOptions = Record<string, OptionValue>;
 
+/** What every registry entry carries: name, a line for `biocredit list`, the paper, typed options. */
+export interface RegistryItem {
+  name: string;
+  /** One line for `biocredit list`. */
+  description: string;
+  /** The paper or source the item follows, e.g. "Lillicrap et al. 2016, Nat Commun". */
+  reference?: string;
+  options?: readonly OptionSpec[];
+}
+
+/**
+ * What a model provides, or a rule or analysis requires (src/capabilities.ts):
+ * weighted layers routed through LayerOps, a recurrent step, the rate equation,
+ * vectorized units, gated contexts, homogeneity in the weights, a differentiable
+ * forward pass.
+ */
+export type Capability = 'layers' | 'recurrent' | 'rate-dynamics' | 'vector-units' | 'gated-contexts' | 'homogeneous' | 'differentiable';
+
 export interface ModelEntry extends RegistryItem {
   create(options: ResolvedOptions, data: DataInfo): Model;
 }
 
 export interface RuleEntry extends RegistryItem {
+  /** 'gradient': an optimizer steps against the rule's output; 'update': the output is added as is, with no optimizer. */
+  output: RuleOutput;
+  requires?: readonly Capability[];
   create(options: ResolvedOptions): LearningRule;
 }
 
 export interface DatasetEntry extends RegistryItem {
   /** `seed` is the run seed, for datasets with seeded choices (training subsets). */
   load(options: ResolvedOptions, ctx?: { seed: number }): Promise<Dataset>;
-}
-
-/** What an analysis recorded during training sees. */
-export interface AnalysisContext {
-  model: Model;
-  params: Params;
-  dataset: Dataset;
-  /** The first `points` examples of a split are used (file order). */
-  points: number;
-  /** A stream derived from the run seed and the step. */
-  rng: Rng;
-}
-
-export interface AnalysisEntry extends RegistryItem {
-  /** Named numbers to record in metrics.jsonl. */
-  measure(ctx: AnalysisContext): Record<string, number | boolean>;
 }

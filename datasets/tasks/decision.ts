@@ -9,11 +9,11 @@
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, type TaskDefinition } from './task.js';
+import { TrialBuilder, defineTask } from './task.js';
 
 const COHERENCES = [0, 0.032, 0.064, 0.128, 0.256, 0.512];
 
-export const perceptualDecision: TaskDefinition = {
+export const perceptualDecision = defineTask({
   name: 'perceptual-decision',
   description: 'integrate noisy evidence on two channels, then report the stronger one (±1)',
   reference: 'neurogym PerceptualDecisionMaking; Britten et al. 1992',
@@ -26,7 +26,7 @@ export const perceptualDecision: TaskDefinition = {
   trial(rng, o, dt) {
     const c = COHERENCES[rng.int(COHERENCES.length)]! * (rng.uniform() < 0.5 ? -1 : 1);
     const sign = c > 0 ? 1 : c < 0 ? -1 : rng.uniform() < 0.5 ? -1 : 1;
-    const sigma = (o['noise'] as number) / Math.sqrt(dt);
+    const sigma = o.noise / Math.sqrt(dt);
     const b = new TrialBuilder(2, 1, dt);
     b.period('fixation', 100, () => ({}));
     b.period('stimulus', 500, () => ({
@@ -35,4 +35,4 @@ export const perceptualDecision: TaskDefinition = {
     b.period('decision', 200, () => ({ targets: [sign], mask: 1 }));
     return b.build();
   },
-};
+});

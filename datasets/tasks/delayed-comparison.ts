@@ -9,7 +9,7 @@
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, type TaskDefinition } from './task.js';
+import { TrialBuilder, defineTask } from './task.js';
 
 const PAIRS: [number, number][] = [
   [18, 10],
@@ -20,7 +20,7 @@ const PAIRS: [number, number][] = [
 ];
 const FMAX = 34;
 
-export const delayedComparison: TaskDefinition = {
+export const delayedComparison = defineTask({
   name: 'delayed-comparison',
   description: 'hold a frequency over a delay, compare it with a second one (f1 > f2: +1, else −1)',
   reference: 'Romo, Brody, Hernández, Lemus 1999, Nature; neurogym DelayComparison',
@@ -32,17 +32,17 @@ export const delayedComparison: TaskDefinition = {
     option('delayMs', '--delay-ms <ms>', 'delay between the two stimuli', 1000, parse.positiveNumber),
     option('stimulusNoise', '--stimulus-noise <σ>', 'input noise σ during the stimuli; per-step std σ/√dt (dt in ms)', 0.1, parse.nonNegativeNumber),
   ],
-  maxSteps: (o, dt) => [100, 500, o['delayMs'] as number, 500, 200].reduce((n, v) => n + Math.max(1, Math.round(v / dt)), 0),
+  maxSteps: (o, dt) => [100, 500, o.delayMs, 500, 200].reduce((n, v) => n + Math.max(1, Math.round(v / dt)), 0),
   trial(rng, o, dt) {
     const pair = PAIRS[rng.int(PAIRS.length)]!;
     const [f1, f2] = rng.uniform() < 0.5 ? pair : [pair[1], pair[0]];
-    const sigma = (o['stimulusNoise'] as number) / Math.sqrt(dt);
+    const sigma = o.stimulusNoise / Math.sqrt(dt);
     const b = new TrialBuilder(1, 1, dt);
     b.period('fixation', 100, () => ({}));
     b.period('f1', 500, () => ({ inputs: [f1 / FMAX + sigma * rng.normal()] }));
-    b.period('delay', o['delayMs'] as number, () => ({}));
+    b.period('delay', o.delayMs, () => ({}));
     b.period('f2', 500, () => ({ inputs: [f2 / FMAX + sigma * rng.normal()] }));
     b.period('decision', 200, () => ({ targets: [f1 > f2 ? 1 : -1], mask: 1 }));
     return b.build();
   },
-};
+});

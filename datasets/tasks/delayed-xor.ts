@@ -16,13 +16,13 @@
  * (--dt 1 reproduces the paper's resolution at ten times the cost).
  */
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, type TaskDefinition } from './task.js';
+import { TrialBuilder, defineTask } from './task.js';
 
 const CUE_MS = 100;
 const BASELINE = 0.02;
 const NOISE = 0.01;
 
-export const delayedXor: TaskDefinition = {
+export const delayedXor = defineTask({
   name: 'delayed-xor',
   description: 'two cues (present/absent) 700 ms apart; report their XOR (+1: exactly one present, −1: both or neither)',
   reference: 'Liu, Smith, Mihalas, Shea-Brown, Sümbül 2022, NeurIPS (ModProp)',
@@ -34,31 +34,31 @@ export const delayedXor: TaskDefinition = {
     option('delayMs', '--delay-ms <ms>', 'delay between the two cues', 700, parse.positiveNumber),
     option('cueAmplitude', '--cue-amplitude <a>', 'height of a present cue', 2, parse.positiveNumber),
     option('decisionMs', '--decision-ms <ms>', 'decision period after cue 2; 0: the answer is read at the last step of cue 2 (as the reference)', 50, parse.nonNegativeNumber),
-    option('readout', '--readout <kind>', 'sign (one ±1 output, squared error) or softmax (two logits, cross-entropy)', 'sign', parse.choice(['sign', 'softmax'] as const)),
+    option('readout', '--readout <kind>', 'sign (one ±1 output, squared error) or softmax (two logits, cross-entropy)', 'sign' as 'sign' | 'softmax', parse.choice(['sign', 'softmax'] as const)),
   ],
-  readout: (o) => (o['readout'] === 'softmax' ? { outputs: ['match', 'mismatch'], loss: 'sequence-ce' } : { outputs: ['xor'], loss: 'mse-decision' }),
+  readout: (o) => (o.readout === 'softmax' ? { outputs: ['match', 'mismatch'], loss: 'sequence-ce' } : { outputs: ['xor'], loss: 'mse-decision' }),
   maxSteps: (o, dt) => {
-    const decision = o['decisionMs'] as number;
-    return [CUE_MS, o['delayMs'] as number, CUE_MS, ...(decision > 0 ? [decision] : [])].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0);
+    const decision = o.decisionMs;
+    return [CUE_MS, o.delayMs, CUE_MS, ...(decision > 0 ? [decision] : [])].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0);
   },
   trial(rng, o, dt) {
     const [a, b] = [rng.int(2), rng.int(2)];
-    const amp = o['cueAmplitude'] as number;
+    const amp = o.cueAmplitude;
     const bump = (on: number) => (k: number, n: number) => {
       const t = ((k + 0.5) / n - 0.5) * CUE_MS; // ms from the cue's centre
       return on ? amp * Math.exp(-(t * t) / (2 * (CUE_MS / 4) ** 2)) : 0;
     };
     const noisy = (v: [number, number]) => v.map((x) => x + BASELINE + NOISE * rng.normal());
     const [cue1, cue2] = [bump(a), bump(b)];
-    const softmax = o['readout'] === 'softmax';
+    const softmax = o.readout === 'softmax';
     const tb = new TrialBuilder(2, softmax ? 2 : 1, dt);
     tb.period('cue1', CUE_MS, (k, n) => ({ inputs: noisy([cue1(k, n), 0]) }));
-    tb.period('delay', o['delayMs'] as number, () => ({ inputs: noisy([0, 0]) }));
+    tb.period('delay', o.delayMs, () => ({ inputs: noisy([0, 0]) }));
     const target = softmax ? (a !== b ? [0, 1] : [1, 0]) : [a !== b ? 1 : -1];
-    const decisionMs = o['decisionMs'] as number;
+    const decisionMs = o.decisionMs;
     const answer = { targets: target, mask: 1 };
     tb.period('cue2', CUE_MS, (k, n) => ({ inputs: noisy([0, cue2(k, n)]), ...(decisionMs === 0 && k === n - 1 ? answer : {}) }));
     if (decisionMs > 0) tb.period('decision', decisionMs, () => ({ inputs: noisy([0, 0]), ...answer }));
     return tb.build();
   },
-};
+});

@@ -12,9 +12,9 @@
  */
 import { UsageError } from '../../src/errors.js';
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, type TaskDefinition } from './task.js';
+import { TrialBuilder, defineTask } from './task.js';
 
-export const pattern: TaskDefinition = {
+export const pattern = defineTask({
   name: 'pattern',
   description: 'generate a sine (or with --chirp a rising chirp) after a start pulse; normalized-error metric',
   reference: 'Murray 2019, eLife (RFLO periodic target); DePasquale et al. 2018 (chirp)',
@@ -28,20 +28,20 @@ export const pattern: TaskDefinition = {
     option('chirp', '--chirp', 'a chirp instead of a sine', false, parse.boolean),
     option('harmonics', '--harmonics', "Murray's target: sin(2πt/P) + ½ sin(4πt/P) + ¼ sin(8πt/P)", false, parse.boolean),
   ],
-  maxSteps: (o, dt) => Math.max(1, Math.round(50 / dt)) + Math.max(1, Math.round((o['durationMs'] as number) / dt)),
+  maxSteps: (o, dt) => Math.max(1, Math.round(50 / dt)) + Math.max(1, Math.round(o.durationMs / dt)),
   trial(_rng, o, dt) {
-    if (o['chirp'] && o['harmonics']) throw new UsageError('pattern: give --chirp or --harmonics, not both');
+    if (o.chirp && o.harmonics) throw new UsageError('pattern: give --chirp or --harmonics, not both');
     const b = new TrialBuilder(1, 1, dt);
-    const P = o['periodMs'] as number;
-    const D = o['durationMs'] as number;
+    const P = o.periodMs;
+    const D = o.durationMs;
     b.period('start', 50, () => ({ inputs: [1] }));
     b.period('output', D, (k) => {
       const t = k * dt;
       // Phase of a chirp whose frequency rises linearly from 1/P to 3/P over D.
-      const phase = o['chirp'] ? 2 * Math.PI * (t / P + (t * t) / (P * D)) : (2 * Math.PI * t) / P;
-      const f = o['harmonics'] ? Math.sin(phase) + 0.5 * Math.sin(2 * phase) + 0.25 * Math.sin(4 * phase) : Math.sin(phase);
+      const phase = o.chirp ? 2 * Math.PI * (t / P + (t * t) / (P * D)) : (2 * Math.PI * t) / P;
+      const f = o.harmonics ? Math.sin(phase) + 0.5 * Math.sin(2 * phase) + 0.25 * Math.sin(4 * phase) : Math.sin(phase);
       return { targets: [f], mask: 1 };
     });
     return b.build();
   },
-};
+});

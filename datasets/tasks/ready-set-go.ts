@@ -12,21 +12,19 @@
  */
 import { UsageError } from '../../src/errors.js';
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, type TaskDefinition } from './task.js';
+import { TrialBuilder, defineTask } from './task.js';
 
 const PULSE_MS = 50;
 const GO_MS = 100;
 const AFTER_MS = 150;
 
-const ms = (o: Record<string, unknown>, k: string) => o[k] as number;
-
-function check(o: Record<string, unknown>): void {
-  const [lo, hi, g] = [ms(o, 'minInterval'), ms(o, 'maxInterval'), ms(o, 'gainFactor')];
+function check(o: { minInterval: number; maxInterval: number; gainFactor: number }): void {
+  const [lo, hi, g] = [o.minInterval, o.maxInterval, o.gainFactor];
   if (!(lo > PULSE_MS && lo <= hi)) throw new UsageError(`ready-set-go needs ${PULSE_MS} ms < --min-interval ≤ --max-interval (got ${lo} and ${hi})`);
   if (g * lo < PULSE_MS) throw new UsageError(`ready-set-go: --gain-factor ${g} × --min-interval ${lo} puts the go pulse inside the ${PULSE_MS} ms set pulse`);
 }
 
-export const readySetGo: TaskDefinition = {
+export const readySetGo = defineTask({
   name: 'ready-set-go',
   description: 'reproduce the ready–set interval (×gain) with a go pulse after set; normalized-error metric',
   reference: 'Jazayeri & Shadlen 2015, Curr Biol; neurogym ReadySetGo',
@@ -42,19 +40,19 @@ export const readySetGo: TaskDefinition = {
   maxSteps(o, dt) {
     check(o);
     const steps = (v: number) => Math.max(1, Math.round(v / dt));
-    const hi = ms(o, 'maxInterval');
+    const hi = o.maxInterval;
     // Rounding each period can lengthen the realised interval by up to a step.
-    return steps(100) + steps(PULSE_MS) + steps(hi - PULSE_MS) + Math.ceil((ms(o, 'gainFactor') * (hi + dt) + GO_MS + AFTER_MS) / dt) + 1;
+    return steps(100) + steps(PULSE_MS) + steps(hi - PULSE_MS) + Math.ceil((o.gainFactor * (hi + dt) + GO_MS + AFTER_MS) / dt) + 1;
   },
   trial(rng, o, dt) {
-    const [lo, hi] = [ms(o, 'minInterval'), ms(o, 'maxInterval')];
+    const [lo, hi] = [o.minInterval, o.maxInterval];
     const b = new TrialBuilder(1, 1, dt);
     b.period('fixation', 100, () => ({}));
     b.period('ready', PULSE_MS, () => ({ inputs: [1] }));
     b.period('measure', lo + (hi - lo) * rng.uniform() - PULSE_MS, () => ({}));
     const [readyStart, measureEnd] = [b.periods['ready']![0], b.periods['measure']![1]];
     const interval = (measureEnd - readyStart) * dt;
-    const goStep = Math.round((ms(o, 'gainFactor') * interval) / dt); // steps after the set onset
+    const goStep = Math.round((o.gainFactor * interval) / dt); // steps after the set onset
     const goSteps = Math.max(1, Math.round(GO_MS / dt));
     const total = goStep + goSteps + Math.max(1, Math.round(AFTER_MS / dt));
     const setSteps = Math.max(1, Math.round(PULSE_MS / dt));
@@ -63,4 +61,4 @@ export const readySetGo: TaskDefinition = {
     b.period('production', (total - setSteps) * dt, (k) => target(setSteps + k));
     return b.build();
   },
-};
+});

@@ -10,11 +10,11 @@
 import { loadMnist, loadMnistMini } from '../mnist.js';
 import { UsageError } from '../../src/errors.js';
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, type TaskDefinition } from './task.js';
+import { TrialBuilder, defineTask } from './task.js';
 
 const ROWS = 28;
 
-export const seqMnist: TaskDefinition = {
+export const seqMnist = defineTask({
   name: 'seq-mnist',
   description: 'classify a digit shown one row (28 pixels) per step; logits read at the last row',
   reference: 'Le, Jaitly, Hinton 2015 (row-wise); Liu et al. 2022 (curvature of bio-plausible rules)',
@@ -24,13 +24,13 @@ export const seqMnist: TaskDefinition = {
   defaultDtMs: 10,
   options: [
     option('rowMs', '--row-ms <ms>', 'how long each row is shown', 10, parse.positiveNumber),
-    option('source', '--source <name>', 'mnist (canonical 60k/10k) or mnist-mini (8k/2k packaged subset)', 'mnist', parse.choice(['mnist', 'mnist-mini'] as const)),
+    option('source', '--source <name>', 'mnist (canonical 60k/10k) or mnist-mini (8k/2k packaged subset)', 'mnist' as 'mnist' | 'mnist-mini', parse.choice(['mnist', 'mnist-mini'] as const)),
   ],
-  maxSteps: (o, dt) => ROWS * Math.max(1, Math.round((o['rowMs'] as number) / dt)),
-  async source(o) {
-    const [rowMs, dt] = [o['rowMs'] as number, o['dt'] as number];
+  maxSteps: (o, dt) => ROWS * Math.max(1, Math.round(o.rowMs / dt)),
+  async source(o, dt) {
+    const rowMs = o.rowMs;
     if (rowMs < dt) throw new UsageError(`seq-mnist: --row-ms ${rowMs} is shorter than --dt ${dt}; each row needs at least one step`);
-    const data = o['source'] === 'mnist-mini' ? loadMnistMini({ val: 0 }) : loadMnist({ dataDir: null, val: 0 });
+    const data = o.source === 'mnist-mini' ? loadMnistMini({ val: 0 }) : loadMnist({ dataDir: null, val: 0 });
     return {
       size: (split) => data.size(split),
       example(split, index) {
@@ -41,7 +41,7 @@ export const seqMnist: TaskDefinition = {
   },
   trial(_rng, o, dt, example) {
     if (!example) throw new Error('seq-mnist trials come from its source');
-    const rowMs = o['rowMs'] as number;
+    const rowMs = o.rowMs;
     const b = new TrialBuilder(ROWS, 10, dt);
     for (let r = 0; r < ROWS; r++) {
       const inputs = Array.from(example.values.subarray(r * ROWS, (r + 1) * ROWS));
@@ -50,4 +50,4 @@ export const seqMnist: TaskDefinition = {
     }
     return b.build();
   },
-};
+});

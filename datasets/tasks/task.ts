@@ -10,10 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../src/errors.js';
-import type { LossKind } from '../../src/losses.js';
-import { option, parse, type OptionSpec } from '../../src/options.js';
+import { option, parse, type OptionSpec, type OptionsOf } from '../../src/options.js';
 import { Rng } from '../../src/rng.js';
-import type { Batch, Dataset, DatasetEntry, ResolvedOptions, Split } from '../../src/types.js';
+import type { Batch, Dataset, DatasetEntry, LossKind, ResolvedOptions, Split } from '../../src/types.js';
 
 /** One trial, row-major over time: inputs [steps × inputs], targets [steps × outputs], mask [steps]. */
 export interface Trial {
@@ -25,7 +24,8 @@ export interface Trial {
   periods: Record<string, [number, number]>;
 }
 
-export interface TaskDefinition {
+/** A task; `O` is the type of its resolved options (ResolvedOptions once registered, typed in its own file through defineTask). */
+export interface TaskDefinition<O = ResolvedOptions> {
   name: string;
   description: string;
   reference: string;
@@ -37,16 +37,29 @@ export interface TaskDefinition {
   /** Task-specific options (beyond --dt, --trials, --test-trials). */
   options: readonly OptionSpec[];
   /** Outputs and loss when an option changes them (e.g. a softmax readout); default `outputs` and `loss`. */
-  readout?(opts: ResolvedOptions): { outputs: string[]; loss: LossKind };
+  readout?(opts: O): { outputs: string[]; loss: LossKind };
   /** The longest trial, in steps, for these options. */
-  maxSteps(opts: ResolvedOptions, dtMs: number): number;
+  maxSteps(opts: O, dtMs: number): number;
   /** Example i of the task's split (data-backed tasks: the source's example i). */
-  trial(rng: Rng, opts: ResolvedOptions, dtMs: number, example?: SourceExample): Trial;
+  trial(rng: Rng, opts: O, dtMs: number, example?: SourceExample): Trial;
   /**
    * Data-backed tasks (sequential MNIST) read their trials from a labelled
    * dataset: the split sizes are the source's, and --trials/--test-trials do not apply.
    */
-  source?(opts: ResolvedOptions): Promise<TaskSource>;
+  source?(opts: O, dtMs: number): Promise<TaskSource>;
+}
+
+/** A task defined with typed options: its functions receive them as OptionsOf its specs. */
+export function defineTask<const S extends readonly OptionSpec[]>(def: Omit<TaskDefinition<OptionsOf<S>>, 'options'> & { options: S }): TaskDefinition {
+  // The one place a task's resolved options meet their static type (resolveOptions filled every key).
+  const typed = (o: ResolvedOptions) => o as OptionsOf<S>;
+  return {
+    ...def,
+    readout: def.readout ? (o) => def.readout!(typed(o)) : undefined,
+    maxSteps: (o, dt) => def.maxSteps(typed(o), dt),
+    trial: (rng, o, dt, example) => def.trial(rng, typed(o), dt, example),
+    source: def.source ? (o, dt) => def.source!(typed(o), dt) : undefined,
+  };
 }
 
 export interface SourceExample {
@@ -170,6 +183,6 @@ export function taskEntry(task: TaskDefinition): DatasetEntry {
     description: task.description,
     reference: task.reference,
     options: [...commonTaskOptions(task.defaultDtMs).filter((o) => !task.source || o.key === 'dt'), ...task.options],
-    load: async (opts) => new TaskDataset(task, opts, task.source ? await task.source(opts) : undefined),
+    load: async (opts) => new TaskDataset(task, opts, task.source ? await task.source(opts, opts['dt'] as number) : undefined),
   };
 }

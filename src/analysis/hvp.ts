@@ -23,7 +23,7 @@ import { UsageError } from '../errors.js';
 import { lossFor } from '../losses.js';
 import { trainableNames } from '../params.js';
 import type { Batch, Dataset, Model, Params, Split } from '../types.js';
-import { norm, type Vec } from './linalg.js';
+import { norm, type Vec } from '../linalg.js';
 import { softmaxCrossEntropy2, withSecondOrderGradients } from './second-order.js';
 import type { SymOperator } from './spectrum.js';
 

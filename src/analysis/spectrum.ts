@@ -7,7 +7,7 @@
  * 2019; PyHessian).
  */
 import type { Rng } from '../rng.js';
-import { axpy, dot, meanAndSe, norm, orthogonalize, orthonormalBasis, scaled, symEig, tridiagonal, type Vec } from './linalg.js';
+import { axpy, dot, meanAndSe, norm, orthogonalize, orthonormalBasis, scaled, symEig, tridiagonal, type Vec } from '../linalg.js';
 
 export interface SymOperator {
   readonly dim: number;

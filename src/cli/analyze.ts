@@ -1,65 +1,83 @@
 /**
- * `biocredit analyze RUN_DIR|COMPARE_DIR`: curvature, generalization gap,
- * sharpness and geometry of trained networks, from their last checkpoints.
- * Writes analysis.json into every run directory (reused when the options and
- * the checkpoint are unchanged) and, for a compare directory, analysis.json and
- * analysis.html beside compare.json.
+ * `biocredit analyze RUN_DIR|COMPARE_DIR`: the registered analyses (curvature,
+ * generalization gap, sharpness, geometry, dynamics, implicit bias, …) of
+ * trained networks, from their last checkpoints. The flags, their help and the
+ * table columns come from the analyses' own declarations. Writes analysis.json
+ * into every run directory (reused when the options and the checkpoint are
+ * unchanged) and, for a compare directory, analysis.json and analysis.html
+ * beside compare.json.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ANALYSIS_FILE, DEFAULT_ANALYZE, analyzeRun, cachedAnalysis, parseHessianSpec, saveAnalysis, type AnalyzeOptions, type RunAnalysis } from '../analysis/analyze.js';
-import { aggregate, analysisPage, analysisRows, implicitBiasText } from '../analysis/report.js';
+import { ANALYSIS_FILE, analyzeRun, cachedAnalysis, saveAnalysis, type AnalyzeRequest } from '../analysis/analyze.js';
+import type { AnalysisEntry, RunAnalysis } from '../analysis/contract.js';
+import { aggregate, analysisPage, analysisRows, settings, texts } from '../analysis/report.js';
 import { initBackend, parseBackendChoice } from '../backend.js';
 import { atomicWrite, atomicWriteJson } from '../checkpoint.js';
-import { COMPARE_FILE, readCompareFile, runDirName } from '../compare.js';
+import { COMPARE_FILE, groupsOf, readCompareFile, runsOf } from '../compare.js';
 import { RunDirError, UsageError } from '../errors.js';
-import { parse, parseFlag } from '../options.js';
+import { flagName, parseFlag, type OptionSpec } from '../options.js';
+import { analyses } from '../registries.js';
+import type { ResolvedOptions } from '../types.js';
+import { attributeName, describe } from './flags.js';
 import { duration, table } from './format.js';
 
 type Raw = Record<string, string | boolean | undefined>;
 
-function options(raw: Raw): AnalyzeOptions {
-  const d = DEFAULT_ANALYZE;
-  const num = (flag: string, key: string, parser: (s: string) => number, def: number) =>
-    raw[key] === undefined ? def : parseFlag(flag, String(raw[key]), parser);
-  const anySelected = raw['hessian'] !== undefined || raw['sharpness'] !== undefined || raw['geometry'] !== undefined || raw['dynamics'] !== undefined || raw['implicitBias'] !== undefined;
-  const choice = <C extends string>(flag: string, key: string, choices: readonly C[], def: C): C =>
-    raw[key] === undefined ? def : parseFlag(flag, String(raw[key]), parse.choice(choices));
-  const params = raw['params'] === undefined ? undefined : parseFlag('--params', String(raw['params']), parse.string);
-  return {
-    hessian: raw['hessian'] !== undefined ? parseHessianSpec(String(raw['hessian'])) : anySelected ? null : d.hessian,
-    gap: !raw['noGap'],
-    sharpness: Boolean(raw['sharpness']),
-    geometry: Boolean(raw['geometry']),
-    dynamics: Boolean(raw['dynamics']),
-    implicitBias: Boolean(raw['implicitBias']),
-    lyapunovSteps: num('--lyapunov-steps', 'lyapunovSteps', parse.positiveInt, d.lyapunovSteps),
-    points: num('--points', 'points', parse.positiveInt, d.points),
-    split: choice('--split', 'split', ['train', 'test'] as const, 'train'),
-    ...(params !== undefined ? { params } : {}),
-    method: choice('--method', 'method', ['lanczos', 'power'] as const, d.method),
-    tol: num('--tol', 'tol', parse.positiveNumber, d.tol),
-    maxIter: num('--max-iter', 'maxIter', parse.positiveInt, d.maxIter),
-    traceMethod: choice('--trace-method', 'traceMethod', ['hutch++', 'hutchinson'] as const, d.traceMethod),
-    probes: num('--probes', 'probes', parse.positiveInt, d.probes),
-    densitySteps: num('--density-steps', 'densitySteps', parse.positiveInt, d.densitySteps),
-    densityRuns: num('--density-runs', 'densityRuns', parse.positiveInt, d.densityRuns),
-    rho: num('--rho', 'rho', parse.positiveNumber, d.rho),
-    epsilon: num('--epsilon', 'epsilon', parse.positiveNumber, d.epsilon),
-    epsilonSteps: num('--epsilon-steps', 'epsilonSteps', parse.positiveInt, d.epsilonSteps),
-    kernelPoints: num('--kernel-points', 'kernelPoints', parse.positiveInt, d.kernelPoints),
-    hvp: choice('--hvp', 'hvp', ['exact', 'fd'] as const, d.hvp),
-    hvpStep: num('--hvp-step', 'hvpStep', parse.positiveNumber, d.hvpStep),
-    seed: num('--seed', 'seed', parse.nonNegativeInt, d.seed),
-  };
+/** Analyses `analyze` can run (the others record during training only). */
+const afterTraining = (): AnalysisEntry[] => analyses.entries().filter((e) => e.run);
+
+const selectorOf = (e: AnalysisEntry): OptionSpec | undefined => (e.selector ? e.options?.find((o) => o.key === e.selector) : undefined);
+
+/** The flag that turns an analysis on (or, for one that always runs, off). */
+function switchFlag(e: AnalysisEntry): string {
+  const selector = selectorOf(e);
+  if (selector) return selector.flag;
+  return e.selection === 'always' ? `--no-${e.name}` : `--${e.name}`;
+}
+
+/** The options flags of the analyses: each once, even where several analyses declare it. */
+function optionFlags(): { spec: OptionSpec; owners: string[] }[] {
+  const out = new Map<string, { spec: OptionSpec; owners: string[] }>();
+  for (const e of afterTraining()) {
+    for (const spec of e.options ?? []) {
+      if (spec.key === e.selector) continue;
+      const seen = out.get(spec.key);
+      if (seen && flagName(seen.spec.flag) !== flagName(spec.flag)) throw new Error(`analysis option ${spec.key} is declared with two flags: ${seen.spec.flag} and ${spec.flag}`);
+      if (seen) seen.owners.push(e.name);
+      else out.set(spec.key, { spec, owners: [e.name] });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Which analyses run, each with its resolved options, from the command line. */
+export function requestFrom(raw: Raw, given: (attr: string) => boolean): AnalyzeRequest {
+  const entries = afterTraining();
+  const on = (e: AnalysisEntry) => given(attributeName(switchFlag(e)));
+  const chosen = entries.filter((e) => e.selection !== 'always' && on(e)).length > 0;
+  const request: AnalyzeRequest = {};
+  for (const e of entries) {
+    const selected = e.selection === 'always' ? raw[attributeName(e.name)] !== false : on(e) || (e.selection === 'default' && !chosen);
+    if (!selected) continue;
+    const opts: ResolvedOptions = {};
+    for (const spec of e.options ?? []) {
+      const attr = attributeName(spec.flag);
+      opts[spec.key] = given(attr) ? parseFlag(spec.flag, String(raw[attr]), spec.parse) : spec.default;
+    }
+    request[e.name] = opts;
+  }
+  return request;
 }
 
 interface Target {
   kind: 'run' | 'compare';
   dir: string;
-  runs: { rule: string; seed: number; dir: string }[];
-  rules: string[];
+  runs: { group: string; seed: number; dir: string }[];
+  groups: string[];
+  /** The first column of the table: rule, or group when a sweep varies more than the rule. */
+  label: 'rule' | 'group';
   command?: string;
 }
 
@@ -68,44 +86,31 @@ function target(dirArg: string): Target {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new RunDirError(dir, 'directory not found');
   if (existsSync(join(dir, COMPARE_FILE))) {
     const file = readCompareFile(dir);
-    const runs = file.fingerprint.rules.flatMap((rule) =>
-      file.fingerprint.seeds.map((seed) => ({ rule, seed, dir: join(dir, runDirName(rule, seed)) })),
-    );
-    return { kind: 'compare', dir, runs, rules: file.fingerprint.rules, command: file.command };
+    const groups = groupsOf(file);
+    const label = file.fingerprint.grid ? 'group' : 'rule';
+    return { kind: 'compare', dir, runs: runsOf(dir, groups, file.fingerprint.seeds), groups: groups.map((g) => g.label), label, command: file.command };
   }
-  if (existsSync(join(dir, 'config.json'))) return { kind: 'run', dir, runs: [{ rule: '', seed: 0, dir }], rules: [] };
+  if (existsSync(join(dir, 'config.json'))) return { kind: 'run', dir, runs: [{ group: '', seed: 0, dir }], groups: [], label: 'rule' };
   throw new RunDirError(dir, `not a run directory (no config.json) nor a compare directory (no ${COMPARE_FILE})`);
 }
 
 export function analyzeCommand(): Command {
   const cmd = new Command('analyze')
-    .description('Hessian spectrum, generalization gap, sharpness and geometry of trained networks (a run or a compare directory)')
-    .argument('<dir>', 'a run directory (from train) or a compare directory (from compare)')
-    .option('--hessian <measures>', 'comma list of top-k=K, trace, density (default: top-k=1,trace unless --sharpness/--geometry/--dynamics/--implicit-bias alone)')
-    .option('--sharpness', 'ε-sharpness (Keskar et al.) and SAM-style sharpness')
-    .option('--geometry', 'weight change from init, effective ranks, participation ratios, tangent-kernel alignment')
-    .option('--dynamics', 'recurrent networks: eigenvalues of J, largest Lyapunov exponent of the autonomous network, participation ratio of the activity')
-    .option('--implicit-bias', 'gated linear networks (two classes): max-margin predictors the theory says gradient descent approaches (SVM per context; group norm for one hidden layer; plain L2), their test errors and inconsistency with the trained network')
-    .option('--lyapunov-steps <n>', 'steps averaged for the Lyapunov exponent (after n/4 transient steps)', String(DEFAULT_ANALYZE.lyapunovSteps))
-    .option('--no-gap', 'skip the generalization gap (full train and test evaluation)')
-    .option('--points <n>', 'the Hessian and sharpness are over the first n examples of --split, in file order', String(DEFAULT_ANALYZE.points))
-    .option('--split <split>', 'train or test', 'train')
-    .option('--params <globs>', 'restrict to parameters matching comma-separated globs, e.g. "l1/W" or "*/W" (default: all trainable)')
-    .option('--method <name>', 'top eigenvalues by lanczos (full re-orthogonalisation) or power (iteration with deflation)', DEFAULT_ANALYZE.method)
-    .option('--tol <t>', 'relative tolerance of the eigenvalue iterations', String(DEFAULT_ANALYZE.tol))
-    .option('--max-iter <n>', 'most Lanczos steps, or power iterations per eigenvalue', String(DEFAULT_ANALYZE.maxIter))
-    .option('--trace-method <name>', 'hutch++ or hutchinson (Rademacher probes)', DEFAULT_ANALYZE.traceMethod)
-    .option('--probes <n>', 'Hessian-vector products spent on the trace', String(DEFAULT_ANALYZE.probes))
-    .option('--density-steps <n>', 'Lanczos steps per stochastic-Lanczos-quadrature run', String(DEFAULT_ANALYZE.densitySteps))
-    .option('--density-runs <n>', 'random start vectors averaged for the density', String(DEFAULT_ANALYZE.densityRuns))
-    .option('--rho <r>', 'SAM radius', String(DEFAULT_ANALYZE.rho))
-    .option('--epsilon <e>', 'ε of ε-sharpness (box |z_i| ≤ ε(|θ_i|+1))', String(DEFAULT_ANALYZE.epsilon))
-    .option('--epsilon-steps <n>', 'projected ascent steps for ε-sharpness', String(DEFAULT_ANALYZE.epsilonSteps))
-    .option('--kernel-points <n>', 'examples for the tangent-kernel alignment', String(DEFAULT_ANALYZE.kernelPoints))
-    .option('--hvp <method>', 'Hessian-vector products: exact (double backprop) or fd (central differences of gradients; smooth networks only)', DEFAULT_ANALYZE.hvp)
-    .option('--hvp-step <h>', 'finite-difference step, relative to 1 + ‖θ‖ (for --hvp fd and the step check)', String(DEFAULT_ANALYZE.hvpStep))
-    .option('--seed <n>', 'seed of the random probe and start vectors', '0')
-    .option('--backend <name>', 'tensorflow | wasm | cpu (default: best available)')
+    .description('analyses of trained networks (a run or a compare directory): Hessian spectrum, generalization gap, sharpness, geometry, dynamics, implicit bias')
+    .argument('<dir>', 'a run directory (from train) or a compare directory (from compare)');
+  cmd.optionsGroup('Analyses:');
+  for (const e of afterTraining()) {
+    const selector = selectorOf(e);
+    const when = e.selection === 'default' ? ' (runs by default when no other analysis is chosen)' : '';
+    if (selector) cmd.option(selector.flag, `${e.description}: ${describe(selector)}${when}`);
+    else if (e.selection === 'always') cmd.option(`--no-${e.name}`, `skip: ${e.description}`);
+    else cmd.option(`--${e.name}`, e.description);
+  }
+  cmd.optionsGroup('Analysis options:');
+  for (const { spec, owners } of optionFlags()) cmd.option(spec.flag, `${describe(spec)} [${owners.join(', ')}]`);
+  cmd.optionsGroup('Output:');
+  cmd
+    .addOption(new Option('--backend <name>', 'auto | node | wasm | cpu (default: best available)'))
     .option('--force', 'recompute even where a run holds an analysis.json with the same options')
     .option('--json', 'print the results as JSON on stdout')
     .option('--quiet', 'no progress output')
@@ -123,31 +128,30 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
     )
     .action(async (dirArg: string, raw: Raw) => {
       const t0 = performance.now();
-      // Commander stores --no-gap as gap=false.
-      const opts = options({ ...raw, noGap: raw['gap'] === false ? true : undefined });
+      const request = requestFrom(raw, (attr) => cmd.getOptionValueSource(attr) === 'cli');
       const tgt = target(dirArg);
       const backend = await initBackend(raw['backend'] !== undefined ? parseBackendChoice(String(raw['backend']), '--backend') : undefined);
       const say = (s: string) => !raw['quiet'] && process.stderr.write(`${s}\n`);
       say(`biocredit analyze ${tgt.kind === 'compare' ? `${tgt.runs.length} runs of ${tgt.dir}` : tgt.dir}, backend ${backend}`);
-      const analyses: RunAnalysis[] = [];
+      const done: RunAnalysis[] = [];
       const skipped: string[] = [];
       for (const run of tgt.runs) {
-        const label = tgt.kind === 'compare' ? `${run.rule}-s${run.seed}` : 'run';
+        const label = tgt.kind === 'compare' ? `${run.group}-s${run.seed}` : 'run';
         if (tgt.kind === 'compare' && !existsSync(join(run.dir, 'config.json'))) {
           skipped.push(`${label} (not started)`);
           continue;
         }
-        const cached = raw['force'] ? null : cachedAnalysis(run.dir, opts);
+        const cached = raw['force'] ? null : cachedAnalysis(run.dir, request);
         if (cached) {
           say(`[${label}] reusing ${ANALYSIS_FILE}`);
-          analyses.push(cached);
+          done.push(tgt.kind === 'compare' ? { ...cached, group: run.group } : cached);
           continue;
         }
         const started = performance.now();
         try {
-          const a = await analyzeRun(run.dir, opts, (phase) => say(`[${label}] ${phase} (${duration((performance.now() - started) / 1000)})`));
+          const a = await analyzeRun(run.dir, request, (phase) => say(`[${label}] ${phase} (${duration((performance.now() - started) / 1000)})`), tgt.kind === 'compare' ? run.group : undefined);
           saveAnalysis(a);
-          analyses.push(a);
+          done.push(a);
           say(`[${label}] done in ${duration(a.wallSec)}`);
         } catch (e) {
           // A broken run of a comparison is reported and skipped; the others still count.
@@ -158,41 +162,37 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
           throw e;
         }
       }
-      if (!analyses.length) throw new UsageError(`nothing to analyse in ${tgt.dir}: ${skipped.join('; ')}`);
-      const rules = tgt.kind === 'compare' ? tgt.rules : [analyses[0]!.rule];
-      const perRule = aggregate(analyses, rules);
+      if (!done.length) throw new UsageError(`nothing to analyse in ${tgt.dir}: ${skipped.join('; ')}`);
+      const groups = tgt.kind === 'compare' ? tgt.groups : [done[0]!.group];
+      const perGroup = aggregate(done, groups);
       const wallSec = (performance.now() - t0) / 1000;
+      const brief = (a: RunAnalysis): RunAnalysis => {
+        const out: RunAnalysis = { ...a };
+        for (const e of analyses.entries()) if (e.brief && out[e.key] !== undefined) out[e.key] = e.brief(out[e.key]);
+        return out;
+      };
       const summary = {
         dir: tgt.dir,
         kind: tgt.kind,
         ...(tgt.command ? { command: tgt.command } : {}),
-        options: opts,
+        options: request,
         backend,
-        rules: Object.fromEntries(perRule.map((r) => [r.rule, { runs: r.runs, ...r.stats }])),
-        runs: analyses.map((a) => ({ ...a, hessian: a.hessian ? { ...a.hessian, density: undefined } : undefined })),
+        groups: Object.fromEntries(perGroup.map((r) => [r.group, { runs: r.runs, ...r.stats }])),
+        runs: done.map(brief),
         skipped,
         wallSec,
       };
-      const title = tgt.kind === 'compare' ? `biocredit analysis: ${tgt.command ?? tgt.dir}` : `biocredit analysis: ${analyses[0]!.rule} / ${analyses[0]!.model} / ${analyses[0]!.dataset}`;
+      const title = tgt.kind === 'compare' ? `biocredit analysis: ${tgt.command ?? tgt.dir}` : `biocredit analysis: ${done[0]!.rule} / ${done[0]!.model} / ${done[0]!.dataset}`;
       if (tgt.kind === 'compare') atomicWriteJson(join(tgt.dir, ANALYSIS_FILE), summary);
-      const page = join(tgt.dir, 'analysis.html');
-      atomicWrite(page, await analysisPage(title, analyses, rules));
+      atomicWrite(join(tgt.dir, 'analysis.html'), await analysisPage(title, done, groups, tgt.label));
       if (raw['json']) {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       } else {
-        process.stdout.write(`${table(analysisRows(perRule))}\n`);
+        process.stdout.write(`${table(analysisRows(perGroup, tgt.label))}\n`);
         if (skipped.length) process.stdout.write(`skipped: ${skipped.join('; ')}\n`);
-        const first = analyses[0]!;
-        if (first.hessian) {
-          const h = first.hessian;
-          process.stdout.write(
-            `Hessian over the first ${h.points} ${h.split} examples, ${h.dim.toLocaleString('en-US')} parameters (${opts.params ? h.params.join(', ') : 'all trainable'}); ${h.hvps} HVPs per run${
-              h.hvpCheck !== undefined ? `, HVP ${first.options.hvp === 'exact' ? 'symmetry error' : 'step-doubling change'} ${h.hvpCheck.toExponential(1)}` : ''
-            }\n`,
-          );
-        }
-        for (const a of analyses) if (a.implicitBias) process.stdout.write(implicitBiasText(a, tgt.kind === 'compare'));
-        process.stdout.write(`${analyses.length} run${analyses.length > 1 ? 's' : ''}, ${duration(wallSec)} wall; ${tgt.kind === 'compare' ? `${ANALYSIS_FILE}, ` : ''}analysis.html in ${tgt.dir}\n`);
+        for (const line of settings(done)) process.stdout.write(`${line}\n`);
+        for (const t of texts(done, tgt.kind === 'compare')) process.stdout.write(t);
+        process.stdout.write(`${done.length} run${done.length > 1 ? 's' : ''}, ${duration(wallSec)} wall; ${tgt.kind === 'compare' ? `${ANALYSIS_FILE}, ` : ''}analysis.html in ${tgt.dir}\n`);
       }
     });
   return cmd;

@@ -16,24 +16,28 @@ import { atomicWrite } from '../checkpoint.js';
 import {
   collectResults,
   defaultCompareDir,
+  displayValue,
   fingerprint,
   openCompareDir,
   planRuns,
   resultsCsv,
   resultsJson,
   type ComparisonResults,
+  type Group,
   type PlannedRun,
   type Stat,
 } from '../compare.js';
-import { resolveConfig, type RunConfig } from '../config.js';
+import { OPTIMIZER_KEYS, resolveConfig, TRAIN_OPTIONS, type RunConfig, type TrainSpec } from '../config.js';
 import { UsageError } from '../errors.js';
 import { parse, parseFlag } from '../options.js';
 import { rules as ruleRegistry } from '../registries.js';
-import { lambdaOverTrainingSpec } from '../analysis/report.js';
+import { trainingFigures } from '../analysis/report.js';
+import { buildRun } from '../run.js';
 import { trialOutputsSpec } from '../trials.js';
 import { comparisonReport } from '../report.js';
-import { buildRun } from '../trainer.js';
-import { addTrainFlags, readTrainFlags, type RawFlags } from './flags.js';
+import { prepareRun } from '../trainer.js';
+import { addTrainFlags, attributeName, readTrainFlags, type ParsedTrainFlags, type RawFlags } from './flags.js';
+import { gridGroups, parseGrid, type GridAxis } from './grid.js';
 import { duration, num, pct, table } from './format.js';
 import { IPC_ENV, type WorkerMessage } from './ipc.js';
 
@@ -165,23 +169,30 @@ function pmExp(s: Stat): string {
   return s.n ? `${s.mean.toExponential(2)} ± ${s.std.toExponential(1)}` : '—';
 }
 
+/** The leading cells of a group's row: its rule and the swept values (— where one does not apply). */
+function leadCells(results: ComparisonResults, r: ComparisonResults['groups'][number]): string[] {
+  return [chalk.cyan(r.rule), ...results.grid.map((k) => displayValue(r.values[k]) || '—')];
+}
+
 export function resultsTable(results: ComparisonResults): string {
-  if (results.rules.some((r) => r.testNmse.n > 0)) {
-    const best = Math.min(...results.rules.map((r) => r.testNmse.mean).filter(Number.isFinite));
-    const rows = [['rule', 'runs', 'test nmse', 's/epoch', 'hidden angle °']];
-    for (const r of results.rules) {
+  const head = ['rule', ...results.grid, 'runs'];
+  const runs = (r: ComparisonResults['groups'][number]) => `${r.finished}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`;
+  if (results.groups.some((r) => r.testNmse.n > 0)) {
+    const best = Math.min(...results.groups.map((r) => r.testNmse.mean).filter(Number.isFinite));
+    const rows = [[...head, 'test nmse', 's/epoch', 'hidden angle °']];
+    for (const r of results.groups) {
       const e = pmExp(r.testNmse);
-      rows.push([chalk.cyan(r.rule), `${r.finished}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`, r.testNmse.mean === best ? chalk.bold.green(e) : e, pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
+      rows.push([...leadCells(results, r), runs(r), r.testNmse.mean === best ? chalk.bold.green(e) : e, pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
     }
     return table(rows);
   }
-  const best = Math.max(...results.rules.map((r) => r.testAccuracy.mean).filter(Number.isFinite));
-  const rows = [['rule', 'runs', 'test acc %', 'best test %', 'train acc %', 's/epoch', 'hidden angle °']];
-  for (const r of results.rules) {
+  const best = Math.max(...results.groups.map((r) => r.testAccuracy.mean).filter(Number.isFinite));
+  const rows = [[...head, 'test acc %', 'best test %', 'train acc %', 's/epoch', 'hidden angle °']];
+  for (const r of results.groups) {
     const acc = pm(r.testAccuracy, 100, 2);
     rows.push([
-      chalk.cyan(r.rule),
-      `${r.finished}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`,
+      ...leadCells(results, r),
+      runs(r),
       r.testAccuracy.mean === best ? chalk.bold.green(acc) : acc,
       pm(r.bestTestAccuracy, 100, 2),
       pm(r.trainAccuracy, 100, 2),
@@ -190,6 +201,23 @@ export function resultsTable(results: ComparisonResults): string {
     ]);
   }
   return table(rows);
+}
+
+/** The spec of one group: the command's settings with the group's swept values, without optimizer settings for a rule that has none. */
+function groupSpec(parsed: ParsedTrainFlags, group: Group, axes: GridAxis[], ruleNames: string[]): TrainSpec {
+  const spec: TrainSpec = { ...parsed.spec, datasetOptions: { ...parsed.spec.datasetOptions }, modelOptions: { ...parsed.spec.modelOptions } };
+  const ruleOptions = parsed.ruleOptions(group.rule);
+  const own = ruleRegistry.get(group.rule).output;
+  // Optimizer flags given for the other rules of the comparison do not apply to a rule with no optimizer.
+  if (own === 'update' && ruleNames.some((r) => ruleRegistry.get(r).output === 'gradient')) for (const k of OPTIMIZER_KEYS) delete spec[k];
+  for (const axis of axes) {
+    const v = group.values[axis.name];
+    if (v === undefined) continue;
+    if (axis.kind === 'train') (spec as Record<string, unknown>)[axis.key] = v;
+    else if (axis.kind === 'rule') ruleOptions[axis.key] = v;
+    else (axis.kind === 'model' ? spec.modelOptions! : spec.datasetOptions!)[axis.key] = v;
+  }
+  return { ...spec, rule: group.rule, ruleOptions };
 }
 
 export function compareCommand(): Command {
@@ -201,15 +229,21 @@ export function compareCommand(): Command {
 Examples:
   $ biocredit compare --rules bp,fa,dfa,usf,frsf,brsf --dataset mnist --model mlp --hidden 256,256 --epochs 3 --seeds 2
   $ biocredit compare --rules bp,fa,dfa --model convnet --epochs 2 --jobs 2 --out runs/lenet
+  $ biocredit compare --rules bp,fa --grid lr=1e-3,3e-3 --grid hidden=128,256 --dataset mnist-mini --epochs 1
 
-Each run is a run directory <out>/<rule>-s<seed>. Re-running the same command
-skips finished runs and resumes unfinished ones (a run that failed, e.g. on a
-non-finite loss, is kept as failed: delete its directory to retry it); a
-different command pointed at the same directory is refused.`,
+--grid sweeps any training, dataset, model or rule option (repeatable: the cross
+product × rules × seeds; list values in brackets, --grid hidden=[256,256],[512]).
+Each run is a run directory <out>/<rule>[-<option>=<value>…]-s<seed>, and every
+run's config.json is written before any run starts (biocredit train --resume DIR
+runs one anywhere). Re-running the same command skips finished runs and resumes
+unfinished ones (a run that failed, e.g. on a non-finite loss, is kept as failed:
+delete its directory to retry it); a different command pointed at the same
+directory is refused.`,
     );
   const flags = addTrainFlags(cmd, new Set(['rule', 'seed']), (c) => {
     c.requiredOption('--rules <list>', 'comma-separated rules to compare (see `biocredit list`)');
     c.option('--seeds <k>', 'seeds per rule: 0 … k−1', '1');
+    c.option('--grid <name=values>', 'sweep an option over comma-separated values, e.g. lr=1e-3,3e-3 (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
     c.option('--jobs <j>', `parallel worker processes (default: the core count, ${availableParallelism()})`);
     c.option('--out <dir>', 'compare directory (default: runs/compare-<model>-<dataset>-<hash of the settings>)');
     c.option('--json', 'print the results as JSON on stdout');
@@ -220,31 +254,39 @@ different command pointed at the same directory is refused.`,
     const k = parseFlag('--seeds', String(raw['seeds']), parse.positiveInt);
     const jobs = raw['jobs'] === undefined ? availableParallelism() : parseFlag('--jobs', String(raw['jobs']), parse.positiveInt);
     const parsed = readTrainFlags(cmd, raw, flags, ruleNames);
+    const axes = parseGrid((raw['grid'] as string[] | undefined) ?? [], flags, {
+      dataset: String(parsed.spec.task ?? parsed.spec.dataset ?? TRAIN_OPTIONS.dataset.default),
+      model: String(parsed.spec.model ?? TRAIN_OPTIONS.model.default),
+      rules: ruleNames,
+    }, (flag) => cmd.getOptionValueSource(attributeName(flag)) === 'cli');
+    const groups = gridGroups(ruleNames, axes);
     const backend = await initBackend(parsed.backend);
     const configs: Record<string, RunConfig> = {};
-    for (const rule of ruleNames) configs[rule] = resolveConfig({ ...parsed.spec, rule, ruleOptions: parsed.ruleOptions(rule) }, backend);
-    // Load the data and build the model once here, so a bad --data-dir or --arch, or a rule that
-    // cannot train the model, fails before any worker starts.
-    const { model } = await buildRun(configs[ruleNames[0]!]!);
-    for (const rule of ruleNames.slice(1)) ruleRegistry.get(rule).create(configs[rule]!.rule.options).check?.(model);
+    for (const g of groups) configs[g.label] = resolveConfig(groupSpec(parsed, g, axes, ruleNames), backend);
+    // Load the data and build every model and rule once here, so a bad --data-dir or --arch, a
+    // rule that cannot train the model, or a swept value a model refuses fails before any run starts.
+    for (const g of groups) await buildRun(configs[g.label]!);
     const seeds = Array.from({ length: k }, (_, i) => i);
-    const fp = fingerprint(ruleNames, seeds, configs);
+    const fp = fingerprint(ruleNames, seeds, configs, axes.length ? Object.fromEntries(axes.map((a) => [a.name, a.values])) : undefined);
     const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;
     if (!existsSync(BIN)) throw new Error(`worker entry ${BIN} is missing; build the project (npm run build)`);
-    const dir = openCompareDir(String(raw['out'] ?? defaultCompareDir(fp)), fp, command);
-    const plan = planRuns(dir, fp);
+    const dir = openCompareDir(String(raw['out'] ?? defaultCompareDir(fp)), fp, command, groups);
+    const plan = planRuns(dir, groups, seeds);
+    // Every run's config.json is written before any run starts: a run directory is all a worker needs.
+    for (const run of plan.filter((p) => p.state === 'new')) prepareRun({ ...configs[run.group]!, seed: run.seed }, run.dir);
     const quiet = Boolean(raw['quiet']);
     const counts = (s: PlannedRun['state']) => plan.filter((p) => p.state === s).length;
     if (!quiet) {
+      const swept = axes.length ? ` × ${axes.map((a) => `${a.name} (${a.values.length})`).join(' × ')}` : '';
       process.stderr.write(
-        `${chalk.bold('biocredit compare')} ${ruleNames.join(', ')} × ${k} seed${k > 1 ? 's' : ''} = ${plan.length} runs ` +
-          `(${counts('finished')} finished, ${counts('failed')} failed before, ${counts('resume')} to resume, ${counts('new')} new), ` +
+        `${chalk.bold('biocredit compare')} ${ruleNames.join(', ')}${swept} × ${k} seed${k > 1 ? 's' : ''} = ${plan.length} runs ` +
+          `(${counts('finished')} finished, ${counts('failed')} failed before, ${counts('resume')} to resume, ${counts('new') + counts('prepared')} new), ` +
           `${jobs} job${jobs > 1 ? 's' : ''}, backend ${chalk.yellow(backend)}\ndir ${dir}\n`,
       );
     }
     const views: RunView[] = plan.map((run) => ({
       run,
-      label: `${run.rule}-s${run.seed}`,
+      label: `${run.group}-s${run.seed}`,
       status: run.state === 'finished' ? 'skipped' : run.state === 'failed' ? 'failed' : 'queued',
       epoch: 0,
       epochs: 0,
@@ -267,17 +309,14 @@ different command pointed at the same directory is refused.`,
     };
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
     const started = performance.now();
-    const queue = views.filter((v) => v.run.state === 'new' || v.run.state === 'resume');
+    const queue = views.filter((v) => v.run.state !== 'finished' && v.run.state !== 'failed');
     const codes: number[] = [];
     try {
       await Promise.all(
         Array.from({ length: Math.min(jobs, queue.length) }, async () => {
           for (let v = queue.shift(); v && !interrupted; v = queue.shift()) {
-            const { rule, seed, dir: runDir, state } = v.run;
-            const argv =
-              state === 'resume'
-                ? ['train', '--resume', runDir, ...(parsed.backend ? ['--backend', parsed.backend] : [])]
-                : ['train', ...parsed.args(rule), '--rule', rule, '--seed', String(seed), '--out', runDir];
+            // A worker runs the prepared run directory: its config.json holds every setting.
+            const argv = ['train', '--resume', v.run.dir, ...(parsed.backend ? ['--backend', parsed.backend] : [])];
             codes.push(await runWorker(argv, v, live, children));
           }
         }),
@@ -291,11 +330,10 @@ different command pointed at the same directory is refused.`,
     const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
     atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
     atomicWrite(join(dir, 'results.json'), json);
-    const lambda = lambdaOverTrainingSpec(results.runs, results.rules.map((r) => r.rule));
     const trials = await trialOutputsSpec(results);
     const extra = [
       ...(trials ? [{ title: 'Trial outputs against targets', spec: trials }] : []),
-      ...(lambda ? [{ title: 'Top Hessian eigenvalue over training (--analyze-every)', spec: lambda }] : []),
+      ...trainingFigures(results.runs, results.groups.map((r) => r.group)),
     ];
     atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
     if (raw['json']) {

@@ -1,24 +1,29 @@
 /**
  * The training flags shared by `train` and `compare`: the trainer's own options
  * (src/config.ts) and every option a registered dataset, model or rule declares.
- * A flag that none of the chosen entries accepts is an error, not ignored.
+ * A flag that none of the chosen entries accepts is an error, not ignored. With
+ * `--rule X --help` (or `--model`, `--dataset`, `--task`), the help shows only
+ * the options of the chosen entries, with their own meaning and default.
  */
-import { Command, Option } from 'commander';
+import { Command, Help, Option } from 'commander';
 import { BACKEND_CHOICES, parseBackendChoice, type BackendChoice } from '../backend.js';
-import { TRAIN_OPTIONS, type TrainSpec } from '../config.js';
+import { TRAIN_OPTIONS, type TrainKey, type TrainSpec } from '../config.js';
 import { UsageError } from '../errors.js';
 import { flagName, type OptionSpec } from '../options.js';
 import { datasets, models, rules, tasks } from '../registries.js';
-import type { Registry, RegistryItem } from '../registry.js';
+import type { Registry } from '../registry.js';
+import type { RegistryItem } from '../types.js';
 
 export type Kind = 'dataset' | 'model' | 'rule';
-export type TrainKey = keyof typeof TRAIN_OPTIONS;
 
+/** One flag of a kind (rule, model, dataset), with the spec of every entry that declares it. */
 export interface EntryFlag {
-  spec: OptionSpec;
   kind: Kind;
-  /** Entries of this kind that accept the flag. */
-  entries: string[];
+  key: string;
+  /** The flag with its placeholder, e.g. `--feedback-scale <s>`. */
+  flag: string;
+  /** Entry name → its spec (descriptions and defaults may differ between entries). */
+  specs: Map<string, OptionSpec>;
 }
 
 /** Datasets and tasks share the dataset flags: a task is a dataset of trials. */
@@ -27,24 +32,21 @@ const dataSources = {
   get: (name: string) => (tasks.has(name) && !datasets.has(name) ? tasks.get(name) : datasets.get(name)),
 };
 
-const REGISTRIES: Record<Kind, Pick<Registry<RegistryItem>, 'entries' | 'get'>> = { dataset: dataSources, model: models, rule: rules };
+export const REGISTRIES: Record<Kind, Pick<Registry<RegistryItem>, 'entries' | 'get'>> = { dataset: dataSources, model: models, rule: rules };
 
-/** The options every registered dataset, model and rule declares, one flag each. */
+/** The options every registered dataset, model and rule declares, one flag each (keyed `kind:key`). */
 export function entryFlags(): Map<string, EntryFlag> {
   const out = new Map<string, EntryFlag>();
   for (const kind of ['dataset', 'model', 'rule'] as const) {
     for (const entry of REGISTRIES[kind].entries()) {
       for (const spec of entry.options ?? []) {
-        const key = `${kind}:${spec.key}`;
-        const existing = out.get(key);
-        if (existing) {
-          if (flagName(existing.spec.flag) !== flagName(spec.flag)) {
-            throw new Error(`${kind} option ${spec.key} is declared with two flags: ${existing.spec.flag} and ${spec.flag}`);
-          }
-          existing.entries.push(entry.name);
-        } else {
-          out.set(key, { spec, kind, entries: [entry.name] });
+        const id = `${kind}:${spec.key}`;
+        const existing = out.get(id);
+        if (existing && flagName(existing.flag) !== flagName(spec.flag)) {
+          throw new Error(`${kind} option ${spec.key} is declared with two flags: ${existing.flag} and ${spec.flag}`);
         }
+        if (existing) existing.specs.set(entry.name, spec);
+        else out.set(id, { kind, key: spec.key, flag: spec.flag, specs: new Map([[entry.name, spec]]) });
       }
     }
   }
@@ -55,6 +57,20 @@ export function describe(spec: OptionSpec): string {
   const d = spec.default;
   const shown = d === null || d === false ? '' : Array.isArray(d) ? ` (default: ${d.join(',') || 'none'})` : ` (default: ${String(d)})`;
   return `${spec.description}${shown}`;
+}
+
+/** The help text of an entry flag for the given entries: one text when they agree, else one per meaning. */
+export function describeFlag(f: EntryFlag, names: readonly string[] = [...f.specs.keys()]): string {
+  const meanings = new Map<string, string[]>();
+  for (const name of names) {
+    const spec = f.specs.get(name);
+    if (!spec) continue;
+    const text = describe(spec);
+    meanings.set(text, [...(meanings.get(text) ?? []), name]);
+  }
+  const only = meanings.size === 1 ? [...meanings][0] : undefined;
+  if (only) return names.length === 1 ? only[0] : `${only[0]} [${only[1].join(', ')}]`;
+  return [...meanings].map(([text, who]) => `${who.join(', ')}: ${text}`).join('; ');
 }
 
 /** commander's attribute name of a flag such as --batch-size. */
@@ -70,6 +86,19 @@ const GROUPS: [string, TrainKey[]][] = [
   ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'finalTrainEval', 'checkpointEvery', 'logEvery', 'diagEvery']],
   ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints']],
 ];
+
+/** The entries of each kind chosen on the command line (none: all of them apply). */
+function chosenOnCli(cmd: Command): Partial<Record<Kind, string[]>> {
+  const given = (attr: string) => (cmd.getOptionValueSource(attr) === 'cli' ? String(cmd.getOptionValue(attr)) : undefined);
+  const out: Partial<Record<Kind, string[]>> = {};
+  const rule = given('rule') ?? given('rules');
+  if (rule !== undefined) out.rule = rule.split(',').map((s) => s.trim()).filter(Boolean);
+  const model = given('model');
+  if (model !== undefined) out.model = [model];
+  const data = given('task') ?? given('dataset');
+  if (data !== undefined) out.dataset = [data];
+  return out;
+}
 
 /**
  * Adds the training flags to `cmd`, except `exclude`; `extra` is called right
@@ -93,25 +122,59 @@ export function addTrainFlags(cmd: Command, exclude: ReadonlySet<TrainKey>, extr
     }
   });
   const flags = entryFlags();
+  const byOption = new Map<Option, EntryFlag>();
   const headings: Record<Kind, string> = { dataset: 'Dataset options:', model: 'Model options:', rule: 'Rule options:' };
   for (const kind of ['dataset', 'model', 'rule'] as const) {
     const mine = [...flags.values()].filter((f) => f.kind === kind);
     if (!mine.length) continue;
     cmd.optionsGroup(headings[kind]);
-    for (const f of mine) cmd.option(f.spec.flag, `${describe(f.spec)} [${f.entries.join(', ')}]`);
+    for (const f of mine) {
+      const option = new Option(f.flag, describeFlag(f));
+      cmd.addOption(option);
+      byOption.set(option, f);
+    }
   }
+  // Help for the entries chosen on the command line: their flags only, in their own words.
+  const base = new Help();
+  cmd.configureHelp({
+    visibleOptions(c: Command) {
+      const chosen = chosenOnCli(c);
+      return base.visibleOptions(c).filter((o) => {
+        const f = byOption.get(o);
+        const names = f ? chosen[f.kind] : undefined;
+        return !f || !names || names.some((n) => f.specs.has(n));
+      });
+    },
+    optionDescription(o: Option) {
+      const f = byOption.get(o);
+      const names = f ? chosenOnCli(cmd)[f.kind] : undefined;
+      return f && names ? describeFlag(f, names.filter((n) => f.specs.has(n))) : base.optionDescription(o);
+    },
+    commandDescription(c: Command) {
+      const chosen = chosenOnCli(c);
+      const lines = (['rule', 'model', 'dataset'] as const).flatMap((kind) =>
+        (chosen[kind] ?? []).flatMap((name) => {
+          try {
+            const e = REGISTRIES[kind].get(name);
+            return [`${kind} ${e.name}: ${e.description}${e.reference ? ` (${e.reference})` : ''}`];
+          } catch {
+            return [];
+          }
+        }),
+      );
+      return [base.commandDescription(c), ...lines].join('\n');
+    },
+  });
   return flags;
 }
 
-export type RawFlags = Record<string, string | boolean | undefined>;
+export type RawFlags = Record<string, string | boolean | string[] | undefined>;
 
 export interface ParsedTrainFlags {
   /** Trainer settings and dataset/model options; no rule, rule options or seed. */
   spec: TrainSpec;
   /** Rule options given on the command line, for the rules that accept them. */
   ruleOptions(rule: string): Record<string, unknown>;
-  /** The command-line arguments that reproduce these settings for one rule (for worker processes). */
-  args(rule: string): string[];
   backend: BackendChoice | undefined;
 }
 
@@ -122,19 +185,13 @@ export interface ParsedTrainFlags {
 export function readTrainFlags(cmd: Command, raw: RawFlags, flags: Map<string, EntryFlag>, ruleNames: string[]): ParsedTrainFlags {
   const fromCli = (attr: string) => cmd.getOptionValueSource(attr) === 'cli';
   const spec: TrainSpec = {};
-  const args: string[] = [];
   for (const [key, o] of Object.entries(TRAIN_OPTIONS)) {
     if (key === 'rule' || key === 'seed') continue;
     const attr = attributeName(o.flag);
-    if (!fromCli(attr)) continue;
-    (spec as Record<string, unknown>)[key] = raw[attr];
-    args.push(flagName(o.flag), String(raw[attr]));
+    if (fromCli(attr)) (spec as Record<string, unknown>)[key] = raw[attr];
   }
   const backend = raw['backend'] === undefined ? undefined : parseBackendChoice(String(raw['backend']), '--backend');
-  if (backend) {
-    spec.backend = backend;
-    args.push('--backend', backend);
-  }
+  if (backend) spec.backend = backend;
   const chosen = {
     dataset: [String(spec.task ?? spec.dataset ?? TRAIN_OPTIONS.dataset.default)],
     model: [String(spec.model ?? TRAIN_OPTIONS.model.default)],
@@ -143,30 +200,23 @@ export function readTrainFlags(cmd: Command, raw: RawFlags, flags: Map<string, E
   if (spec.task !== undefined) tasks.get(String(spec.task));
   for (const kind of ['dataset', 'model', 'rule'] as const) for (const name of chosen[kind]) REGISTRIES[kind].get(name);
   const given: Record<Kind, Record<string, unknown>> = { dataset: {}, model: {}, rule: {} };
-  const ruleFlags: { flag: EntryFlag; value: string | boolean }[] = [];
+  const ruleFlags: { flag: EntryFlag; value: unknown }[] = [];
   for (const f of flags.values()) {
-    const attr = attributeName(f.spec.flag);
+    const attr = attributeName(f.flag);
     if (!fromCli(attr)) continue;
-    const accepting = chosen[f.kind].filter((n) => f.entries.includes(n));
+    const accepting = chosen[f.kind].filter((n) => f.specs.has(n));
     if (!accepting.length) {
       const what = chosen[f.kind].length === 1 ? `${f.kind} ${chosen[f.kind][0]}` : `any of the ${f.kind}s ${chosen[f.kind].join(', ')}`;
-      throw new UsageError(`${flagName(f.spec.flag)} does not apply to ${what} (it is an option of ${f.entries.join(', ')})`);
+      throw new UsageError(`${flagName(f.flag)} does not apply to ${what} (it is an option of ${[...f.specs.keys()].join(', ')})`);
     }
-    const value = raw[attr]!;
-    given[f.kind][f.spec.key] = value;
-    if (f.kind === 'rule') ruleFlags.push({ flag: f, value });
-    else args.push(...(value === true ? [flagName(f.spec.flag)] : [flagName(f.spec.flag), String(value)]));
+    given[f.kind][f.key] = raw[attr];
+    if (f.kind === 'rule') ruleFlags.push({ flag: f, value: raw[attr] });
   }
   spec.datasetOptions = given.dataset;
   spec.modelOptions = given.model;
-  const forRule = (rule: string) => ruleFlags.filter(({ flag }) => flag.entries.includes(rule));
   return {
     spec,
     backend,
-    ruleOptions: (rule) => Object.fromEntries(forRule(rule).map(({ flag, value }) => [flag.spec.key, value])),
-    args: (rule) => [
-      ...args,
-      ...forRule(rule).flatMap(({ flag, value }) => (value === true ? [flagName(flag.spec.flag)] : [flagName(flag.spec.flag), String(value)])),
-    ],
+    ruleOptions: (rule) => Object.fromEntries(ruleFlags.filter(({ flag }) => flag.specs.has(rule)).map(({ flag, value }) => [flag.key, value])),
   };
 }

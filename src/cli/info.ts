@@ -6,9 +6,9 @@ import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { cpus, totalmem } from 'node:os';
 import { BACKEND_CHOICES, backendInfo, initBackend, parseBackendChoice, requestedBackend } from '../backend.js';
-import '../analysis/hooks.js';
 import { analyses, datasets, models, rules, tasks } from '../registries.js';
-import type { Registry, RegistryItem } from '../registry.js';
+import type { Registry } from '../registry.js';
+import type { RegistryItem } from '../types.js';
 import { VERSION } from '../version.js';
 import { table } from './format.js';
 
@@ -70,30 +70,38 @@ export function infoCommand(): Command {
 
 export function listCommand(): Command {
   return new Command('list')
-    .description('every registered rule, model, dataset and task, with a one-line description and its reference')
+    .description('every registered rule, model, dataset, task and analysis, with a one-line description, its requirements and its reference')
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
-      const groups: [string, Registry<RegistryItem>][] = [
-        ['rules', rules],
-        ['models', models],
-        ['datasets', datasets],
-        ['tasks', tasks],
-        ['analyses (--analyze)', analyses],
+      const groups: [string, string, Registry<RegistryItem & { requires?: readonly string[]; output?: string }>][] = [
+        ['rules', 'rules', rules],
+        ['models', 'models', models],
+        ['datasets', 'datasets', datasets],
+        ['tasks', 'tasks (--task)', tasks],
+        ['analyses', 'analyses (biocredit analyze; --analyze during training)', analyses],
       ];
       if (opts.json) {
         const out = Object.fromEntries(
-          groups.map(([title, r]) => [
-            title,
-            r.entries().map((e) => ({ name: e.name, description: e.description, reference: e.reference ?? null })),
+          groups.map(([key, , r]) => [
+            key,
+            r.entries().map((e) => ({
+              name: e.name,
+              description: e.description,
+              reference: e.reference ?? null,
+              ...(e.output ? { output: e.output } : {}),
+              ...(e.requires?.length ? { requires: e.requires } : {}),
+            })),
           ]),
         );
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
-      const blocks = groups.map(([title, r]) => {
+      const blocks = groups.map(([, title, r]) => {
         const entries = r.entries();
         if (!entries.length) return `${chalk.bold(title)}\n  (none registered yet)`;
-        const rows = entries.map((e) => [`  ${chalk.cyan(e.name)}`, e.description, chalk.dim(e.reference ?? '')]);
+        const needs = (e: { requires?: readonly string[]; output?: string }) =>
+          [e.output === 'update' ? 'applies its own updates' : '', e.requires?.length ? `needs ${e.requires.join(', ')}` : ''].filter(Boolean).join('; ');
+        const rows = entries.map((e) => [`  ${chalk.cyan(e.name)}`, e.description + (needs(e) ? chalk.dim(` [${needs(e)}]`) : ''), chalk.dim(e.reference ?? '')]);
         return `${chalk.bold(title)}\n${table([['', '', ''], ...rows]).split('\n').slice(1).join('\n')}`;
       });
       process.stdout.write(`${blocks.join('\n\n')}\n`);

@@ -49,7 +49,7 @@ export function createCliReporter(opts: ReporterOptions): Reporter & { stop(): v
       const c = info.config;
       say(
         `${chalk.bold('biocredit')} ${info.resumed ? 'resuming' : 'training'} ${chalk.cyan(c.rule.name)} on ${chalk.cyan(c.model.name)} ` +
-          `(${int(info.params)} params) with ${chalk.cyan(c.dataset.name)}, ${c.optimizer.name} lr ${c.optimizer.lr}, ` +
+          `(${int(info.params)} params) with ${chalk.cyan(c.dataset.name)}, ${c.optimizer ? `${c.optimizer.name} lr ${c.optimizer.lr}` : 'no optimizer (the rule applies its own updates)'}, ` +
           `seed ${c.seed}, backend ${chalk.yellow(c.backend)}`,
       );
       say(`run dir ${info.runDir}${info.resumed ? ` (from step ${info.startStep})` : ''}`);

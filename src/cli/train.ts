@@ -26,11 +26,12 @@ Examples:
   $ biocredit train --model convnet --rule fa --epochs 2
   $ biocredit train --resume runs/20261122-120000-bp-mlp-mnist
 
-A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --resume.`,
+A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --resume.
+\`biocredit train --rule X --help\` lists the options of rule X (likewise --model, --dataset, --task).`,
     );
   const flags = addTrainFlags(cmd, new Set(), (c) => {
     c.option('--out <dir>', 'run directory (default: runs/<timestamp>-<rule>-<model>-<dataset>)');
-    c.option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (--epochs/--steps may extend it)');
+    c.option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (--epochs/--steps may extend it), or start a prepared run (a directory holding only its config.json)');
     c.option('--json', 'print one machine-readable JSON summary on stdout');
     c.option('--quiet', 'no progress output');
   });
@@ -59,7 +60,7 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
           ...Object.entries(TRAIN_OPTIONS)
             .filter(([key]) => !RESUME_FLAGS.has(key))
             .map(([, o]) => o.flag),
-          ...[...flags.values()].map((f) => f.spec.flag),
+          ...[...flags.values()].map((f) => f.flag),
           '--out',
         ];
         for (const flag of fixed) {

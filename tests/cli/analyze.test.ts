@@ -32,7 +32,7 @@ describe('biocredit analyze on a run directory', () => {
     expect(a.hessian.hvpCheck).toBeLessThan(1e-4);
     expect(a.gap.train.n).toBe(8000);
     expect(a.gap.lossGap).toBeCloseTo(a.gap.test.loss - a.gap.train.loss, 12);
-    expect(j.rules.bp.lambdaMax.mean).toBe(a.hessian.topK.values[0]);
+    expect(j.groups.bp.lambdaMax.mean).toBe(a.hessian.topK.values[0]);
     expect(JSON.parse(readFileSync(join(run, 'analysis.json'), 'utf8')).hessian.topK.values).toEqual(a.hessian.topK.values);
     expect(readFileSync(join(run, 'analysis.html'), 'utf8')).toContain('<svg');
   });
@@ -127,11 +127,11 @@ describe('analyses during training and on a compare directory', () => {
     expect(lines[1]).toMatch(/^bp\s+2\s+\d+\.\d+ ± \d+\.\d+/);
     expect(lines[2]).toMatch(/^fa\s+2\s+\d+\.\d+ ± \d+\.\d+/);
     const j = JSON.parse(readFileSync(join(out, 'analysis.json'), 'utf8'));
-    expect(j.rules.bp.lambdaMax.n).toBe(2);
-    expect(j.rules.fa.trace.n).toBe(2);
+    expect(j.groups.bp.lambdaMax.n).toBe(2);
+    expect(j.groups.fa.trace.n).toBe(2);
     const html = readFileSync(join(out, 'analysis.html'), 'utf8');
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
-    expect(html).toContain('λ_max over training');
+    expect(html).toContain('Top Hessian eigenvalue over training');
     expect(existsSync(join(out, 'bp-s1', 'analysis.json'))).toBe(true);
   });
 });
@@ -176,12 +176,12 @@ describe('biocredit analyze --implicit-bias', () => {
     expect(ib.maxMargin.trainError).toBe(0);
     const mlp = join(root, 'mlp');
     expect(runCli(['train', ...small, '--out', mlp]).code).toBe(0);
-    oneLineError(runCli(['analyze', mlp, '--implicit-bias', '--quiet']), /--implicit-bias analyses gated linear networks \(--model gln\); this run's model is mlp/);
+    oneLineError(runCli(['analyze', mlp, '--implicit-bias', '--quiet']), /analysis implicit-bias needs gated contexts and homogeneity in its weights; model mlp does not provide them/);
   });
 });
 
 describe('--analyze margin', () => {
   it('is refused up front on a model that is not homogeneous in its weights', () => {
-    oneLineError(runCli(['train', ...small, '--analyze', 'margin', '--analyze-every', '10']), /--analyze margin needs a model that is homogeneous in its weights \(gln\); mlp is not/);
+    oneLineError(runCli(['train', ...small, '--analyze', 'margin', '--analyze-every', '10']), /--analyze margin needs homogeneity in its weights; model mlp does not provide it/);
   });
 });

@@ -14,13 +14,13 @@ describe('biocredit compare', () => {
     const r = runCli([...args, '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(Object.keys(j.rules)).toEqual(['bp', 'fa']);
-    expect(j.rules.bp.finished).toBe(2);
-    expect(j.rules.bp.testAccuracy.n).toBe(2);
-    expect(j.rules.bp.testAccuracy.mean).toBeGreaterThan(0.5);
-    expect(j.rules.bp.hiddenAngle.mean).toBe(0);
-    expect(j.rules.fa.hiddenAngle.mean).toBeGreaterThan(10);
-    expect(Object.keys(j.rules.fa.angles)).toEqual(['l0', 'l1']);
+    expect(Object.keys(j.groups)).toEqual(['bp', 'fa']);
+    expect(j.groups.bp.finished).toBe(2);
+    expect(j.groups.bp.testAccuracy.n).toBe(2);
+    expect(j.groups.bp.testAccuracy.mean).toBeGreaterThan(0.5);
+    expect(j.groups.bp.hiddenAngle.mean).toBe(0);
+    expect(j.groups.fa.hiddenAngle.mean).toBeGreaterThan(10);
+    expect(Object.keys(j.groups.fa.angles)).toEqual(['l0', 'l1']);
     expect(j.runs.map((x: { rule: string; seed: number }) => `${x.rule}-s${x.seed}`)).toEqual(['bp-s0', 'bp-s1', 'fa-s0', 'fa-s1']);
     for (const d of ['bp-s0', 'bp-s1', 'fa-s0', 'fa-s1']) expect(existsSync(join(out, d, 'summary.json'))).toBe(true);
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
@@ -39,7 +39,7 @@ describe('biocredit compare', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('3 finished, 0 failed before, 1 to resume, 0 new');
     const after = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    expect(after.rules).toEqual(before.rules);
+    expect(after.groups).toEqual(before.groups);
   });
 
   it('refuses to mix a different command into the same directory', () => {

@@ -17,8 +17,8 @@ describe('compare on tasks', () => {
     expect(r.stdout).toMatch(/test nmse/);
     const j = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
     for (const rule of ['bptt', 'rflo']) {
-      expect(j.rules[rule].testNmse.n).toBe(1);
-      expect(j.rules[rule].testNmse.mean).toBeGreaterThan(0);
+      expect(j.groups[rule].testNmse.n).toBe(1);
+      expect(j.groups[rule].testNmse.mean).toBeGreaterThan(0);
     }
     const summary = JSON.parse(readFileSync(join(out, 'bptt-s0', 'summary.json'), 'utf8'));
     // nmse = Σ(z − y)²/Σy² and the loss is ½·mean over the masked steps of (z − y)²; the target is a sine
@@ -66,7 +66,7 @@ describe('analyze --dynamics', () => {
     expect(readFileSync(join(dir, 'analysis.html'), 'utf8')).toContain('Eigenvalues of the recurrent matrix J');
     const mlp = join(tempDir(), 'mlp');
     expect(runCli(['train', '--dataset', 'mnist-mini', '--hidden', '8', '--steps', '2', '--quiet', '--out', mlp]).code).toBe(0);
-    oneLineError(runCli(['analyze', mlp, '--dynamics', '--no-gap', '--quiet']), /--dynamics analyses recurrent networks \(--model rnn\); this run has model mlp/);
+    oneLineError(runCli(['analyze', mlp, '--dynamics', '--no-gap', '--quiet']), /analysis dynamics needs a recurrent step and rate dynamics; model mlp does not provide them/);
   });
 });
 

@@ -1,9 +1,10 @@
 /** Dale's law on feedforward nets: signs by projection, balanced initialisation, every feedforward rule, saved checkpoints. */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createConvnet } from '../../models/convnet.js';
-import { createMlp, type MlpOptions } from '../../models/mlp.js';
+import { createConvnet, convnetOptions } from '../../models/convnet.js';
+import { createMlp, type MlpOptions, mlpOptions } from '../../models/mlp.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
 import { datasets } from '../../src/registries.js';
@@ -11,7 +12,7 @@ import { Rng } from '../../src/rng.js';
 import { train } from '../../src/trainer.js';
 import { oneLineError, runCli, smallDigits, teacherDataset, tempDir } from '../helpers.js';
 
-const opts: MlpOptions = { hidden: [10, 5], activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 };
+const opts: MlpOptions = { ...optionDefaults(mlpOptions), hidden: [10, 5], activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 };
 
 const rows = (t: tf.Tensor) => t.arraySync() as number[][];
 
@@ -32,12 +33,12 @@ describe("Dale's law on mlp", () => {
       expect(m.specs[name]!.constraint!.violations(p[name]!)).toBe(0);
     }
     // The magnitudes keep the unconstrained draw's Frobenius norm.
-    const free = createMlp({ ...opts, dale: 0 }, { inputShape: [6], outputSize: 3 }).init(new Rng('dale-init'));
+    const free = createMlp({ ...optionDefaults(mlpOptions), ...opts, dale: 0 }, { inputShape: [6], outputSize: 3 }).init(new Rng('dale-init'));
     for (const name of ['l1/W', 'l2/W']) expect(tf.norm(p[name]!).dataSync()[0]).toBeCloseTo(tf.norm(free[name]!).dataSync()[0]!, 4);
   });
 
   it('--dale-inputs makes the first layer excitatory', () => {
-    const m = createMlp({ ...opts, daleInputs: true }, { inputShape: [6], outputSize: 3 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), ...opts, daleInputs: true }, { inputShape: [6], outputSize: 3 });
     const p = m.init(new Rng('dale-inputs'));
     expect(Math.min(...rows(p['l0/W']!).flat())).toBeGreaterThanOrEqual(0);
   });
@@ -54,8 +55,8 @@ describe("Dale's law on mlp", () => {
   });
 
   it('refuses fractions outside [0, 1) and nets without hidden units', () => {
-    expect(() => createMlp({ ...opts, hidden: [] }, { inputShape: [6], outputSize: 3 })).toThrow(UsageError);
-    expect(() => createMlp({ ...opts, hidden: [1] }, { inputShape: [6], outputSize: 3 })).toThrow(/leaves no inhibitory unit/);
+    expect(() => createMlp({ ...optionDefaults(mlpOptions), ...opts, hidden: [] }, { inputShape: [6], outputSize: 3 })).toThrow(UsageError);
+    expect(() => createMlp({ ...optionDefaults(mlpOptions), ...opts, hidden: [1] }, { inputShape: [6], outputSize: 3 })).toThrow(/leaves no inhibitory unit/);
     oneLineError(runCli(['train', '--dataset', 'mnist-mini', '--model', 'mlp', '--dale', '1.5', '--steps', '1']), /--dale must be a fraction of excitatory units in \[0, 1\)/);
   });
 
@@ -67,7 +68,7 @@ describe("Dale's law on mlp", () => {
       { out },
     );
     expect(s.final.test.accuracy).toBeGreaterThan(0.4);
-    const m = createMlp({ ...opts, hidden: [32, 16] }, { inputShape: [20], outputSize: 4 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), ...opts, hidden: [32, 16] }, { inputShape: [20], outputSize: 4 });
     const init = readParamsDir(join(out, 'init')).params;
     const end = readParamsDir(join(out, 'checkpoint')).params;
     let clipped = 0;
@@ -82,7 +83,7 @@ describe("Dale's law on mlp", () => {
 
 describe("Dale's law on convnet", () => {
   it('signs conv weights by input channel and the flattened dense rows by the channel they come from', () => {
-    const m = createConvnet({ arch: 'c5k3-m2-c5k3v-d6', activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 }, { inputShape: [8, 8, 1], outputSize: 2 });
+    const m = createConvnet({ ...optionDefaults(convnetOptions), arch: 'c5k3-m2-c5k3v-d6', activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 }, { inputShape: [8, 8, 1], outputSize: 2 });
     const p = m.init(new Rng('dale-conv'));
     expect(m.specs['l0/W']!.constraint).toBeUndefined();
     // l1: [3, 3, 5, 5]; input channels 0–3 excitatory, 4 inhibitory.
@@ -102,7 +103,7 @@ describe("Dale's law on convnet", () => {
     const out = tempDir();
     const arch = 'c8k3-m2-c8k3v-m2-d32';
     await train({ dataset: 'dale-digits', model: 'convnet', modelOptions: { arch, dale: 0.8 }, rule, lr: 1e-3, steps: 40, evalEvery: 20, seed: 2 }, { out });
-    const m = createConvnet({ arch, activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 }, smallDigits());
+    const m = createConvnet({ ...optionDefaults(convnetOptions), arch, activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 }, smallDigits());
     const end = readParamsDir(join(out, 'checkpoint')).params;
     for (const n of ['l1/W', 'l2/W', 'l3/W']) expect(m.specs[n]!.constraint!.violations(end[n]!)).toBe(0);
   });

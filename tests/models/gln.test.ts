@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { createGln, type GlnOptions } from '../../models/gln.js';
-import { normalizedMargin } from '../../src/analysis/implicit-bias.js';
+import { normalizedMargin } from '../../analyses/margin.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { ArrayDataset } from '../../src/data.js';
 import { UsageError } from '../../src/errors.js';
@@ -27,7 +27,7 @@ describe('gln', () => {
     });
     expect(m.homogeneity).toBe(2);
     const shallow = createGln({ ...base, hidden: [] }, { inputShape: [4], outputSize: 1 });
-    expect(shallow.glnLayers.map((l) => [l.units, l.contexts, l.gated])).toEqual([[1, 4, true]]);
+    expect(shallow.gated.layers.map((l) => [l.units, l.contexts, l.gated])).toEqual([[1, 4, true]]);
   });
 
   it('computes h_j = W[:, j·C + c_j(x)] · x with c_j from the hyperplane tests, then a linear readout', () => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createMlp } from '../../models/mlp.js';
+import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { Rng } from '../../src/rng.js';
 
 const std = (a: ArrayLike<number>) => {
@@ -16,7 +17,7 @@ function dense(x: number[][], w: number[][], b: number[]): number[][] {
 
 describe('mlp', () => {
   it('declares [fanIn, fanOut] weights and flattens image inputs', () => {
-    const m = createMlp({ hidden: [5, 3], activation: 'tanh', init: 'kaiming', initScale: 1 }, { inputShape: [2, 2, 1], outputSize: 4 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [5, 3], activation: 'tanh', init: 'kaiming', initScale: 1 }, { inputShape: [2, 2, 1], outputSize: 4 });
     expect(Object.fromEntries(Object.entries(m.specs).map(([k, s]) => [k, s.shape]))).toEqual({
       'l0/W': [4, 5],
       'l0/b': [5],
@@ -29,7 +30,7 @@ describe('mlp', () => {
   });
 
   it('computes the forward pass and its trace like a hand-written network', () => {
-    const m = createMlp({ hidden: [3], activation: 'tanh', init: 'normal', initScale: 0.5 }, { inputShape: [4], outputSize: 2 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [3], activation: 'tanh', init: 'normal', initScale: 0.5 }, { inputShape: [4], outputSize: 2 });
     const p = m.init(new Rng('mlp-forward'));
     p['l0/b'] = tf.tensor([0.1, -0.2, 0.3]);
     const xs = [
@@ -57,7 +58,7 @@ describe('mlp', () => {
     ['kaiming', 0.5, 0.5 * Math.sqrt(2 / 784)],
     ['torch', 1, 1 / Math.sqrt(3 * 784)],
   ] as const)('initialises %s (scale %s) with the stated std', (init, scale, expected) => {
-    const m = createMlp({ hidden: [256], activation: 'relu', init, initScale: scale }, { inputShape: [784], outputSize: 10 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [256], activation: 'relu', init, initScale: scale }, { inputShape: [784], outputSize: 10 });
     const p = m.init(new Rng(`init-${init}`));
     expect(std(p['l0/W']!.dataSync()) / expected).toBeCloseTo(1, 1);
     expect(Array.from(p['l0/b']!.dataSync()).every((v) => v === 0)).toBe(true);
@@ -65,7 +66,7 @@ describe('mlp', () => {
   });
 
   it('draws torch init uniformly within ±scale/sqrt(fanIn)', () => {
-    const m = createMlp({ hidden: [64], activation: 'relu', init: 'torch', initScale: 2 }, { inputShape: [100], outputSize: 3 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [64], activation: 'relu', init: 'torch', initScale: 2 }, { inputShape: [100], outputSize: 3 });
     const p = m.init(new Rng('init-torch-bound'));
     const w = Array.from(p['l0/W']!.dataSync());
     const bound = 2 / Math.sqrt(100);
@@ -76,7 +77,7 @@ describe('mlp', () => {
   });
 
   it('draws the same weights from the same stream', () => {
-    const m = createMlp({ hidden: [8], activation: 'relu', init: 'kaiming', initScale: 1 }, { inputShape: [6], outputSize: 3 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [8], activation: 'relu', init: 'kaiming', initScale: 1 }, { inputShape: [6], outputSize: 3 });
     const a = m.init(new Rng('same'));
     const b = m.init(new Rng('same'));
     expect(Array.from(a['l1/W']!.dataSync())).toEqual(Array.from(b['l1/W']!.dataSync()));

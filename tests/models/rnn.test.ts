@@ -2,16 +2,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createRnn, type RnnOptions } from '../../models/rnn.js';
-import { eigenvalues } from '../../src/analysis/linalg.js';
+import { createRnn, type RnnOptions, rnnOptions } from '../../models/rnn.js';
+import { eigenvalues } from '../../src/linalg.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 import { train } from '../../src/trainer.js';
 import { runCli, tempDir, oneLineError } from '../helpers.js';
 
-const base: RnnOptions = { units: 6, tau: 100, activation: 'tanh', gain: 1.2, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 };
+const base: RnnOptions = { ...optionDefaults(rnnOptions), units: 6, tau: 100, activation: 'tanh', gain: 1.2, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 };
 
 describe('rnn model', () => {
   it('follows x ← (1−α)x + α(f(x)J + u W_in + b), z = f(x) W_out + b_out', () => {
@@ -39,22 +40,22 @@ describe('rnn model', () => {
         for (let k = 0; k < 3; k++) expect(z[n]![t]![k]).toBeCloseTo(r1.reduce((s, rj, j) => s + rj * Wout[j]![k]!, 0), 5);
       }
     }
-    expect(m.alpha).toBeCloseTo(alpha, 12);
+    expect(m.rate.alpha).toBeCloseTo(alpha, 12);
     tf.dispose([output, ...Object.values(p)]);
   });
 
   it('step and initState reproduce forward', () => {
-    const m = createRnn({ ...base, trainX0: true }, { inputShape: [4, 1], outputSize: 1, dtMs: 10 });
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, trainX0: true }, { inputShape: [4, 1], outputSize: 1, dtMs: 10 });
     const p = m.init(new Rng('rnn-step'));
     p['rnn/x0']!.dispose();
     p['rnn/x0'] = tf.fill([6], 0.3);
     const u = tf.tensor3d([1, 0, -1, 0.5], [1, 4, 1]);
     const { output } = m.forward(p, u);
-    let state = m.initState(p, 1);
-    expect(Array.from(state.x.dataSync())).toEqual(new Array(6).fill(0.3).map((v) => Math.fround(v)));
+    let state = m.recurrent.initState(p, 1);
+    expect(Array.from(state['x']!.dataSync())).toEqual(new Array(6).fill(0.3).map((v) => Math.fround(v)));
     const zs: number[] = [];
     for (let t = 0; t < 4; t++) {
-      const s = m.step(p, state, tf.tensor2d([[([1, 0, -1, 0.5] as number[])[t]!]]));
+      const s = m.recurrent.step(p, state, tf.tensor2d([[([1, 0, -1, 0.5] as number[])[t]!]]));
       state = s.state;
       zs.push(s.output.dataSync()[0]!);
     }
@@ -62,12 +63,12 @@ describe('rnn model', () => {
   });
 
   it("--dale: signed rows, balanced inputs, no autapses, only excitatory units read out", () => {
-    const m = createRnn({ ...base, units: 20, dale: 0.8 }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, units: 20, dale: 0.8 }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
     const p = m.init(new Rng('dale'));
     const J = p['rnn/J']!.arraySync() as number[][];
     const Wout = p['rnn/Wout']!.arraySync() as number[][];
     for (let j = 0; j < 20; j++) {
-      for (let i = 0; i < 20; i++) expect(Math.sign(J[j]![i]!) * m.signs[j]!).toBeGreaterThanOrEqual(0);
+      for (let i = 0; i < 20; i++) expect(Math.sign(J[j]![i]!) * m.rate.signs[j]!).toBeGreaterThanOrEqual(0);
       expect(Math.abs(J[j]![j]!)).toBe(0);
       for (const w of Wout[j]!) (j < 16 ? expect(w).toBeGreaterThanOrEqual(0) : expect(Math.abs(w)).toBe(0));
     }
@@ -79,7 +80,7 @@ describe('rnn model', () => {
   });
 
   it('--dale-readout all: inhibitory units read out with negative weights, kept by the constraint', () => {
-    const m = createRnn({ ...base, units: 20, dale: 0.8, daleReadout: 'all' }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, units: 20, dale: 0.8, daleReadout: 'all' }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
     const p = m.init(new Rng('dale'));
     const Wout = p['rnn/Wout']!.arraySync() as number[][];
     Wout.forEach((row, j) => row.forEach((w) => expect(j < 16 ? w > 0 : w < 0).toBe(true)));
@@ -94,7 +95,7 @@ describe('rnn model', () => {
       { task: 'delayed-xor', datasetOptions: { trials: 64, testTrials: 32, dt: 20 }, model: 'rnn', modelOptions: { units: 24, dale: 0.8 }, rule: 'bptt', lr: 0.05, steps: 30, batchSize: 16, logEvery: 0, diagEvery: 0 },
       { out },
     );
-    const m = createRnn({ ...base, units: 24, dale: 0.8 }, { inputShape: [30, 2], outputSize: 1, dtMs: 20 });
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, units: 24, dale: 0.8 }, { inputShape: [30, 2], outputSize: 1, dtMs: 20 });
     const saved = readParamsDir(join(out, 'checkpoint')).params;
     const init = readParamsDir(join(out, 'init')).params;
     expect(m.specs['rnn/J']!.constraint!.violations(saved['rnn/J']!)).toBe(0);
@@ -110,7 +111,7 @@ describe('rnn model', () => {
         { task: 'delayed-xor', datasetOptions: { trials: 64, testTrials: 32, dt: 20 }, model: 'rnn', modelOptions: { units: 24, dale: 0.8, activation: 'relu', zeroBias: true }, rule, lr: 0.05, steps: 5, batchSize: 16, logEvery: 0, diagEvery: 0 },
         { out },
       );
-    expect(createRnn({ ...base, zeroBias: true }, { inputShape: [3, 2], outputSize: 1, dtMs: 10 }).specs['rnn/b']!.trainable).toBe(false);
+    expect(createRnn({ ...optionDefaults(rnnOptions), ...base, zeroBias: true }, { inputShape: [3, 2], outputSize: 1, dtMs: 10 }).specs['rnn/b']!.trainable).toBe(false);
     await run(tempDir());
     const before = tf.memory().numTensors;
     const out = tempDir();
@@ -123,7 +124,7 @@ describe('rnn model', () => {
   });
 
   it('refuses --dt larger than --tau, and image data', () => {
-    expect(() => createRnn({ ...base, tau: 10 }, { inputShape: [5, 2], outputSize: 1, dtMs: 20 })).toThrow(/--dt 20 ms is larger than --tau 10 ms/);
+    expect(() => createRnn({ ...optionDefaults(rnnOptions), ...base, tau: 10 }, { inputShape: [5, 2], outputSize: 1, dtMs: 20 })).toThrow(/--dt 20 ms is larger than --tau 10 ms/);
     expect(() => createRnn(base, { inputShape: [28, 28, 1], outputSize: 10 })).toThrow(UsageError);
   });
 
@@ -141,19 +142,19 @@ describe('rnn model', () => {
 describe('rnn noise', () => {
   it('recurrent noise √(2α)σξ gives a leaky unit the stationary variance σ²/(1 − α/2)', () => {
     const sigma = 0.5;
-    const m = createRnn({ ...base, units: 200, activation: 'linear', gain: 0, recNoise: sigma }, { inputShape: [120, 1], outputSize: 1, dtMs: 20 });
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, units: 200, activation: 'linear', gain: 0, recNoise: sigma }, { inputShape: [120, 1], outputSize: 1, dtMs: 20 });
     const p = m.init(new Rng('noise-var'));
     const u = tf.zeros([50, 120, 1]);
     const { trace } = m.forward(p, u, { training: true, rng: new Rng('xi') });
     const last = tf.slice(trace[0]!.pre, [0, 119, 0], [50, 1, 200]);
     const v = tf.moments(last).variance.dataSync()[0]!;
-    const want = (sigma * sigma) / (1 - m.alpha / 2);
+    const want = (sigma * sigma) / (1 - m.rate.alpha / 2);
     expect(Math.abs(v - want) / want).toBeLessThan(0.05);
     tf.dispose([u, last, trace[0]!.pre, ...Object.values(p)]);
   });
 
   it('is drawn from the given stream during training only: same stream, same trial; evaluation is noise-free', () => {
-    const m = createRnn({ ...base, recNoise: 0.1, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, recNoise: 0.1, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
     const p = m.init(new Rng('noise-seeded'));
     const u = tf.tensor3d(Array.from({ length: 3 * 6 * 2 }, (_, i) => Math.cos(i)), [3, 6, 2]);
     const run = (opts: Parameters<typeof m.forward>[2]) => Array.from(m.forward(p, u, opts).output.dataSync());
@@ -164,7 +165,7 @@ describe('rnn noise', () => {
     expect(run({ training: false, rng: new Rng('a') })).toEqual(clean);
     expect(run({ training: true })).toEqual(clean);
     // Input noise alone: it enters through W_in (zero W_in, no effect).
-    const only = createRnn({ ...base, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
+    const only = createRnn({ ...optionDefaults(rnnOptions), ...base, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
     const q = only.init(new Rng('noise-seeded'));
     q['rnn/Win']!.dispose();
     q['rnn/Win'] = tf.zeros([2, 6]);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createMlp } from '../../models/mlp.js';
+import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { activation } from '../../src/activations.js';
 import { autodiffStep } from '../../src/grad.js';
 import { lossFor } from '../../src/losses.js';
@@ -15,7 +16,7 @@ function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
 
 describe('bp', () => {
   it.each(['tanh', 'relu', 'sigmoid'] as const)('equals the textbook backward pass (%s)', (act) => {
-    const model = createMlp({ hidden: [7, 5], activation: act, init: 'xavier', initScale: 1 }, { inputShape: [6], outputSize: 4 });
+    const model = createMlp({ ...optionDefaults(mlpOptions), hidden: [7, 5], activation: act, init: 'xavier', initScale: 1 }, { inputShape: [6], outputSize: 4 });
     const rng = new Rng(`bp-${act}`);
     const params = model.init(rng);
     const batch: Batch = { x: tf.tensor(rng.normals(9 * 6), [9, 6]), y: tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 1], 'int32'), size: 9 };
@@ -37,7 +38,7 @@ describe('bp', () => {
   });
 
   it('agrees with central finite differences of the loss', () => {
-    const model = createMlp({ hidden: [4], activation: 'tanh', init: 'xavier', initScale: 1 }, { inputShape: [3], outputSize: 3 });
+    const model = createMlp({ ...optionDefaults(mlpOptions), hidden: [4], activation: 'tanh', init: 'xavier', initScale: 1 }, { inputShape: [3], outputSize: 3 });
     const rng = new Rng('bp-fd');
     const params = model.init(rng);
     const batch: Batch = { x: tf.tensor(rng.normals(5 * 3), [5, 3]), y: tf.tensor1d([0, 1, 2, 1, 0], 'int32'), size: 5 };

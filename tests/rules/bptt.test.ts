@@ -1,7 +1,8 @@
 /** BPTT and truncated BPTT against a hand-written backward pass through time. */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createRnn } from '../../models/rnn.js';
+import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { createBptt, createTbptt } from '../../rules/bptt.js';
 import { lossFor } from '../../src/losses.js';
 import { Rng } from '../../src/rng.js';
@@ -59,7 +60,7 @@ function handGradients(p: Record<string, number[][] | number[]>, u: number[][][]
 }
 
 function setup() {
-  const model = createRnn({ units: N, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
+  const model = createRnn({ ...optionDefaults(rnnOptions), units: N, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
   const params = model.init(new Rng('bptt-hand'));
   const rng = new Rng('bptt-data');
   const u = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from({ length: I }, () => rng.normal())));

@@ -5,11 +5,14 @@
  * with J ≠ 0 their updates must match the trace recursions written out by hand.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createRnn } from '../../models/rnn.js';
+import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { createBptt } from '../../rules/bptt.js';
-import { createEprop } from '../../rules/eprop.js';
-import { createRflo } from '../../rules/rflo.js';
+import { createMlp, mlpOptions } from '../../models/mlp.js';
+import { createEprop, eprop } from '../../rules/eprop.js';
+import { createRflo, rflo } from '../../rules/rflo.js';
+import { checkRequirements } from '../../src/capabilities.js';
 import type { ActivationName } from '../../src/activations.js';
 import { Rng } from '../../src/rng.js';
 import type { Params } from '../../src/types.js';
@@ -19,7 +22,7 @@ const [B, T, N, I, O] = [2, 7, 5, 2, 2];
 const alpha = 0.25;
 
 function setup(act: ActivationName, zeroJ: boolean) {
-  const model = createRnn({ units: N, tau: 100, activation: act, gain: 1.3, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
+  const model = createRnn({ ...optionDefaults(rnnOptions), units: N, tau: 100, activation: act, gain: 1.3, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: [T, I], outputSize: O, dtMs: 25 });
   const params = model.init(new Rng(`traces-${act}`));
   if (zeroJ) {
     params['rnn/J']!.dispose();
@@ -122,9 +125,13 @@ describe('trace recursions with recurrence (J ≠ 0), written out by hand', () =
     scaled['rnn/J']!.forEach((v, i) => expect(v).toBeCloseTo(3 * rnd[i]!, 5));
   });
 
-  it('refuses non-recurrent models with a clear error', () => {
+  it('refuses models without a recurrent step and rate dynamics, naming both', () => {
+    const mlp = createMlp({ ...optionDefaults(mlpOptions), hidden: [4] }, { inputShape: [3], outputSize: 2 });
+    expect(() => checkRequirements('rule eprop', eprop.requires, mlp)).toThrow(/^rule eprop needs a recurrent step and rate dynamics; model mlp does not provide them$/);
     const s = setup('tanh', false);
-    const mlpLike = { ...s.model, step: undefined } as unknown as typeof s.model;
-    expect(() => createEprop({ feedback: 'random', feedbackScale: 1 }).init(mlpLike, s.params as Params, new Rng('x'))).toThrow(/rule eprop runs recurrent dynamics and needs --model rnn/);
+    // A recurrent model that is not a rate network: the step alone does not do.
+    const { rate: _rate, ...stepOnly } = s.model;
+    expect(() => checkRequirements('rule rflo', rflo.requires, { ...stepOnly, name: 'spiking' })).toThrow(/^rule rflo needs rate dynamics; model spiking does not provide them$/);
+    expect(() => checkRequirements('rule rflo', rflo.requires, s.model)).not.toThrow();
   });
 });

@@ -4,9 +4,10 @@
  * conv-layer update equals a hand-built one.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createConvnet } from '../../models/convnet.js';
-import { createMlp } from '../../models/mlp.js';
+import { createConvnet, convnetOptions } from '../../models/convnet.js';
+import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { createBackprop } from '../../rules/bp.js';
 import { createBrsf } from '../../rules/brsf.js';
 import { createDfa } from '../../rules/dfa.js';
@@ -48,9 +49,9 @@ function expectEqualUpdates(a: Params, b: Params, tol = 1e-6) {
   for (const k of Object.keys(b)) expect(relErr(a[k]!, b[k]!), k).toBeLessThan(tol);
 }
 
-const mlp = () => createMlp({ hidden: [12, 10], activation: 'tanh', init: 'xavier', initScale: 1 }, { inputShape: [7], outputSize: 4 });
+const mlp = () => createMlp({ ...optionDefaults(mlpOptions), hidden: [12, 10], activation: 'tanh', init: 'xavier', initScale: 1 }, { inputShape: [7], outputSize: 4 });
 const convnet = () =>
-  createConvnet({ arch: 'c3k3-m2-c4k3v-a2-d9', activation: 'relu', init: 'kaiming', initScale: 1 }, { inputShape: [10, 10, 2], outputSize: 4 });
+  createConvnet({ ...optionDefaults(convnetOptions), arch: 'c3k3-m2-c4k3v-a2-d9', activation: 'relu', init: 'kaiming', initScale: 1 }, { inputShape: [10, 10, 2], outputSize: 4 });
 
 describe.each([
   ['mlp', mlp, [7]],
@@ -121,7 +122,7 @@ describe.each([
 
 describe('dfa', () => {
   it('with one hidden layer and D := W₂ᵀ equals backprop', () => {
-    const model = createMlp({ hidden: [9], activation: 'sigmoid', init: 'xavier', initScale: 1 }, { inputShape: [5], outputSize: 4 });
+    const model = createMlp({ ...optionDefaults(mlpOptions), hidden: [9], activation: 'sigmoid', init: 'xavier', initScale: 1 }, { inputShape: [5], outputSize: 4 });
     const { params, batch, rng } = setup(model, 'dfa-eq', [5]);
     const rule = createDfa({ ...plain, feedbackScale: 1, dfaConv: 'shared' });
     const state = rule.init(model, params, rng);
@@ -134,7 +135,7 @@ describe('dfa', () => {
     ['full', [4, 6 * 6 * 3]],
     ['shared', [4, 3]],
   ] as const)('projects the output error onto each conv layer’s activation shape (%s)', (mode, dShape) => {
-    const model = createConvnet({ arch: 'c3k3-m2-d6', activation: 'relu', init: 'kaiming', initScale: 1 }, { inputShape: [6, 6, 1], outputSize: 4 });
+    const model = createConvnet({ ...optionDefaults(convnetOptions), arch: 'c3k3-m2-d6', activation: 'relu', init: 'kaiming', initScale: 1 }, { inputShape: [6, 6, 1], outputSize: 4 });
     const { params, batch, rng } = setup(model, 'dfa-conv', [6, 6, 1]);
     const rule = createDfa({ ...plain, feedbackScale: 1, dfaConv: mode });
     const state = rule.init(model, params, rng);

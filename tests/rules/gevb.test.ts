@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { createVnn, createVnnConv } from '../../models/vnn.js';
 import { loadMnistMini } from '../../datasets/mnist.js';
 import { createDfa } from '../../rules/dfa.js';
-import { createGevb } from '../../rules/gevb.js';
+import { createGevb, gevb as gevbEntry } from '../../rules/gevb.js';
+import { checkRequirements } from '../../src/capabilities.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
 import { evaluate } from '../../src/evaluate.js';
@@ -209,8 +210,8 @@ describe('GEVB training', () => {
   });
 
   it('refuses models that are not vectorized, with one clear line', async () => {
-    expect(() => createGevb().check!(createVnn({ hidden: [4] }, { inputShape: [4], outputSize: 2 }))).not.toThrow();
-    oneLineError(runCli(['train', '--dataset', 'mnist-mini', '--model', 'mlp', '--rule', 'gevb', '--steps', '1', '--quiet']), /rule gevb trains vectorized nonnegative networks \(--model vnn or vnn-conv\); got mlp/);
+    expect(() => checkRequirements('rule gevb', gevbEntry.requires, createVnn({ hidden: [4] }, { inputShape: [4], outputSize: 2 }))).not.toThrow();
+    oneLineError(runCli(['train', '--dataset', 'mnist-mini', '--model', 'mlp', '--rule', 'gevb', '--steps', '1', '--quiet']), /rule gevb needs vectorized units; model mlp does not provide them/);
     expect(() => createVnnConv({ channels: [4, 4, 4, 4, 4], hidden: [8] }, { inputShape: [28, 28, 1], outputSize: 10 })).toThrow(UsageError);
   });
 });

@@ -6,8 +6,9 @@
  * split is refused unless every unit is its own type.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createRnn } from '../../models/rnn.js';
+import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { createBptt } from '../../rules/bptt.js';
 import { createEprop } from '../../rules/eprop.js';
 import { blockAverage, createModprop } from '../../rules/modprop.js';
@@ -20,7 +21,7 @@ const [B, T, N, I, O] = [2, 8, 6, 2, 2];
 
 function setup(act: ActivationName, dale: number) {
   const model = createRnn(
-    { units: N, tau: 100, activation: act, gain: 1.4, sparsity: 1, dale, trainX0: true, recNoise: 0, inputNoise: 0 },
+    { ...optionDefaults(rnnOptions), units: N, tau: 100, activation: act, gain: 1.4, sparsity: 1, dale, trainX0: true, recNoise: 0, inputNoise: 0 },
     { inputShape: [T, I], outputSize: O, dtMs: 20 },
   );
   const params = model.init(new Rng(`modprop-${act}-${dale}`));
@@ -75,10 +76,10 @@ describe('modprop', () => {
   it('with E/I types, μ = 0.25 and ReLU units it follows its credit recursion, written out by hand', () => {
     const s = setup('relu', 0.6);
     const mu = 0.25;
-    const alpha = s.model.alpha;
+    const alpha = s.model.rate.alpha;
     const p = Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, v.arraySync()])) as Record<string, number[][] & number[]>;
     const J = p['rnn/J']!.map((row, j) => row.map((v, i) => v * p['rnn/mask']![j]![i]!));
-    const types = Array.from(s.model.signs, (v) => (v > 0 ? 0 : 1));
+    const types = Array.from(s.model.rate.signs, (v) => (v > 0 ? 0 : 1));
     const mean = (a: number, b: number) => {
       let sum = 0;
       let n = 0;

@@ -23,7 +23,9 @@ describe('comparison bookkeeping', () => {
 
   it('writes one CSV row per run with per-layer angles, quoting where needed', () => {
     const run = (rule: string, seed: number, angles: Record<string, number>) => ({
+      group: rule,
       rule,
+      values: {},
       seed,
       dir: `/x/${rule}`,
       status: 'finished' as const,
@@ -42,7 +44,8 @@ describe('comparison bookkeeping', () => {
     const results: ComparisonResults = {
       dir: '/x',
       command: 'c',
-      rules: [],
+      grid: [],
+      groups: [],
       runs: [run('bp', 0, { l0: 0, l1: 0 }), { ...run('fa,odd', 1, { l0: 70 }), status: 'failed', testAccuracy: NaN }],
     };
     const lines = resultsCsv(results).trim().split('\n');

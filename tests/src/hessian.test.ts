@@ -6,17 +6,18 @@
  * and the spectral estimators with explicit matrices of known spectrum.
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { LossSurface, selectParams } from '../../src/analysis/hvp.js';
 import { withSecondOrderGradients } from '../../src/analysis/second-order.js';
-import { createConvnet } from '../../models/convnet.js';
-import { dot, norm, symEig, type Vec } from '../../src/analysis/linalg.js';
+import { createConvnet, convnetOptions } from '../../models/convnet.js';
+import { dot, norm, symEig, type Vec } from '../../src/linalg.js';
 import { denseMatrix, gaussianVec, hutchinson, hutchPlusPlus, lanczosTopK, powerTopK, slqDensity, type SymOperator } from '../../src/analysis/spectrum.js';
 import { UsageError } from '../../src/errors.js';
-import type { LossKind } from '../../src/losses.js';
+import type { LossKind } from '../../src/types.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, Dataset, Model } from '../../src/types.js';
-import { createMlp } from '../../models/mlp.js';
+import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { smallDigits, teacherDataset } from '../helpers.js';
 
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -191,7 +192,7 @@ describe('Hessian-vector products against closed-form Hessians', () => {
   }
 
   it('selects parameters by glob and names the choices when nothing matches', () => {
-    const m = createMlp({ hidden: [4], activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: [3], outputSize: 2 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [4], activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: [3], outputSize: 2 });
     expect(selectParams(m)).toEqual(['l0/W', 'l0/b', 'l1/W', 'l1/b']);
     expect(selectParams(m, 'l1/W')).toEqual(['l1/W']);
     expect(selectParams(m, '*/W')).toEqual(['l0/W', 'l1/W']);
@@ -272,7 +273,7 @@ describe('curvature of a trained network', () => {
   /** A small tanh MLP trained by full-batch gradient descent on a teacher problem. */
   function trained(hidden: number[], steps: number, activation: 'tanh' | 'relu' = 'tanh', points = 256) {
     const data = teacherDataset('hessian', points, 8, 3, 8);
-    const model = createMlp({ hidden, activation, init: 'torch', initScale: 1 }, { inputShape: [8], outputSize: 3 });
+    const model = createMlp({ ...optionDefaults(mlpOptions), hidden, activation, init: 'torch', initScale: 1 }, { inputShape: [8], outputSize: 3 });
     let params = model.init(new Rng('hessian-net'));
     const names = selectParams(model);
     for (let t = 0; t < steps; t++) {
@@ -316,7 +317,7 @@ describe('curvature of a trained network', () => {
 
   it('conv net with tanh and max-pooling: exact products are symmetric and agree with finite differences', () => {
     const data = smallDigits();
-    const model = createConvnet({ arch: 'c4k3-m2-c6k3v-m2-d16', activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: data.inputShape, outputSize: 10 });
+    const model = createConvnet({ ...optionDefaults(convnetOptions), arch: 'c4k3-m2-c6k3v-m2-d16', activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: data.inputShape, outputSize: 10 });
     const params = model.init(new Rng('conv-hessian'));
     const s = new LossSurface(model, params, data, { split: 'train', points: 64 }, selectParams(model), 64);
     // Max-pool windows over the digits' flat background hold near-ties, so finite

@@ -20,9 +20,8 @@ beforeAll(() => {
   rules.register({
     name: 'nan-at-6',
     description: 'test rule',
+    output: 'gradient',
     create: () => ({
-      name: 'nan-at-6',
-      mode: 'gradient',
       init: () => ({ tensors: {} }),
       step: (ctx) => {
         const r = autodiffStep(ctx);
@@ -34,9 +33,8 @@ beforeAll(() => {
   rules.register({
     name: 'ones',
     description: 'test rule',
+    output: 'gradient',
     create: () => ({
-      name: 'ones',
-      mode: 'gradient',
       init: () => ({ tensors: {} }),
       step: (ctx) => {
         const r = autodiffStep(ctx);

@@ -6,6 +6,7 @@
  * of an MLP) or is computed another way (full-batch gradients).
  */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import {
   effectiveRank,
@@ -14,11 +15,11 @@ import {
   participationRatio,
   tangentKernel,
   weightChange,
-} from '../../src/analysis/geometry.js';
-import { symEig } from '../../src/analysis/linalg.js';
+} from '../../analyses/geometry.js';
+import { symEig } from '../../src/linalg.js';
 import { Rng } from '../../src/rng.js';
 import type { LayerTrace, Model, Params } from '../../src/types.js';
-import { createMlp } from '../../models/mlp.js';
+import { createMlp, mlpOptions } from '../../models/mlp.js';
 
 /** Runs f and checks that it leaves no tensor behind. */
 function noLeak<T>(f: () => T): T {
@@ -201,7 +202,7 @@ describe('participationRatio', () => {
 
 describe('hiddenParticipationRatios', () => {
   it("measures every hidden layer's post-activation of an MLP, not its output", () => {
-    const m = createMlp({ hidden: [5, 4], activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: [3], outputSize: 2 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [5, 4], activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: [3], outputSize: 2 });
     const p = m.init(new Rng('hpr-mlp'));
     const xs = randomMatrix(10, 3, new Rng('hpr-x'));
     const x = tf.tensor2d(xs);
@@ -272,7 +273,7 @@ describe('tangentKernel', () => {
   });
 
   const mlp = () => {
-    const m = createMlp({ hidden: [5], activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: [4], outputSize: 3 });
+    const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [5], activation: 'tanh', init: 'torch', initScale: 1 }, { inputShape: [4], outputSize: 3 });
     const p = m.init(new Rng('x'));
     p['l0/b'] = tf.tensor1d([0.1, -0.2, 0.3, 0, 0.05]); // the zero init would hide bias mistakes
     const xs = randomMatrix(6, 4, new Rng('ntk-mlp-x'));

@@ -1,5 +1,6 @@
 /**
- * Dynamics of a trained rate RNN (models/rnn.ts), in double precision:
+ * Dynamics of a trained rate network (any model with a recurrent step and the
+ * rate equation), in double precision:
  *
  * - the eigenvalues of the effective recurrent matrix J ⊙ mask (the linearised
  *   dynamics around a state with f' = 1 are x ← (1 − α)x + α x J, stable while
@@ -14,13 +15,16 @@
  *   trial left out): how many dimensions the recurrent activity occupies.
  */
 import * as tf from '@tensorflow/tfjs';
-import { rnnOf } from '../../models/rnn.js';
-import type { ActivationName } from '../activations.js';
-import { UsageError } from '../errors.js';
-import type { Rng } from '../rng.js';
-import type { Dataset, Model, Params, Split } from '../types.js';
+import { defineAnalysis, type Figure } from '../src/analysis/contract.js';
+import type { ActivationName } from '../src/activations.js';
+import { rateOf, recurrentOf } from '../src/capabilities.js';
+import { eigenvalues } from '../src/linalg.js';
+import { option, parse } from '../src/options.js';
+import { groupColor } from '../src/report.js';
+import type { Rng } from '../src/rng.js';
+import type { Dataset, Model, Params, Split } from '../src/types.js';
+import { pointsOption, seedOption, splitOption } from './common.js';
 import { participationRatio } from './geometry.js';
-import { eigenvalues } from './linalg.js';
 
 export interface DynamicsResult {
   /** Eigenvalues of J ⊙ mask. */
@@ -91,6 +95,21 @@ export function largestLyapunov(J: Float64Array, b: Float64Array, alpha: number,
 }
 
 
+/** The activity f(x_{t+1}) of every step of a noise-free trial batch [B, T, N], stepped by the model itself. */
+function activity(model: Model, params: Params, x: tf.Tensor): tf.Tensor {
+  const recurrent = recurrentOf(model);
+  return tf.tidy(() => {
+    let state = recurrent.initState(params, x.shape[0]!);
+    const out: tf.Tensor[] = [];
+    for (const u of tf.unstack(x, 1) as tf.Tensor2D[]) {
+      const s = recurrent.step(params, state, u);
+      state = s.state;
+      out.push(s.activity);
+    }
+    return tf.stack(out, 1);
+  });
+}
+
 export function rnnDynamics(
   model: Model,
   params: Params,
@@ -98,18 +117,18 @@ export function rnnDynamics(
   opts: { split: Split; points: number; steps: number; transient: number },
   rng: Rng,
 ): DynamicsResult {
-  const rnn = rnnOf(model);
-  if (!rnn) throw new UsageError(`--dynamics analyses recurrent networks (--model rnn); this run has model ${model.name}`);
-  const n = rnn.units;
-  const Jt = tf.mul(params['rnn/J']!, params['rnn/mask']!);
+  const { roles } = recurrentOf(model);
+  const rate = rateOf(model);
+  const Jt = roles.mask ? tf.mul(params[roles.recurrent]!, params[roles.mask]!) : params[roles.recurrent]!.clone();
+  const n = Jt.shape[0]!;
   const J = Float64Array.from(Jt.dataSync());
   Jt.dispose();
   const rows = Array.from({ length: n }, (_, j) => Array.from(J.subarray(j * n, (j + 1) * n)));
   const ev = eigenvalues(rows);
-  const b = Float64Array.from(params['rnn/b']!.dataSync());
+  const b = roles.bias ? Float64Array.from(params[roles.bias]!.dataSync()) : new Float64Array(n);
   const x0 = Float64Array.from(rng.normals(n, 1));
   const v0 = Float64Array.from(rng.normals(n, 1));
-  const perStep = largestLyapunov(J, b, rnn.alpha, rnn.options.activation, x0, v0, opts.steps, opts.transient);
+  const perStep = largestLyapunov(J, b, rate.alpha, rate.activation.name, x0, v0, opts.steps, opts.transient);
   const trials = Math.min(opts.points, dataset.size(opts.split));
   const batch = dataset.batch(opts.split, Int32Array.from({ length: trials }, (_, i) => i));
   let pr: number;
@@ -118,10 +137,7 @@ export function rnnDynamics(
     // A task pads shorter trials to its longest; those steps are not activity of the trial.
     const T = batch.x.shape[1]!;
     const rows = Int32Array.from(Array.from({ length: trials }, (_, i) => Array.from({ length: batch.steps?.[i] ?? T }, (_, t) => i * T + t)).flat());
-    const rates = tf.tidy(() => {
-      const { trace } = model.forward(params, batch.x, { training: false });
-      return tf.gather(tf.reshape(trace[0]!.post, [-1, n]), rows);
-    });
+    const rates = tf.tidy(() => tf.gather(tf.reshape(activity(model, params, batch.x), [-1, n]), rows));
     steps = rows.length;
     pr = participationRatio(rates);
     rates.dispose();
@@ -138,3 +154,50 @@ export function rnnDynamics(
     prSamples: { trials, steps },
   };
 }
+
+/** Eigenvalues of J in the complex plane, one facet per run, with the line Re = 1 (stability of the linearised dynamics). */
+function eigenvalueFigure(runs: { group: string; label: string; result: DynamicsResult }[], groups: string[]): Figure | null {
+  const values = runs.flatMap(({ group, label, result }) => result.eigenvalues.map((e) => ({ group, run: label, re: e.re, im: e.im })));
+  if (!values.length) return null;
+  return {
+    title: 'Eigenvalues of the recurrent matrix J (dashed: Re λ = 1, where the linearised leaky dynamics lose stability)',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      data: { values },
+      facet: { column: { field: 'run', type: 'nominal', title: null } },
+      spec: {
+        width: 220,
+        height: 220,
+        layer: [
+          { mark: { type: 'point', filled: true, size: 14, opacity: 0.7 }, encoding: { x: { field: 're', type: 'quantitative', title: 'Re λ' }, y: { field: 'im', type: 'quantitative', title: 'Im λ' }, color: groupColor(groups) } },
+          { data: { values: [{ re: 1 }] }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x: { field: 're', type: 'quantitative' } } },
+        ],
+      },
+    } as Figure['spec'],
+  };
+}
+
+export const dynamics = defineAnalysis({
+  name: 'dynamics',
+  key: 'dynamics',
+  description: 'recurrent networks: eigenvalues of J, largest Lyapunov exponent of the autonomous network, participation ratio of the activity',
+  reference: 'Sompolinsky, Crisanti, Sommers 1988; Gao et al. 2017 (participation ratio)',
+  requires: ['recurrent', 'rate-dynamics'],
+  options: [
+    pointsOption,
+    splitOption,
+    option('lyapunovSteps', '--lyapunov-steps <n>', 'steps averaged for the Lyapunov exponent (after n/4 transient steps)', 2000, parse.positiveInt),
+    seedOption,
+  ],
+  run: (ctx, o) => rnnDynamics(ctx.model, ctx.params, ctx.dataset, { split: o.split, points: o.points, steps: o.lyapunovSteps, transient: Math.ceil(o.lyapunovSteps / 4) }, ctx.rng),
+  columns: [
+    { key: 'spectralRadius', title: 'ρ(J)', digits: 3 },
+    { key: 'lyapunov', title: 'λ_Lyap (1/s)', digits: 2 },
+    { key: 'activityPR', title: 'activity PR', digits: 2 },
+  ],
+  numbers: (r: DynamicsResult) => ({ spectralRadius: r.spectralRadius, lyapunov: r.lyapunov.perSecond, activityPR: r.participationRatio }),
+  figures(runs, groups) {
+    const f = eigenvalueFigure(runs.map(({ analysis, result }) => ({ group: analysis.group, label: `${analysis.group}-s${analysis.seed}`, result })), groups);
+    return f ? [f] : [];
+  },
+});

@@ -21,9 +21,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GlnModel } from '../../models/gln.js';
-import { UsageError } from '../errors.js';
-import type { Dataset, Model, Params, Split } from '../types.js';
+import { defineAnalysis, type Figure, type RunAnalysis } from '../src/analysis/contract.js';
+import { gatedOf } from '../src/capabilities.js';
+import { UsageError } from '../src/errors.js';
+import { groupColor } from '../src/report.js';
+import type { Dataset, GatedContexts, Model, Params, Split } from '../src/types.js';
+import { normalizedMargin } from './margin.js';
 import { groupNormMaxMargin, l2MaxMargin, predictGated, unitNorms, type GatedData, type MaxMarginResult } from './maxmargin.js';
 
 /** Largest training set the kernel solvers take (their memory and time grow with n²). */
@@ -80,28 +83,6 @@ function modelOutputs(model: Model, params: Params, x: tf.Tensor2D): Float32Arra
   return v;
 }
 
-function squaredNorm(params: Params, names: string[]): number {
-  return tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(params[n]!)))).dataSync()[0]!);
-}
-
-/** min_i y_i f(x_i) / ‖θ‖^L for ±1 labels from 0/1 `labels` (binary) or z_y − max_{k≠y} z_k (classes). */
-export function normalizedMargin(model: Model, params: Params, x: tf.Tensor, labels: tf.Tensor): { normMargin: number; minMargin: number; paramNorm: number } {
-  if (model.homogeneity === undefined) throw new UsageError(`the normalized margin needs a model that is homogeneous in its weights (gln); ${model.name} is not`);
-  const names = Object.keys(model.specs).filter((k) => model.specs[k]!.trainable !== false);
-  const margin = tf.tidy(() => {
-    const z = model.forward(params, x).output as tf.Tensor2D;
-    if (z.shape[1] === 1) return tf.min(tf.mul(tf.reshape(z, [-1]), tf.sub(tf.mul(2, tf.cast(labels, 'float32')), 1)));
-    const onehot = tf.oneHot(tf.cast(labels, 'int32') as tf.Tensor1D, z.shape[1]!);
-    const own = tf.sum(tf.mul(z, onehot), 1);
-    const other = tf.max(tf.sub(z, tf.mul(onehot, 1e30)), 1);
-    return tf.min(tf.sub(own, other));
-  });
-  const minMargin = margin.dataSync()[0]!;
-  margin.dispose();
-  const paramNorm = Math.sqrt(squaredNorm(params, names));
-  return { normMargin: minMargin / paramNorm ** model.homogeneity, minMargin, paramNorm };
-}
-
 function errorOf(f: ArrayLike<number>, labels: Int32Array): number {
   let wrong = 0;
   for (let i = 0; i < labels.length; i++) if (f[i]! > 0 !== (labels[i] === 1)) wrong++;
@@ -119,13 +100,13 @@ function cosine(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 /** The trained network's β [C, D, H]: shallow β_c = W[:, c]; deep β_hc = a_h W0[:, h·C + c]. */
-function trainedBeta(model: GlnModel, params: Params): tf.Tensor3D {
+function trainedBeta(gated: GatedContexts, params: Params): tf.Tensor3D {
   return tf.tidy(() => {
-    const first = model.glnLayers[0]!;
+    const first = gated.layers[0]!;
     const W0 = params[`${first.name}/W`] as tf.Tensor2D;
     const D = W0.shape[0];
     const w = tf.reshape(W0, [D, first.units, first.contexts]); // [D, H, C]
-    const scaled = model.glnLayers.length === 2 ? tf.mul(w, tf.reshape(params[`${model.glnLayers[1]!.name}/W`]!, [1, first.units, 1])) : w;
+    const scaled = gated.layers.length === 2 ? tf.mul(w, tf.reshape(params[`${gated.layers[1]!.name}/W`]!, [1, first.units, 1])) : w;
     return tf.transpose(scaled, [2, 0, 1]) as tf.Tensor3D;
   });
 }
@@ -146,12 +127,10 @@ function readMarginHistory(runDir: string): { step: number; normMargin: number }
   return out;
 }
 
-/** Checks that the run is a binary GLN the theory covers, and returns it typed. */
-export function checkImplicitBias(model: Model, dataset: Dataset): GlnModel {
-  if (model.name !== 'gln') throw new UsageError(`--implicit-bias analyses gated linear networks (--model gln); this run's model is ${model.name}`);
-  const gln = model as GlnModel;
+/** Checks that the run is a binary gated linear network the theory covers. */
+export function checkImplicitBias(model: Model, dataset: Dataset): void {
   if (dataset.loss !== 'sigmoid-bce') throw new UsageError('--implicit-bias needs a two-class run with one sigmoid output (train with --binary A:B)');
-  const L = gln.glnLayers;
+  const L = gatedOf(model).layers;
   if (L.length > 2 || (L.length === 2 && !L[0]!.gated)) {
     throw new UsageError(`--implicit-bias covers a shallow GLN (--hidden '') or one gated hidden layer with a linear readout; this network has ${L.length - 1} hidden layers`);
   }
@@ -159,14 +138,14 @@ export function checkImplicitBias(model: Model, dataset: Dataset): GlnModel {
   if (n > MAX_IMPLICIT_BIAS_POINTS) {
     throw new UsageError(`--implicit-bias solves kernel problems over all ${n} training examples (time and memory grow with n²); train with --train-size ≤ ${MAX_IMPLICIT_BIAS_POINTS}`);
   }
-  return gln;
 }
 
 export function implicitBias(model: Model, params: Params, dataset: Dataset, runDir: string, progress?: (phase: string) => void): ImplicitBiasResult {
   const t0 = performance.now();
-  const gln = checkImplicitBias(model, dataset);
-  const deep = gln.glnLayers.length === 2;
-  const first = gln.glnLayers[0]!;
+  checkImplicitBias(model, dataset);
+  const gated = gatedOf(model);
+  const deep = gated.layers.length === 2;
+  const first = gated.layers[0]!;
   const train = allRows(dataset, 'train');
   const test = allRows(dataset, 'test');
   const held: tf.Tensor[] = [train.x, test.x];
@@ -176,9 +155,9 @@ export function implicitBias(model: Model, params: Params, dataset: Dataset, run
     const yTensor = tf.tensor1d(train.labels, 'int32');
     const gdMargin = normalizedMargin(model, params, train.x, yTensor);
     yTensor.dispose();
-    const ctxTrain = gln.contexts(params, first.name, train.x);
-    const ctxTest = gln.contexts(params, first.name, test.x);
-    const gdBeta = trainedBeta(gln, params);
+    const ctxTrain = gated.contexts(params, first.name, train.x);
+    const ctxTest = gated.contexts(params, first.name, test.x);
+    const gdBeta = trainedBeta(gated, params);
     held.push(ctxTrain, ctxTest, gdBeta);
     const data: GatedData = { x: train.x, y: Float64Array.from(train.labels, (l) => 2 * l - 1), contexts: ctxTrain, C: first.contexts };
 
@@ -220,7 +199,7 @@ export function implicitBias(model: Model, params: Params, dataset: Dataset, run
       testPoints: test.labels.length,
       units: first.units,
       contexts: first.contexts,
-      gd: { trainError: errorOf(fTrain, train.labels), testError: errorOf(fTest, test.labels), normalizedMargin: gdMargin.normMargin, degree: gln.homogeneity! },
+      gd: { trainError: errorOf(fTrain, train.labels), testError: errorOf(fTest, test.labels), normalizedMargin: gdMargin.normMargin, degree: model.homogeneity! },
       maxMargin,
       ...(l2 ? { l2 } : {}),
       marginHistory: readMarginHistory(runDir),
@@ -230,3 +209,87 @@ export function implicitBias(model: Model, params: Params, dataset: Dataset, run
     tf.dispose(held);
   }
 }
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+/** Numbers read back from JSON may be null where they were NaN (no max-margin predictor exists). */
+const sci = (v: number | null) => (v !== null && Number.isFinite(v) ? v.toExponential(3) : '—');
+
+/** The implicit-bias table of one run, as the paper reports it (test error, inconsistency with GD). */
+export function implicitBiasText(a: RunAnalysis, ib: ImplicitBiasResult, labelled: boolean): string {
+  const rows: string[][] = [['predictor', 'train err', 'test err', 'inconsistency', 'γ (normalized margin)', 'cos(β, β_GD)', 'duality gap']];
+  rows.push(['gradient descent', pct(ib.gd.trainError), pct(ib.gd.testError), '—', sci(ib.gd.normalizedMargin), '1', '—']);
+  const line = (name: string, p: NonNullable<typeof ib.l2>) =>
+    rows.push([
+      name + (p.separable ? (p.converged ? '' : ' (not converged)') : ' (data not separable)'),
+      pct(p.trainError),
+      pct(p.testError),
+      pct(p.inconsistency),
+      sci(p.normalizedMargin),
+      p.cosine.toFixed(3),
+      p.separable ? `${(((p.objective - p.lowerBound) / p.objective) * 100).toFixed(2)}%` : '—',
+    ]);
+  line(ib.kind === 'deep' ? 'group-norm max margin' : 'SVM per context', ib.maxMargin);
+  if (ib.l2) line('L2 max margin', ib.l2);
+  const head = `${labelled ? `${a.group}-s${a.seed}: ` : ''}implicit bias, ${ib.kind} GLN, ${ib.units} unit${ib.units > 1 ? 's' : ''} × ${ib.contexts} contexts, ${ib.trainPoints} training / ${ib.testPoints} test points`;
+  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+  const body = rows.map((r) => r.map((c, j) => c.padEnd(widths[j]!)).join('  ').trimEnd()).join('\n');
+  return `${head}\n${body}\n`;
+}
+
+/** The trained network's normalized margin over training, against the max-margin predictor's. */
+function marginOverTraining(runs: { analysis: RunAnalysis; result: ImplicitBiasResult }[], groups: string[]): Figure | null {
+  const values = runs.flatMap(({ analysis, result }) => result.marginHistory.filter((r) => r.step > 0).map((r) => ({ group: analysis.group, run: `${analysis.group}-s${analysis.seed}`, step: r.step, value: r.normMargin })));
+  if (!values.length) return null;
+  const targets = runs.filter(({ result }) => Number.isFinite(result.maxMargin.normalizedMargin)).map(({ analysis, result }) => ({ group: analysis.group, value: result.maxMargin.normalizedMargin }));
+  return {
+    title: 'Normalized margin over training (recorded by --analyze margin); dashed: the max-margin predictor’s',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      width: 480,
+      height: 260,
+      layer: [
+        {
+          data: { values },
+          mark: { type: 'line', point: false },
+          encoding: {
+            x: { field: 'step', type: 'quantitative', scale: { type: 'log' }, title: 'step' },
+            y: { field: 'value', type: 'quantitative', title: 'min_i y_i f(x_i) / ‖θ‖^L' },
+            color: groupColor(groups),
+            detail: { field: 'run' },
+          },
+        },
+        { data: { values: targets }, mark: { type: 'rule', strokeDash: [4, 3] }, encoding: { y: { field: 'value', type: 'quantitative' }, color: groupColor(groups) } },
+      ],
+    } as Figure['spec'],
+  };
+}
+
+export const implicitBiasAnalysis = defineAnalysis({
+  name: 'implicit-bias',
+  key: 'implicitBias',
+  description: 'gated linear networks (two classes): max-margin predictors gradient descent approaches (SVM per context; group norm for one hidden layer; plain L2), their test errors and inconsistency with the trained network',
+  reference: 'Lippl, Abbott, Chung 2022; Lyu & Li 2020',
+  requires: ['gated-contexts', 'homogeneous'],
+  check: (model, dataset) => checkImplicitBias(model, dataset),
+  run: (ctx) => implicitBias(ctx.model, ctx.params, ctx.dataset, ctx.runDir, ctx.progress),
+  columns: [
+    { key: 'gdTestError', title: 'GD test err %', digits: 2, scale: 100 },
+    { key: 'mmTestError', title: 'max-margin err %', digits: 2, scale: 100 },
+    { key: 'mmInconsistency', title: 'inconsist. %', digits: 2, scale: 100 },
+    { key: 'l2TestError', title: 'L2 err %', digits: 2, scale: 100 },
+    { key: 'l2Inconsistency', title: 'L2 inconsist. %', digits: 2, scale: 100 },
+    { key: 'marginRatio', title: 'γ_GD/γ*', digits: 3 },
+  ],
+  numbers: (ib: ImplicitBiasResult) => ({
+    gdTestError: ib.gd.testError,
+    mmTestError: ib.maxMargin.testError,
+    mmInconsistency: ib.maxMargin.inconsistency,
+    marginRatio: ib.gd.normalizedMargin / ib.maxMargin.normalizedMargin,
+    ...(ib.l2 ? { l2TestError: ib.l2.testError, l2Inconsistency: ib.l2.inconsistency } : {}),
+  }),
+  text: (a, ib, labelled) => implicitBiasText(a, ib, labelled),
+  figures(runs, groups) {
+    const f = marginOverTraining(runs, groups);
+    return f ? [f] : [];
+  },
+});

@@ -1,7 +1,7 @@
 /** Max-margin solvers of the implicit-bias analysis on toy problems with known solutions. */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { groupNormMaxMargin, l2MaxMargin, predictGated, svm, unitNorms, type GatedData } from '../../src/analysis/maxmargin.js';
+import { groupNormMaxMargin, l2MaxMargin, predictGated, svm, unitNorms, type GatedData } from '../../analyses/maxmargin.js';
 import { Rng } from '../../src/rng.js';
 
 function linearKernel(x: number[][]): Float64Array {

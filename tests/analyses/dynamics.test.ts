@@ -1,10 +1,11 @@
 /** RNN dynamics: the nonsymmetric eigenvalue solver and the Lyapunov exponent against closed forms. */
 import * as tf from '@tensorflow/tfjs';
+import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
-import { createRnn } from '../../models/rnn.js';
-import { largestLyapunov, rnnDynamics } from '../../src/analysis/dynamics.js';
-import { eigenvalues } from '../../src/analysis/linalg.js';
-import { participationRatio } from '../../src/analysis/geometry.js';
+import { createRnn, rnnOptions } from '../../models/rnn.js';
+import { largestLyapunov, rnnDynamics } from '../../analyses/dynamics.js';
+import { eigenvalues } from '../../src/linalg.js';
+import { participationRatio } from '../../analyses/geometry.js';
 import type { TaskDataset } from '../../datasets/tasks/task.js';
 import { resolveOptions } from '../../src/options.js';
 import { tasks } from '../../src/registries.js';
@@ -98,7 +99,7 @@ describe('largest Lyapunov exponent', () => {
   it('rnnDynamics reports the spectrum of J ⊙ mask, the exponent per second, and a participation ratio in [1, N]', async () => {
     const e = tasks.get('perceptual-decision');
     const ds = await e.load(resolveOptions('task', e.options ?? [], { trials: 16, testTrials: 8 }));
-    const model = createRnn({ units: 20, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 0.5, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: ds.inputShape, outputSize: 1, dtMs: ds.dtMs });
+    const model = createRnn({ ...optionDefaults(rnnOptions), units: 20, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 0.5, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: ds.inputShape, outputSize: 1, dtMs: ds.dtMs });
     const params = model.init(new Rng('dyn'));
     const before = tf.memory().numTensors;
     const d = rnnDynamics(model, params, ds, { split: 'test', points: 8, steps: 400, transient: 100 }, new Rng('dyn-start'));
@@ -120,7 +121,7 @@ describe('largest Lyapunov exponent', () => {
     const T = ds.inputShape[0]!;
     const lengths = Array.from({ length: 8 }, (_, i) => ds.trial('test', i).steps);
     expect(Math.min(...lengths)).toBeLessThan(T);
-    const model = createRnn({ units: 12, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: ds.inputShape, outputSize: ds.outputSize, dtMs: ds.dtMs });
+    const model = createRnn({ ...optionDefaults(rnnOptions), units: 12, tau: 100, activation: 'tanh', gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 }, { inputShape: ds.inputShape, outputSize: ds.outputSize, dtMs: ds.dtMs });
     const params = model.init(new Rng('pad'));
     const d = rnnDynamics(model, params, ds, { split: 'test', points: 8, steps: 100, transient: 20 }, new Rng('pad-start'));
     // By hand: the rates of each trial's own steps only.

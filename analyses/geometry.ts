@@ -9,8 +9,12 @@
  * makes and leaves its arguments alone.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Model, Params } from '../types.js';
-import { symEig } from './linalg.js';
+import { defineAnalysis } from '../src/analysis/contract.js';
+import { selectParams } from '../src/analysis/hvp.js';
+import { symEig } from '../src/linalg.js';
+import { option, parse } from '../src/options.js';
+import type { Dataset, Model, Params } from '../src/types.js';
+import { surfaceOptions } from './common.js';
 
 /** The tensor `name` of `params`, or an error naming the missing parameter. */
 function param(params: Params, name: string, what: string): tf.Tensor {
@@ -200,3 +204,65 @@ export function kernelAlignment(a: number[][], b: number[][]): number {
   );
   return aa === 0 || bb === 0 ? NaN : ab / Math.sqrt(aa * bb);
 }
+
+export interface GeometryResult {
+  /** ‖W_T − W_0‖_F and its ratio to ‖W_0‖_F, per weight. */
+  weightChange?: Record<string, { distance: number; relative: number }>;
+  effectiveRank: Record<string, number>;
+  participationRatio: Record<string, number>;
+  /** ⟨K_T, K_0⟩/(‖K_T‖‖K_0‖) of the class-summed tangent kernels on the first kernelPoints examples. */
+  kernelAlignment?: number;
+  kernelPoints: number;
+}
+
+function firstExamples(dataset: Dataset, split: 'train' | 'test', n: number): tf.Tensor {
+  const m = Math.min(n, dataset.size(split));
+  const b = dataset.batch(split, Int32Array.from({ length: m }, (_, i) => i));
+  b.y.dispose();
+  b.mask?.dispose();
+  return b.x;
+}
+
+export const geometry = defineAnalysis({
+  name: 'geometry',
+  key: 'geometry',
+  description: 'weight change from init, effective ranks, participation ratios of the hidden layers, tangent-kernel alignment init → end',
+  reference: 'Roy & Vetterli 2007 (effective rank); Baratin et al. 2021 (kernel alignment)',
+  requires: ['differentiable'],
+  options: [...surfaceOptions, option('kernelPoints', '--kernel-points <n>', 'examples for the tangent-kernel alignment', 20, parse.positiveInt)],
+  check: (model, _dataset, o) => void selectParams(model, o.params ?? undefined),
+  run(ctx, o): GeometryResult {
+    const { model, params, init, dataset } = ctx;
+    const names = selectParams(model, o.params ?? undefined);
+    const weights = names.filter((n) => model.specs[n]?.role === 'weight');
+    const effective: Record<string, number> = {};
+    for (const w of weights) effective[w] = effectiveRank(params[w]!);
+    const x = firstExamples(dataset, o.split, o.points);
+    const kx = firstExamples(dataset, o.split, o.kernelPoints);
+    try {
+      const out: GeometryResult = {
+        effectiveRank: effective,
+        participationRatio: hiddenParticipationRatios(model, params, x),
+        kernelPoints: kx.shape[0]!,
+      };
+      if (init) {
+        out.weightChange = weightChange(init, params, weights);
+        out.kernelAlignment = kernelAlignment(tangentKernel(model, init, kx, names), tangentKernel(model, params, kx, names));
+      }
+      return out;
+    } finally {
+      tf.dispose([x, kx]);
+    }
+  },
+  columns: [
+    { key: 'meanParticipationRatio', title: 'mean PR', digits: 2 },
+    { key: 'kernelAlignment', title: 'kernel align', digits: 3 },
+  ],
+  numbers(r: GeometryResult) {
+    const prs = Object.values(r.participationRatio);
+    return {
+      ...(r.kernelAlignment !== undefined ? { kernelAlignment: r.kernelAlignment } : {}),
+      ...(prs.length ? { meanParticipationRatio: prs.reduce((x, y) => x + y, 0) / prs.length } : {}),
+    };
+  },
+});

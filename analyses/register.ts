@@ -1,0 +1,14 @@
+/**
+ * Registers the analyses of this folder. The order is the order `analyze` runs
+ * them in, and the order of their table columns and figures.
+ */
+import { analyses } from '../src/registries.js';
+import { dynamics } from './dynamics.js';
+import { gap } from './gap.js';
+import { geometry } from './geometry.js';
+import { hessian } from './hessian.js';
+import { implicitBiasAnalysis } from './implicit-bias.js';
+import { margin } from './margin.js';
+import { sharpness } from './sharpness.js';
+
+for (const analysis of [hessian, gap, sharpness, geometry, dynamics, implicitBiasAnalysis, margin]) analyses.register(analysis);

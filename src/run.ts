@@ -1,0 +1,90 @@
+/**
+ * A run's pieces from its config: the dataset, the model, the rule (and their
+ * registry entries), every requirement checked before any work. The trainer,
+ * `analyze` and the comparison report all build runs this way, from the
+ * config.json a run directory holds.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkRequirements } from './capabilities.js';
+import { checkpointDir, loadCheckpoint, readParamsDir } from './checkpoint.js';
+import type { ComponentConfig, RunConfig } from './config.js';
+import { RunDirError, UsageError } from './errors.js';
+import { resolveOptions } from './options.js';
+import { analyses, datasets, models, rules, tasks } from './registries.js';
+import type { Dataset, LearningRule, Model, Params, RegistryItem, RuleEntry } from './types.js';
+
+export interface RunParts {
+  config: RunConfig;
+  dataset: Dataset;
+  model: Model;
+  rule: LearningRule;
+  ruleEntry: RuleEntry;
+}
+
+/**
+ * An entry's options as the current code resolves them: a config written before
+ * an option existed gets its default, so older runs rebuild and resume.
+ */
+export function currentOptions(what: string, entry: RegistryItem, component: ComponentConfig): ComponentConfig['options'] {
+  return resolveOptions(what, entry.options ?? [], component.options);
+}
+
+export async function buildRun(config: RunConfig): Promise<RunParts> {
+  const kind = config.dataset.kind === 'task' ? 'task' : 'dataset';
+  const dataEntry = (kind === 'task' ? tasks : datasets).get(config.dataset.name);
+  const dataset = await dataEntry.load(currentOptions(`${kind} ${dataEntry.name}`, dataEntry, config.dataset), { seed: config.seed });
+  if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
+  const modelEntry = models.get(config.model.name);
+  const model = modelEntry.create(currentOptions(`model ${modelEntry.name}`, modelEntry, config.model), {
+    inputShape: dataset.inputShape,
+    outputSize: dataset.outputSize,
+    ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
+    trainInputs: () => {
+      const b = dataset.batch('train', Int32Array.from({ length: dataset.size('train') }, (_, i) => i));
+      b.y.dispose();
+      b.mask?.dispose();
+      return b.x;
+    },
+  });
+  const ruleEntry = rules.get(config.rule.name);
+  checkRequirements(`rule ${ruleEntry.name}`, ruleEntry.requires, model);
+  const rule = ruleEntry.create(currentOptions(`rule ${ruleEntry.name}`, ruleEntry, config.rule));
+  rule.check?.(model);
+  for (const name of config.training.analysis?.measures ?? []) checkRequirements(`--analyze ${name}`, analyses.get(name).requires, model);
+  return { config, dataset, model, rule, ruleEntry };
+}
+
+export function readConfig(runDir: string): RunConfig {
+  const path = join(runDir, 'config.json');
+  if (!existsSync(runDir)) throw new RunDirError(runDir, 'directory not found');
+  if (!existsSync(path)) throw new RunDirError(runDir, 'not a biocredit run directory (no config.json)');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new RunDirError(runDir, `config.json is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** A run's config, last checkpoint, and (when saved) initial parameters. */
+export interface LoadedRun {
+  config: RunConfig;
+  dataset: Dataset;
+  model: Model;
+  params: Params;
+  init: Params | null;
+  step: number;
+}
+
+export async function loadRun(runDir: string): Promise<LoadedRun> {
+  const config = readConfig(runDir);
+  if (!checkpointDir(runDir)) throw new RunDirError(runDir, 'no checkpoint to analyse (checkpoint/ is missing; the run never saved one)');
+  const { params, state } = loadCheckpoint<unknown>(runDir);
+  tf.dispose(state.optimizer.map((w) => w.tensor));
+  tf.dispose(Object.values(state.rule));
+  const { dataset, model } = await buildRun(config);
+  const initDir = join(runDir, 'init');
+  const init = existsSync(join(initDir, 'model.json')) ? readParamsDir(initDir).params : null;
+  return { config, dataset, model, params, init, step: state.step };
+}

@@ -1,0 +1,162 @@
+/**
+ * The contract every registered model keeps, one row per model (a model
+ * without a row fails the suite): parameters as declared, constraints kept at
+ * initialisation, outputs of the data's shape; a population of parameter sets
+ * evaluated on one batch equals the members evaluated one by one (vectorised
+ * for mlp and rnn, member by member for the others); and, for models with a
+ * recurrent step, that step reproduces the forward pass with every size read
+ * from the parameters by role.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { lossFor } from '../../src/losses.js';
+import { resolveOptions } from '../../src/options.js';
+import { member, populationLosses, populationOutputs } from '../../src/population.js';
+import { models, tasks } from '../../src/registries.js';
+import { Rng } from '../../src/rng.js';
+import type { Batch, Dataset, Model, Params } from '../../src/types.js';
+import { smallDigits, teacherDataset } from '../helpers.js';
+
+const flat = async (): Promise<Dataset> => teacherDataset('models', 64, 6, 3);
+const image = async (): Promise<Dataset> => smallDigits();
+const task = async (): Promise<Dataset> => {
+  const e = tasks.get('perceptual-decision');
+  return e.load(resolveOptions('task', e.options ?? [], { trials: 8, testTrials: 4, dt: 50 }));
+};
+
+interface Row {
+  label: string;
+  options: Record<string, unknown>;
+  data: () => Promise<Dataset>;
+  /** Whether the model must evaluate populations vectorised (batched products) rather than member by member. */
+  vectorised: boolean;
+  /** Whether it provides a recurrent step. */
+  recurrent?: boolean;
+}
+
+const ROWS: Record<string, Row[]> = {
+  mlp: [
+    { label: 'relu', options: { hidden: [8, 6] }, data: flat, vectorised: true },
+    { label: 'tanh, Dale', options: { hidden: [8, 6], activation: 'tanh', dale: 0.75 }, data: flat, vectorised: true },
+  ],
+  convnet: [{ label: 'small', options: { arch: 'c4k3-m2-d8' }, data: image, vectorised: false }],
+  rnn: [
+    { label: 'tanh', options: { units: 8, activation: 'tanh' }, data: task, vectorised: true, recurrent: true },
+    { label: 'Dale, x0, output feedback', options: { units: 10, dale: 0.8, trainX0: true, outputFeedback: 1 }, data: task, vectorised: true, recurrent: true },
+  ],
+  vnn: [{ label: 'dense', options: { hidden: [8, 6] }, data: flat, vectorised: false }],
+  'vnn-conv': [{ label: 'conv', options: { channels: [4], hidden: [8] }, data: image, vectorised: false }],
+  gln: [{ label: 'one gated layer', options: { hidden: [6], gates: 2, threshold: 'random' }, data: flat, vectorised: false }],
+};
+
+async function build(name: string, row: Row): Promise<{ model: Model; params: Params; batch: Batch; dataset: Dataset }> {
+  const entry = models.get(name);
+  const dataset = await row.data();
+  const model = entry.create(resolveOptions(`model ${name}`, entry.options ?? [], row.options), {
+    inputShape: dataset.inputShape,
+    outputSize: dataset.outputSize,
+    ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
+  });
+  const params = model.init(new Rng(`contract/${name}`));
+  return { model, params, batch: dataset.batch('train', [0, 1, 2, 3, 4]), dataset };
+}
+
+describe('model contract table', () => {
+  it('has a row for every registered model', () => {
+    expect(models.names().filter((n) => !ROWS[n])).toEqual([]);
+  });
+});
+
+const TABLE = Object.entries(ROWS).flatMap(([name, rows]) => rows.map((row) => ({ name, row, label: `${name} (${row.label})` })));
+
+describe.each(TABLE)('model $label', ({ name, row }) => {
+  it('initialises every declared parameter, keeps its constraints, and outputs the data’s shape', async () => {
+    const { model, params, batch, dataset } = await build(name, row);
+    expect(Object.keys(params).sort()).toEqual(Object.keys(model.specs).sort());
+    expect(model.recurrent !== undefined).toBe(Boolean(row.recurrent));
+    for (const [k, spec] of Object.entries(model.specs)) {
+      expect(params[k]!.shape, k).toEqual(spec.shape);
+      if (spec.constraint) expect(spec.constraint.violations(params[k]!), k).toBe(0);
+    }
+    const out = tf.tidy(() => model.forward(params, batch.x).output);
+    const seq = dataset.inputShape.length === 2;
+    expect(out.shape).toEqual(seq ? [5, dataset.inputShape[0]!, dataset.outputSize] : [5, dataset.outputSize]);
+    expect(tf.all(tf.isFinite(out)).dataSync()[0]).toBe(1);
+    tf.dispose([out, ...Object.values(params)]);
+  });
+
+  it('evaluates a population on one batch as its members one by one (within 1e-6)', async () => {
+    const { model, params, batch, dataset } = await build(name, row);
+    expect(typeof model.populationForward === 'function').toBe(row.vectorised);
+    const rng = new Rng(`population/${name}`);
+    const P = 3;
+    const population: Params = {};
+    for (const [k, spec] of Object.entries(model.specs)) {
+      if (spec.trainable === false) continue;
+      const base = params[k]!;
+      population[k] = tf.tidy(() => tf.stack(Array.from({ length: P }, () => tf.add(base, tf.mul(0.1, tf.tensor(rng.normals(base.size), base.shape))))));
+    }
+    const before = tf.memory().numTensors;
+    const together = populationOutputs(model, params, population, batch.x);
+    const losses = populationLosses(model, params, population, batch, lossFor(dataset.loss));
+    expect(tf.memory().numTensors).toBe(before + 2);
+    const loss = lossFor(dataset.loss);
+    for (let p = 0; p < P; p++) {
+      const [single, value] = tf.tidy(() => {
+        const out = model.forward(member(params, population, p), batch.x).output;
+        return [out, loss.value(out, batch)];
+      });
+      const got = tf.tidy(() => tf.squeeze(tf.slice(together, [p], [1]), [0]));
+      expect(got.shape).toEqual(single.shape);
+      const scale = Math.max(1, tf.max(tf.abs(single)).dataSync()[0]!);
+      expect(tf.max(tf.abs(tf.sub(got, single))).dataSync()[0]! / scale).toBeLessThan(1e-6);
+      expect(Math.abs(losses.dataSync()[p]! - value.dataSync()[0]!) / Math.max(1, Math.abs(value.dataSync()[0]!))).toBeLessThan(1e-6);
+      tf.dispose([single, value, got]);
+    }
+    // The members differ, so the comparison is not vacuous.
+    expect(losses.dataSync()[0]).not.toBe(losses.dataSync()[1]);
+    tf.dispose([together, losses, ...Object.values(population), ...Object.values(params)]);
+  });
+});
+
+describe.each(TABLE.filter((t) => t.row.recurrent))('recurrent model $label', ({ name, row }) => {
+  it('steps through time as its forward pass does, reading sizes from the parameters by role', async () => {
+    const { model, params, batch } = await build(name, row);
+    const rec = model.recurrent!;
+    const { roles } = rec;
+    for (const role of Object.values(roles)) expect(Object.keys(model.specs), role).toContain(role);
+    const [units, outputs] = params[roles.readout]!.shape as [number, number];
+    expect(params[roles.recurrent]!.shape).toEqual([units, units]);
+    expect(params[roles.input]!.shape[1]).toBe(units);
+    tf.tidy(() => {
+      const { output, trace } = model.forward(params, batch.x);
+      let state = rec.initState(params, 5);
+      const steps = tf.unstack(batch.x, 1) as tf.Tensor2D[];
+      const zs: tf.Tensor[] = [];
+      const rates: tf.Tensor[] = [];
+      for (const u of steps) {
+        const s = rec.step(params, state, u);
+        state = s.state;
+        zs.push(s.output);
+        rates.push(s.activity);
+        expect(s.output.shape).toEqual([5, outputs]);
+      }
+      expect(Array.from(tf.stack(zs, 1).dataSync())).toEqual(Array.from(output.dataSync()));
+      expect(Array.from(tf.stack(rates, 1).dataSync())).toEqual(Array.from(trace[0]!.post.dataSync()));
+      if (model.rate) expect(Array.from(state[model.rate.potential]!.shape)).toEqual([5, units]);
+    });
+    if (roles.feedback) {
+      // Teacher forcing: the target fed back instead of the network's own output changes the next step.
+      tf.tidy(() => {
+        const u = tf.unstack(batch.x, 1)[0] as tf.Tensor2D;
+        const s0 = rec.initState(params, 5);
+        const own = rec.step(params, rec.step(params, s0, u).state, u).output;
+        const forced = rec.step(params, rec.step(params, s0, u).state, u, { feedback: tf.onesLike(own) as tf.Tensor2D }).output;
+        expect(tf.max(tf.abs(tf.sub(own, forced))).dataSync()[0]).toBeGreaterThan(1e-4);
+      });
+    } else {
+      expect(() => tf.tidy(() => rec.step(params, rec.initState(params, 5), tf.unstack(batch.x, 1)[0] as tf.Tensor2D, { feedback: tf.zeros([5, outputs]) }).output)).toThrow(/no output feedback/);
+    }
+    tf.dispose(Object.values(params));
+  });
+});

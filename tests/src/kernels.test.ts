@@ -1,0 +1,105 @@
+/**
+ * The kernel test table: every kernel override (src/kernels/) against the plain
+ * CPU backend, on the backends it is installed on. Each row computes with
+ * ordinary tfjs ops that reach the kernel; an override without a row fails the
+ * suite.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initBackend, parseBackendChoice } from '../../src/backend.js';
+import { KERNELS } from '../../src/kernels/index.js';
+
+type Shape4 = readonly [number, number, number, number];
+
+/** A case: its label, what it computes, and the largest error allowed relative to the largest CPU value. */
+interface Case {
+  label: string;
+  compute(): tf.Tensor;
+  tol: number;
+}
+
+const seq = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+const matmuls = (): Case[] => {
+  const a = [2, 3, 5].map((n, i) => seq(7 * n, (j) => Math.sin(j * (i + 1))));
+  const cases: [number[], number[], number[], number[], boolean, boolean][] = [
+    [a[0]!, [7, 2], a[0]!, [7, 2], true, false],
+    [a[1]!, [3, 7], a[1]!, [3, 7], false, true],
+    [a[2]!, [7, 5], a[2]!, [5, 7], true, true],
+  ];
+  return [
+    ...cases.map(([av, as, bv, bs, ta, tb]) => ({ label: `[${as}]${ta ? 'ᵀ' : ''} · [${bs}]${tb ? 'ᵀ' : ''}`, compute: () => tf.matMul(tf.tensor(av, as), tf.tensor(bv, bs), ta, tb), tol: 1e-5 })),
+    // Batched (rank-3) products take the same path.
+    { label: 'batched [2, 7, 5]ᵀ · [2, 7, 5]', compute: () => tf.matMul(tf.tensor(a[2]!.concat(a[2]!), [2, 7, 5]), tf.tensor(a[2]!.concat(a[2]!), [2, 7, 5]), true, false), tol: 1e-5 },
+  ];
+};
+
+/** The gradient of sum(conv2d(x, k)²) with respect to x or k. */
+const convGrads = (wrt: 'x' | 'filter'): Case[] =>
+  (
+    [
+      [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'same'],
+      [[2, 9, 9, 3], [3, 3, 3, 4], 1, 'valid'],
+      [[3, 10, 11, 2], [4, 4, 2, 3], 1, 'same'],
+      [[2, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
+      [[3, 10, 11, 2], [5, 5, 2, 3], 2, 'same'],
+      [[3, 10, 11, 2], [4, 4, 2, 3], 2, 'same'],
+      [[1, 12, 12, 1], [5, 5, 1, 6], 3, 'valid'],
+    ] as [Shape4, Shape4, number, 'same' | 'valid'][]
+  ).map(([xShape, kShape, stride, pad]) => ({
+    label: `x [${xShape}], filter [${kShape}], stride ${stride}, ${pad}`,
+    compute: () => {
+      const x = tf.tensor4d(seq(size(xShape), (i) => Math.sin(0.37 * i)), [...xShape]);
+      const k = tf.tensor4d(seq(size(kShape), (i) => Math.cos(0.11 * i)), [...kShape]);
+      const loss = (xi: tf.Tensor, ki: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, ki as tf.Tensor4D, stride, pad)));
+      return wrt === 'x' ? tf.grad((xi: tf.Tensor) => loss(xi, k))(x) : tf.grad((ki: tf.Tensor) => loss(x, ki))(k);
+    },
+    tol: 1e-5,
+  }));
+
+/** The gradient of sum(maxPool(x)²), on inputs where some windows hold only negative values (the stock wasm kernel dropped those). */
+const maxPoolGrads = (): Case[] =>
+  (
+    [
+      [2, 2, 'valid'],
+      [3, 2, 'same'],
+      [2, 1, 'valid'],
+      [3, 3, 'valid'],
+    ] as [number, number, 'same' | 'valid'][]
+  ).map(([k, stride, pad]) => ({
+    label: `window ${k}, stride ${stride}, ${pad}`,
+    compute: () => tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.maxPool(x as tf.Tensor4D, k, stride, pad))))(tf.tensor4d(seq(2 * 7 * 7 * 3, (i) => Math.sin(1.7 * i) - 0.95), [2, 7, 7, 3])),
+    tol: 1e-6,
+  }));
+
+const ROWS: Record<string, Case[]> = {
+  BatchMatMul: matmuls(),
+  Conv2DBackpropFilter: convGrads('filter'),
+  Conv2DBackpropInput: convGrads('x'),
+  MaxPoolGrad: maxPoolGrads(),
+};
+
+afterAll(async () => {
+  await initBackend('wasm');
+});
+
+describe('kernel overrides', () => {
+  it('every override has a row in this table', () => {
+    expect(KERNELS.map((k) => k.kernel).sort()).toEqual(Object.keys(ROWS).sort());
+  });
+
+  describe.each(KERNELS.flatMap((k) => k.backends.map((backend) => ({ kernel: k.kernel, backend }))))('$kernel on $backend', ({ kernel, backend }) => {
+    it.each((ROWS[kernel] ?? []).map((c) => [c.label, c] as const))('%s: matches the CPU backend', async (_label, c) => {
+      const out: number[][] = [];
+      for (const b of ['cpu', backend]) {
+        await initBackend(parseBackendChoice(b, 'kernel table'));
+        out.push(tf.tidy(() => Array.from(c.compute().dataSync())));
+      }
+      const [cpu, other] = out as [number[], number[]];
+      expect(other.length).toBe(cpu.length);
+      const scale = Math.max(...cpu.map(Math.abs), 1e-12);
+      other.forEach((v, i) => expect(Math.abs(v - cpu[i]!) / scale).toBeLessThan(c.tol));
+    });
+  });
+});

@@ -16,7 +16,14 @@ export { OPTIMIZERS, Optimizer, type OptimizerConfig, type OptimizerName } from 
 export { ParamStore, trainableNames } from './src/params.js';
 export { readParamsDir, loadCheckpoint } from './src/checkpoint.js';
 export * as registries from './src/registries.js';
-export { datasets, models, rules, tasks } from './src/registries.js';
+export { analyses, datasets, models, rules, tasks } from './src/registries.js';
+export { defineDataset, defineModel, defineRule } from './src/entries.js';
+export { defineAnalysis, type AnalysisEntry, type RunAnalysis } from './src/analysis/contract.js';
+export { analyzeRun, type AnalyzeRequest } from './src/analysis/analyze.js';
+export { checkRequirements, provides } from './src/capabilities.js';
+export { option, optionDefaults, parse, type OptionSpec, type OptionsOf } from './src/options.js';
+export { populationLosses, populationOutputs } from './src/population.js';
+export { scan, scanStep } from './src/scan.js';
 export { Rng, RngStreams } from './src/rng.js';
 export { prepareRun, resume, train, type Reporter, type RunSummary, type TrainOptions, type ResumeOptions } from './src/trainer.js';
 export { buildRun, loadRun, readConfig, type RunParts } from './src/run.js';

@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -9,8 +9,10 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     setupFiles: ['tests/setup.ts'],
-    // tfjs's WebAssembly backend is happiest in its own process.
+    // tfjs's WebAssembly backend is happiest in its own process; one per core (the
+    // backend is single-threaded, so a second file uses the other core).
     pool: 'forks',
+    maxWorkers: availableParallelism(),
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },

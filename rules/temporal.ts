@@ -28,7 +28,7 @@ export const feedbackOption = (def: FeedbackKind) =>
   option(
     'feedback',
     '--feedback <kind>',
-    `learning-signal weights B: random (fixed, std 1/√N) or symmetric (W_outᵀ); default ${def}`,
+    'learning-signal weights B: random (fixed, std 1/√N) or symmetric (W_outᵀ)',
     def,
     parse.choice(['random', 'symmetric'] as const),
   );

@@ -39,11 +39,6 @@ export function provides(model: Model, capability: Capability): boolean {
   }
 }
 
-/** Every capability the model provides, for `biocredit list` and messages. */
-export function capabilitiesOf(model: Model): Capability[] {
-  return (Object.keys(WORDING) as Capability[]).filter((c) => provides(model, c));
-}
-
 /** Throws a UsageError naming `who` (e.g. "rule eprop") and the model when a requirement is missing. */
 export function checkRequirements(who: string, requires: readonly Capability[] | undefined, model: Model): void {
   const missing = (requires ?? []).filter((c) => !provides(model, c));

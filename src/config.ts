@@ -91,10 +91,15 @@ export type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | '
 export const OPTIMIZER_KEYS: readonly TrainKey[] = ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm', 'lrDecay', 'lrDecayEvery'];
 
 /** A comma list of registered analysis names. */
+/** A comma list of registered analyses that record during training. */
 function parseAnalyses(raw: string): string[] {
+  const during = analyses.entries().filter((e) => e.measure).map((e) => e.name);
   const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!names.length) throw new Error(`must list one or more of ${analyses.names().join(', ')}`);
-  for (const n of names) if (!analyses.has(n)) throw new Error(`lists unknown analysis "${n}"; known analyses: ${analyses.names().join(', ')}`);
+  if (!names.length) throw new Error(`must list one or more of ${during.join(', ')}`);
+  for (const n of names) {
+    if (!analyses.has(n)) throw new Error(`lists unknown analysis "${n}"; during training: ${during.join(', ')}`);
+    if (!during.includes(n)) throw new Error(`lists ${n}, which runs after training only (biocredit analyze RUN --${n}); during training: ${during.join(', ')}`);
+  }
   return names;
 }
 

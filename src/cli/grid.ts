@@ -90,8 +90,12 @@ export function parseGrid(raws: string[], flags: Map<string, EntryFlag>, chosen:
     const { kind, spec } = specs[0]!;
     if (givenAsFlag(spec.flag)) throw new UsageError(`${flagName(spec.flag)} is given and swept by --grid ${name}; give one of them`);
     const parsed = values.map((v) => {
-      for (const s of specs) parseFlag(s.spec.flag, v, s.spec.parse);
-      return parseFlag(spec.flag, v, spec.parse);
+      try {
+        for (const s of specs) parseFlag(s.spec.flag, v, s.spec.parse);
+        return parseFlag(spec.flag, v, spec.parse);
+      } catch (e) {
+        throw new UsageError(`--grid ${name}: ${(e as Error).message}`);
+      }
     });
     axes.push({ name, kind, key: train ?? spec.key, values: parsed });
   }

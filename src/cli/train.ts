@@ -77,7 +77,7 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
         const rule = String(raw['rule'] ?? TRAIN_OPTIONS.rule.default);
         const parsed = readTrainFlags(cmd, raw, flags, [rule]);
         summary = await train(
-          { ...parsed.spec, rule, ruleOptions: parsed.ruleOptions(rule), ...(raw['seed'] !== undefined ? { seed: raw['seed'] as unknown as number } : {}) },
+          { ...parsed.spec, rule, ruleOptions: parsed.ruleOptions(rule), ...(raw['seed'] !== undefined ? { seed: parseFlag(TRAIN_OPTIONS.seed.flag, String(raw['seed']), parse.nonNegativeInt) } : {}) },
           { ...(raw['out'] !== undefined ? { out: String(raw['out']) } : {}), reporter, signal: controller.signal },
         );
       }

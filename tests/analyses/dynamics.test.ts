@@ -1,6 +1,5 @@
 /** RNN dynamics: the nonsymmetric eigenvalue solver and the Lyapunov exponent against closed forms. */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { largestLyapunov, rnnDynamics } from '../../analyses/dynamics.js';
@@ -10,6 +9,7 @@ import type { TaskDataset } from '../../datasets/tasks/task.js';
 import { resolveOptions } from '../../src/options.js';
 import { tasks } from '../../src/registries.js';
 import { Rng } from '../../src/rng.js';
+import { optionDefaults } from '../../src/options.js';
 
 const sorted = (ev: { re: number; im: number }[]) => [...ev].sort((a, b) => a.re - b.re || a.im - b.im);
 

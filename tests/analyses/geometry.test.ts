@@ -6,7 +6,6 @@
  * of an MLP) or is computed another way (full-batch gradients).
  */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import {
   effectiveRank,
@@ -20,6 +19,7 @@ import { symEig } from '../../src/linalg.js';
 import { Rng } from '../../src/rng.js';
 import type { LayerTrace, Model, Params } from '../../src/types.js';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
+import { optionDefaults } from '../../src/options.js';
 
 /** Runs f and checks that it leaves no tensor behind. */
 function noLeak<T>(f: () => T): T {

@@ -34,6 +34,16 @@ describe('biocredit CLI errors', () => {
     expectOneLineError(runCli(['train', ...args, '--quiet']), pattern);
   });
 
+  it.each([
+    [['--dataset', 'mnist-mini', '--rule', 'eprop'], /^biocredit: error: rule eprop needs a recurrent step and rate dynamics; model mlp does not provide them$/],
+    [['--rule', 'fa', '--model', 'rnn', '--task', 'delayed-xor'], /^biocredit: error: rule fa needs weighted layers routed through layer ops; model rnn does not provide them$/],
+    [['--dataset', 'mnist-mini', '--rule', 'gevb', '--model', 'convnet'], /^biocredit: error: rule gevb needs vectorized units; model convnet does not provide them$/],
+  ])('a rule the model cannot serve, %j: one line naming both, exit 2', (args, pattern) => {
+    const r = runCli(['train', ...args, '--steps', '1', '--quiet']);
+    expect(r.code).toBe(2);
+    expectOneLineError(r, pattern);
+  });
+
   it('rejects a corrupt IDX file by name', () => {
     const dir = tempDir('corrupt-idx-');
     for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
@@ -81,6 +91,21 @@ describe('biocredit CLI commands', () => {
     for (const s of ['Run:', 'Optimization:', 'Schedule:', 'Dataset options:', 'Model options:', '--hidden', '--data-dir', '--resume', '--weight-decay']) {
       expect(r.stdout).toContain(s);
     }
+  });
+
+  it('--rule X --help shows rule X, its paper, and only its options in its own words', () => {
+    const flat = (args: string[]) => runCli(args).stdout.replace(/\s+/g, ' ');
+    const eprop = flat(['train', '--rule', 'eprop', '--help']);
+    expect(eprop).toContain('rule eprop: e-prop: presynaptic eligibility traces');
+    expect(eprop).toContain('(Bellec et al. 2020, Nat Commun)');
+    expect(eprop).toContain('--feedback-scale <s> multiplies the std 1/√N of the random learning-signal weights B');
+    expect(eprop).not.toContain('--dfa-conv');
+    expect(eprop).not.toContain('--window');
+    expect(flat(['train', '--rule', 'fa', '--help'])).toContain('--feedback-scale <s> multiplies the std of the random feedback weights (Xavier');
+    // Without a chosen rule, a flag whose meaning differs between rules gives each meaning.
+    const all = runCli(['train', '--help']).stdout.replace(/\s+/g, ' ');
+    expect(all).toContain('--feedback-scale <s> fa, dfa, frsf, brsf: multiplies the std of the random feedback weights');
+    expect(all).toContain('eprop, rflo: multiplies the std 1/√N of the random learning-signal weights B');
   });
 
   it('trains mnist-mini to ≥ 90% test accuracy in one epoch, with --json alone on stdout', () => {

@@ -1,7 +1,6 @@
 /** Dale's law on feedforward nets: signs by projection, balanced initialisation, every feedforward rule, saved checkpoints. */
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createConvnet, convnetOptions } from '../../models/convnet.js';
 import { createMlp, type MlpOptions, mlpOptions } from '../../models/mlp.js';
@@ -11,6 +10,7 @@ import { datasets } from '../../src/registries.js';
 import { Rng } from '../../src/rng.js';
 import { train } from '../../src/trainer.js';
 import { oneLineError, runCli, smallDigits, teacherDataset, tempDir } from '../helpers.js';
+import { optionDefaults } from '../../src/options.js';
 
 const opts: MlpOptions = { ...optionDefaults(mlpOptions), hidden: [10, 5], activation: 'relu', init: 'torch', initScale: 1, dale: 0.8 };
 

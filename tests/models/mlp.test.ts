@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { Rng } from '../../src/rng.js';
+import { optionDefaults } from '../../src/options.js';
 
 const std = (a: ArrayLike<number>) => {
   const v = Array.from(a);

@@ -2,7 +2,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createRnn, type RnnOptions, rnnOptions } from '../../models/rnn.js';
 import { eigenvalues } from '../../src/linalg.js';
@@ -11,6 +10,7 @@ import { UsageError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 import { train } from '../../src/trainer.js';
 import { runCli, tempDir, oneLineError } from '../helpers.js';
+import { optionDefaults } from '../../src/options.js';
 
 const base: RnnOptions = { ...optionDefaults(rnnOptions), units: 6, tau: 100, activation: 'tanh', gain: 1.2, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0 };
 

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { activation } from '../../src/activations.js';
@@ -7,6 +6,7 @@ import { autodiffStep } from '../../src/grad.js';
 import { lossFor } from '../../src/losses.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, Params } from '../../src/types.js';
+import { optionDefaults } from '../../src/options.js';
 
 const loss = lossFor('softmax-ce');
 

@@ -1,12 +1,12 @@
 /** BPTT and truncated BPTT against a hand-written backward pass through time. */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { createBptt, createTbptt } from '../../rules/bptt.js';
 import { lossFor } from '../../src/losses.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, LearningRule } from '../../src/types.js';
+import { optionDefaults } from '../../src/options.js';
 
 const [B, T, N, I, O] = [2, 6, 4, 2, 1];
 const alpha = 0.25;

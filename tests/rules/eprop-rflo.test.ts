@@ -5,7 +5,6 @@
  * with J ≠ 0 their updates must match the trace recursions written out by hand.
  */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { createBptt } from '../../rules/bptt.js';
@@ -17,6 +16,7 @@ import type { ActivationName } from '../../src/activations.js';
 import { Rng } from '../../src/rng.js';
 import type { Params } from '../../src/types.js';
 import { expectClose, randomTrial, updatesOf } from './temporal-helpers.js';
+import { optionDefaults } from '../../src/options.js';
 
 const [B, T, N, I, O] = [2, 7, 5, 2, 2];
 const alpha = 0.25;

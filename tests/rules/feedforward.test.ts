@@ -4,7 +4,6 @@
  * conv-layer update equals a hand-built one.
  */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createConvnet, convnetOptions } from '../../models/convnet.js';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
@@ -20,6 +19,7 @@ import { lossFor } from '../../src/losses.js';
 import { conv2dFilterGrad } from '../../src/ops.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, LearningRule, Model, Params, RuleState } from '../../src/types.js';
+import { optionDefaults } from '../../src/options.js';
 
 const loss = lossFor('softmax-ce');
 const plain = { batchManhattan: false, weightNorm: false };

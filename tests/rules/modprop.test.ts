@@ -6,7 +6,6 @@
  * split is refused unless every unit is its own type.
  */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { createBptt } from '../../rules/bptt.js';
@@ -16,6 +15,7 @@ import type { ActivationName } from '../../src/activations.js';
 import { UsageError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
 import { expectClose, randomTrial, updatesOf } from './temporal-helpers.js';
+import { optionDefaults } from '../../src/options.js';
 
 const [B, T, N, I, O] = [2, 8, 6, 2, 2];
 

@@ -6,7 +6,6 @@
  * and the spectral estimators with explicit matrices of known spectrum.
  */
 import * as tf from '@tensorflow/tfjs';
-import { optionDefaults } from '../../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { LossSurface, selectParams } from '../../src/analysis/hvp.js';
 import { withSecondOrderGradients } from '../../src/analysis/second-order.js';
@@ -19,6 +18,7 @@ import { Rng } from '../../src/rng.js';
 import type { Batch, Dataset, Model } from '../../src/types.js';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { smallDigits, teacherDataset } from '../helpers.js';
+import { optionDefaults } from '../../src/options.js';
 
 const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let d = 0;

@@ -33,20 +33,20 @@ export interface HessianRequest {
   density: boolean;
 }
 
-/** Parses `top-k=K,trace,density` (any subset, any order). */
+/** Parses `top-k=K,trace,density` (any subset, any order); a bad spec throws what the flag's message goes on to say. */
 export function parseHessianSpec(raw: string): HessianRequest {
   const req: HessianRequest = { topK: 0, trace: false, density: false };
   for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^top-k(?:=(\d+))?$/.exec(part);
     if (m) {
       const k = m[1] === undefined ? 1 : Number(m[1]);
-      if (!Number.isInteger(k) || k < 1) throw new UsageError(`--hessian ${part}: k must be a positive integer`);
+      if (!Number.isInteger(k) || k < 1) throw new Error(`has ${part}, whose k must be a positive integer`);
       req.topK = k;
     } else if (part === 'trace') req.trace = true;
     else if (part === 'density') req.density = true;
-    else throw new UsageError(`--hessian: unknown measure "${part}"; expected a comma list of top-k=K, trace, density`);
+    else throw new Error(`has an unknown measure "${part}"; expected a comma list of top-k=K, trace, density`);
   }
-  if (!req.topK && !req.trace && !req.density) throw new UsageError('--hessian needs at least one of top-k=K, trace, density');
+  if (!req.topK && !req.trace && !req.density) throw new Error('needs at least one of top-k=K, trace, density');
   return req;
 }
 

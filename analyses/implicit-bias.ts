@@ -16,7 +16,7 @@
  * best, so γ = 1/(2 Σ_h ‖β_h‖); shallow: γ = 1/‖w‖), and the cosine between
  * its β and the trained network's. The trained network's normalized margin
  * min_i y_i f(x_i)/‖θ‖^L is measured on the whole training split; its history
- * comes from the `margin` training hook, if recorded.
+ * comes from the `margin` analysis recorded during training, if any.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
@@ -60,7 +60,7 @@ export interface ImplicitBiasResult {
   maxMargin: PredictorResult & { problem: string };
   /** The plain L2 max-margin predictor over the same class (deep only: for a shallow GLN it is maxMargin). */
   l2?: PredictorResult & { problem: string };
-  /** Normalized margin over training, from the `margin` hook's records. */
+  /** Normalized margin over training, from the records of `--analyze margin`. */
   marginHistory: { step: number; normMargin: number }[];
   sec: number;
 }
@@ -103,10 +103,10 @@ function cosine(a: tf.Tensor, b: tf.Tensor): number {
 function trainedBeta(gated: GatedContexts, params: Params): tf.Tensor3D {
   return tf.tidy(() => {
     const first = gated.layers[0]!;
-    const W0 = params[`${first.name}/W`] as tf.Tensor2D;
+    const W0 = params[first.weight] as tf.Tensor2D;
     const D = W0.shape[0];
     const w = tf.reshape(W0, [D, first.units, first.contexts]); // [D, H, C]
-    const scaled = gated.layers.length === 2 ? tf.mul(w, tf.reshape(params[`${gated.layers[1]!.name}/W`]!, [1, first.units, 1])) : w;
+    const scaled = gated.layers.length === 2 ? tf.mul(w, tf.reshape(params[gated.layers[1]!.weight]!, [1, first.units, 1])) : w;
     return tf.transpose(scaled, [2, 0, 1]) as tf.Tensor3D;
   });
 }

@@ -134,7 +134,6 @@ function daleWeights(steps: Step[], p: number, inputs: boolean): DaleWeight[] {
 }
 
 export interface ConvnetModel extends Model {
-  readonly options: ConvnetOptions;
   readonly layers: readonly LayerInfo[];
 }
 
@@ -153,7 +152,6 @@ export function createConvnet(opts: ConvnetOptions, data: DataInfo): ConvnetMode
   withDale(specs, dale);
   return {
     name: 'convnet',
-    options: opts,
     specs,
     layers,
     init: (rng) => {

@@ -54,7 +54,6 @@ export const glnOptions = [
 export type GlnOptions = OptionsOf<typeof glnOptions>;
 
 export interface GlnModel extends Model {
-  readonly options: GlnOptions;
   readonly layers: readonly LayerInfo[];
   readonly gated: GatedContexts;
 }
@@ -78,7 +77,7 @@ export function createGln(opts: GlnOptions, data: DataInfo): GlnModel {
   const widths = [...opts.hidden, data.outputSize];
   const glnLayers: GatedLayer[] = widths.map((units, l) => {
     const gated = opts.hidden.length === 0 || l < widths.length - 1;
-    return { name: `l${l}`, units, contexts: gated ? C : 1, gated };
+    return { name: `l${l}`, weight: `l${l}/W`, units, contexts: gated ? C : 1, gated };
   });
   if (opts.threshold === 'median' && s > 0 && !data.trainInputs) {
     throw new UsageError('--gate-threshold median needs the training inputs, which this dataset does not provide; use --gate-threshold random');
@@ -137,9 +136,8 @@ export function createGln(opts: GlnOptions, data: DataInfo): GlnModel {
 
   return {
     name: 'gln',
-    options: opts,
     homogeneity: glnLayers.length,
-    gated: { inputSize, layers: glnLayers, contexts },
+    gated: { layers: glnLayers, contexts },
     specs,
     layers,
     init,

@@ -37,7 +37,6 @@ export const mlpOptions = [
 export type MlpOptions = OptionsOf<typeof mlpOptions>;
 
 export interface MlpModel extends Model {
-  readonly options: MlpOptions;
   /** Layer widths from input to output, e.g. [784, 256, 256, 10]. */
   readonly sizes: number[];
   readonly layers: readonly LayerInfo[];
@@ -64,7 +63,6 @@ export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
   }
   return {
     name: 'mlp',
-    options: opts,
     sizes,
     specs,
     layers,

@@ -27,7 +27,9 @@
  * is fed back into every unit through fixed weights W_fb ~ U(−s, s) [outputs, N],
  *   x_{t+1} = (1 − α) x_t + α(r_t J + u_t W_in + z_{t−1} W_fb + b),   z_{−1} = 0,
  * with the last output kept in the state (`z`); a rule may feed back a target
- * instead (teacher forcing, StepOptions.feedback).
+ * instead (teacher forcing, StepOptions.feedback). Such a network no longer
+ * follows the plain rate equation, so it does not provide `rate` (e-prop, RFLO,
+ * ModProp and --dynamics refuse it); autodiff rules train it.
  *
  * Noise (training steps only; evaluation is noise-free): --input-noise σ_in adds
  * σ_in ξ to every input, --rec-noise σ_rec adds √(2α) σ_rec ξ to every state
@@ -75,9 +77,9 @@ export const rnnOptions = [
 export type RnnOptions = OptionsOf<typeof rnnOptions>;
 
 export interface RnnModel extends Model {
-  readonly options: RnnOptions;
   readonly recurrent: NonNullable<Model['recurrent']>;
-  readonly rate: NonNullable<Model['rate']>;
+  /** Absent with --output-feedback. */
+  readonly rate?: NonNullable<Model['rate']>;
 }
 
 const ROLES = {
@@ -176,6 +178,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     const u = noise.input ? tf.add(input, noise.input) : input;
     let drive = addBatchedBias(tf.add(batchedProduct(f.f(state['x']!), J), batchedProduct(u, params['rnn/Win']!)), params['rnn/b']!);
     if (feedback) drive = tf.add(drive, batchedProduct(options.feedback ?? state['z']!, params['rnn/Wfb']!));
+    // A rule that feeds back a target requires 'output-feedback', which this network provides only with --output-feedback.
     else if (options.feedback) throw new Error('model rnn has no output feedback weights (--output-feedback)');
     let x = tf.add(tf.mul(1 - alpha, state['x']!), tf.mul(alpha, drive));
     if (noise.rec) x = tf.add(x, noise.rec);
@@ -207,11 +210,12 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     // Evaluation keeps every step's state: cap a forward batch at ~8M state entries (T·N per
     // trial), so long trials (dt = 1 ms, 900 steps) stay within the wasm backend's 4 GB.
     maxBatch: Math.max(1, Math.floor(8e6 / (data.inputShape[0]! * n))),
-    options: opts,
     specs,
     init,
     recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, noise },
-    rate: { alpha, activation: f, signs, potential: 'x' },
+    // With output feedback the readout enters the dynamics: not the rate equation that
+    // e-prop, RFLO, ModProp and --dynamics assume, so the model does not claim it.
+    ...(feedback ? {} : { rate: { alpha, activation: f, signs, potential: 'x' } }),
     forward(params, u, fwd = {}) {
       const [batch, T] = u.shape as [number, number, number];
       let state = initState(params, batch);

@@ -182,7 +182,7 @@ export function createVnn(opts: VnnOptions, data: DataInfo): VnnModel {
     classes: k,
     specs,
     layers,
-    vector: { classes: k, layers, gateMask },
+    vector: { layers, gateMask },
     init(rng) {
       const p: Params = {
         'l0/W': tf.tensor2d(firstLayerWeights(rng, d, k, h0), [d, k * h0]),
@@ -249,7 +249,7 @@ export function createVnnConv(opts: VnnConvOptions, data: DataInfo): VnnModel {
     maxBatch,
     specs,
     layers,
-    vector: { classes: k, layers, gateMask },
+    vector: { layers, gateMask },
     init(rng) {
       const p: Params = {};
       layers.slice(0, nConv).forEach((layer) => {

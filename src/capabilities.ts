@@ -1,8 +1,9 @@
 /**
  * Capabilities, not duck typing: a model provides capabilities through typed
  * fields (src/types.ts, Model), rules and analyses declare the ones they
- * require, and a mismatch is refused before any work with one line naming both,
- * e.g. `rule eprop needs rate dynamics; model mlp does not provide them`.
+ * require, and a mismatch is refused before any training or analysis with one
+ * line naming both, e.g. `rule eprop needs a recurrent step and rate dynamics;
+ * model mlp does not provide them`.
  */
 import { UsageError } from './errors.js';
 import type { Capability, GatedContexts, LayerInfo, Model, RateDynamics, Recurrent, VectorUnits } from './types.js';
@@ -11,6 +12,7 @@ import type { Capability, GatedContexts, LayerInfo, Model, RateDynamics, Recurre
 const WORDING: Record<Capability, string> = {
   layers: 'weighted layers routed through layer ops',
   recurrent: 'a recurrent step',
+  'output-feedback': 'output feedback into its recurrent step',
   'rate-dynamics': 'rate dynamics',
   'vector-units': 'vectorized units',
   'gated-contexts': 'gated contexts',
@@ -26,6 +28,8 @@ export function provides(model: Model, capability: Capability): boolean {
       return Boolean(model.layers?.length);
     case 'recurrent':
       return model.recurrent !== undefined;
+    case 'output-feedback':
+      return model.recurrent?.roles.feedback !== undefined;
     case 'rate-dynamics':
       return model.rate !== undefined && model.recurrent !== undefined;
     case 'vector-units':

@@ -90,7 +90,6 @@ export type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | '
 /** The trainer options that configure the optimizer: they do not apply to rules that make their own updates. */
 export const OPTIMIZER_KEYS: readonly TrainKey[] = ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm', 'lrDecay', 'lrDecayEvery'];
 
-/** A comma list of registered analysis names. */
 /** A comma list of registered analyses that record during training. */
 function parseAnalyses(raw: string): string[] {
   const during = analyses.entries().filter((e) => e.measure).map((e) => e.name);

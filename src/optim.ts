@@ -100,6 +100,8 @@ export class Optimizer {
    * step (and match the slots of a restored state).
    */
   private names: string[] | null = null;
+  /** Whether `names` came from a restored state (an older checkpoint may name more parameters than the rule trains). */
+  private restored = false;
 
   constructor(readonly config: OptimizerConfig, private readonly store: ParamStore) {
     this.opt = build(config);
@@ -112,10 +114,15 @@ export class Optimizer {
    * good values.
    */
   apply(updates: Params, step = 0): StepInfo {
-    const names = updatedNames(this.store, updates);
+    let names = updatedNames(this.store, updates);
     if (this.names === null) this.names = names;
     else if (names.join(',') !== this.names.join(',')) {
-      throw new Error(`the rule returned gradients for ${names.join(', ') || 'no parameter'} after ${this.names.join(', ')}; a gradient rule must train the same parameters at every step`);
+      // A checkpoint written when rules returned zeros for what they do not train has slots for
+      // those parameters too: they keep getting zeros, so the slots stay in place.
+      if (!this.restored || names.some((n) => !this.names!.includes(n))) {
+        throw new Error(`the rule returned gradients for ${names.join(', ') || 'no parameter'} after ${this.names.join(', ')}; a gradient rule must train the same parameters at every step`);
+      }
+      names = this.names;
     }
     if (this.config.decay) this.setRate(learningRateAt(this.config, step));
     const params = this.store.values;
@@ -123,8 +130,9 @@ export class Optimizer {
     const updateNorm = tf.tidy(() => {
       let g: Params = {};
       for (const n of names) {
+        const u = updates[n] ?? tf.zerosLike(params[n]!);
         const decay = weightDecay > 0 && this.store.model.specs[n]!.role === 'weight';
-        g[n] = decay ? tf.add(updates[n]!, tf.mul(weightDecay, params[n]!)) : updates[n]!;
+        g[n] = decay ? tf.add(u, tf.mul(weightDecay, params[n]!)) : u;
       }
       const norm = globalNorm(g).dataSync()[0]!;
       if (!Number.isFinite(norm)) return norm;
@@ -165,7 +173,10 @@ export class Optimizer {
     if (slots[0]?.name !== 'iter') throw new UsageError('optimizer state is missing its iteration count');
     // Slot names are `<parameter>/<slot>`: the parameters the rule was training, in order.
     const trained = [...new Set(slots.slice(1).map((w) => w.name.slice(0, w.name.lastIndexOf('/'))))];
-    if (trained.length) this.names = trained;
+    if (trained.length) {
+      this.names = trained;
+      this.restored = true;
+    }
     await this.opt.setWeights(slots);
     const adam = this.opt as unknown as AdamInternals;
     for (const key of ['accBeta1', 'accBeta2'] as const) {

@@ -14,4 +14,4 @@ export const datasets = new Registry<DatasetEntry>('dataset');
 /** Trial-based neuroscience tasks; each loads as a Dataset of trials. */
 export const tasks = new Registry<DatasetEntry>('task');
 /** Analyses of trained networks (`biocredit analyze`) and measures recorded during training (`--analyze`). */
-export const analyses = new Registry<AnalysisEntry>('analysis');
+export const analyses = new Registry<AnalysisEntry>('analysis', 'analyses');

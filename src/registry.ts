@@ -9,7 +9,11 @@ import type { RegistryItem } from './types.js';
 export class Registry<E extends RegistryItem> {
   private readonly items = new Map<string, E>();
 
-  constructor(readonly kind: string) {}
+  /** `plural` for messages where adding an s is wrong (analysis → analyses). */
+  constructor(
+    readonly kind: string,
+    private readonly plural = `${kind}s`,
+  ) {}
 
   register(item: E): E {
     if (this.items.has(item.name)) throw new Error(`${this.kind} "${item.name}" is registered twice`);
@@ -22,7 +26,7 @@ export class Registry<E extends RegistryItem> {
     if (!item) {
       const known = this.names();
       throw new UsageError(
-        `unknown ${this.kind} "${name}"; known ${this.kind}s: ${known.length ? known.join(', ') : '(none registered)'}`,
+        `unknown ${this.kind} "${name}"; known ${this.plural}: ${known.length ? known.join(', ') : '(none registered)'}`,
       );
     }
     return item;

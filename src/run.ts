@@ -1,8 +1,9 @@
 /**
  * A run's pieces from its config: the dataset, the model, the rule (and their
- * registry entries), every requirement checked before any work. The trainer,
- * `analyze` and the comparison report all build runs this way, from the
- * config.json a run directory holds.
+ * registry entries), with what the rule and the training-time analyses require
+ * of the model checked as soon as the model is built, before any training or
+ * run directory. The trainer, `analyze` and the comparison report all build
+ * runs this way, from the config.json a run directory holds.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,10 +32,16 @@ export function currentOptions(what: string, entry: RegistryItem, component: Com
   return resolveOptions(what, entry.options ?? [], component.options);
 }
 
-export async function buildRun(config: RunConfig): Promise<RunParts> {
+/** The run's dataset, as its config describes it. */
+export async function loadDataset(config: RunConfig): Promise<Dataset> {
   const kind = config.dataset.kind === 'task' ? 'task' : 'dataset';
-  const dataEntry = (kind === 'task' ? tasks : datasets).get(config.dataset.name);
-  const dataset = await dataEntry.load(currentOptions(`${kind} ${dataEntry.name}`, dataEntry, config.dataset), { seed: config.seed });
+  const entry = (kind === 'task' ? tasks : datasets).get(config.dataset.name);
+  return entry.load(currentOptions(`${kind} ${entry.name}`, entry, config.dataset), { seed: config.seed });
+}
+
+/** Builds a run from its config; `data` is its dataset when the caller has it loaded already. */
+export async function buildRun(config: RunConfig, data?: Dataset): Promise<RunParts> {
+  const dataset = data ?? (await loadDataset(config));
   if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
   const modelEntry = models.get(config.model.name);
   const model = modelEntry.create(currentOptions(`model ${modelEntry.name}`, modelEntry, config.model), {

@@ -154,7 +154,9 @@ export interface Recurrent {
 
 /**
  * The rate equation x ← (1 − α) x + α(f(x) J + u W_in + b), for rules and
- * analyses that use it (eligibility traces, the Jacobian of the dynamics).
+ * analyses that use it (eligibility traces, the Jacobian of the dynamics). A
+ * model whose dynamics have other terms (output feedback, conductances) does not
+ * provide it.
  */
 export interface RateDynamics {
   /** Euler step dt/τ. */
@@ -178,7 +180,6 @@ export interface VectorLayer extends LayerInfo {
 
 /** Vectorized units: every hidden unit carries a K-vector and passes it whole or not at all. */
 export interface VectorUnits {
-  readonly classes: number;
   readonly layers: readonly VectorLayer[];
   /** The gate of a layer's units given its pre-activation a and gating vectors t: 1 where the unit passes. */
   gateMask(pre: tf.Tensor, t: tf.Tensor): tf.Tensor;
@@ -186,6 +187,8 @@ export interface VectorUnits {
 
 export interface GatedLayer {
   name: string;
+  /** Parameter name of its weight [fanIn, units·contexts]: column j·C + c is unit j's vector for context c. */
+  weight: string;
   units: number;
   /** Contexts per unit (1 for an ungated readout). */
   contexts: number;
@@ -194,7 +197,6 @@ export interface GatedLayer {
 
 /** Units whose weights are chosen by a context computed from the raw input (gated linear networks). */
 export interface GatedContexts {
-  readonly inputSize: number;
   readonly layers: readonly GatedLayer[];
   /** Context index [B, units] (int32) of every unit of gated layer `layer` on raw inputs x. */
   contexts(params: Params, layer: string, x: tf.Tensor): tf.Tensor2D;
@@ -347,11 +349,12 @@ export interface RegistryItem {
 
 /**
  * What a model provides, or a rule or analysis requires (src/capabilities.ts):
- * weighted layers routed through LayerOps, a recurrent step, the rate equation,
+ * weighted layers routed through LayerOps, a recurrent step, output feedback
+ * into it (StepOptions.feedback), the rate equation,
  * vectorized units, gated contexts, homogeneity in the weights, a differentiable
  * forward pass.
  */
-export type Capability = 'layers' | 'recurrent' | 'rate-dynamics' | 'vector-units' | 'gated-contexts' | 'homogeneous' | 'differentiable';
+export type Capability = 'layers' | 'recurrent' | 'output-feedback' | 'rate-dynamics' | 'vector-units' | 'gated-contexts' | 'homogeneous' | 'differentiable';
 
 export interface ModelEntry extends RegistryItem {
   create(options: ResolvedOptions, data: DataInfo): Model;

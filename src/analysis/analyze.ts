@@ -3,14 +3,15 @@
  * on a run directory's last checkpoint and stores the results in the run's
  * analysis.json, each under its analysis' key. Every requirement and option is
  * checked for all chosen analyses before any of them starts. Each analysis gets
- * its own random stream `analyze/<seed>`, so its numbers do not depend on which
- * other analyses ran with it.
+ * a fresh random stream `analyze/<seed>`, so its numbers do not depend on which
+ * other analyses ran before it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkRequirements } from '../capabilities.js';
 import { atomicWriteJson, checkpointDir } from '../checkpoint.js';
+import { UsageError } from '../errors.js';
 import { analyses } from '../registries.js';
 import { Rng } from '../rng.js';
 import { loadRun } from '../run.js';
@@ -37,7 +38,7 @@ export async function analyzeRun(runDir: string, request: AnalyzeRequest, progre
   const { config, model, params, dataset } = run;
   try {
     for (const e of entries) {
-      if (!e.run) throw new Error(`analysis ${e.name} runs during training only (--analyze ${e.name})`);
+      if (!e.run) throw new UsageError(`analysis ${e.name} records during training only (train --analyze ${e.name} --analyze-every N)`);
       checkRequirements(`analysis ${e.name}`, e.requires, model);
       e.check?.(model, dataset, request[e.name]!);
     }

@@ -48,7 +48,7 @@ export interface AnalyzeContext {
   init: Params | null;
   /** Evaluation batch size of the run (config.json). */
   evalBatchSize: number;
-  /** The analysis' own stream, `analyze/<seed>`: its numbers do not depend on which other analyses ran. */
+  /** A fresh stream `analyze/<seed>` for each analysis: its numbers do not depend on which other analyses ran before it. */
   rng: Rng;
   progress(phase: string): void;
 }

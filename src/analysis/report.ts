@@ -64,7 +64,7 @@ export function texts(list: RunAnalysis[], labelled: boolean): string[] {
 }
 
 /** The analysis records a run's training wrote to metrics.jsonl (a torn last line is skipped). */
-export function hookRecords(runDir: string): AnalysisRecord[] {
+export function trainingRecords(runDir: string): AnalysisRecord[] {
   const path = join(runDir, 'metrics.jsonl');
   if (!existsSync(path)) return [];
   const out: AnalysisRecord[] = [];
@@ -82,7 +82,7 @@ export function hookRecords(runDir: string): AnalysisRecord[] {
 
 /** The figures over training that analyses draw from what they recorded (--analyze-every). */
 export function trainingFigures(runs: { group: string; seed: number; dir: string }[], groups: string[]): Figure[] {
-  const recorded = runs.map((r) => ({ group: r.group, seed: r.seed, records: hookRecords(r.dir) }));
+  const recorded = runs.map((r) => ({ group: r.group, seed: r.seed, records: trainingRecords(r.dir) }));
   if (!recorded.some((r) => r.records.length)) return [];
   return analyses.entries().flatMap((e) => {
     const f = e.overTraining?.(recorded, groups);

@@ -14,7 +14,7 @@ import { ANALYSIS_FILE, analyzeRun, cachedAnalysis, saveAnalysis, type AnalyzeRe
 import type { AnalysisEntry, RunAnalysis } from '../analysis/contract.js';
 import { aggregate, analysisPage, analysisRows, settings, texts } from '../analysis/report.js';
 import { initBackend, parseBackendChoice } from '../backend.js';
-import { atomicWrite, atomicWriteJson } from '../checkpoint.js';
+import { atomicWrite, atomicWriteJson, checkpointDir } from '../checkpoint.js';
 import { COMPARE_FILE, groupsOf, readCompareFile, runsOf } from '../compare.js';
 import { RunDirError, UsageError } from '../errors.js';
 import { flagName, parseFlag, type OptionSpec } from '../options.js';
@@ -67,6 +67,16 @@ export function requestFrom(raw: Raw, given: (attr: string) => boolean): Analyze
       opts[spec.key] = given(attr) ? parseFlag(spec.flag, String(raw[attr]), spec.parse) : spec.default;
     }
     request[e.name] = opts;
+  }
+  // An option given for analyses that do not run would be silently ignored: it is an error.
+  for (const { spec, owners } of optionFlags()) {
+    const attr = attributeName(spec.flag);
+    if (!given(attr)) continue;
+    parseFlag(spec.flag, String(raw[attr]), spec.parse);
+    if (!owners.some((o) => request[o])) {
+      const add = owners.map((o) => flagName(switchFlag(analyses.get(o)))).join(' or ');
+      throw new UsageError(`${flagName(spec.flag)} is an option of ${owners.join(', ')}, which ${owners.length > 1 ? 'do' : 'does'} not run here; add ${add}`);
+    }
   }
   return request;
 }
@@ -137,7 +147,8 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
       const skipped: string[] = [];
       for (const run of tgt.runs) {
         const label = tgt.kind === 'compare' ? `${run.group}-s${run.seed}` : 'run';
-        if (tgt.kind === 'compare' && !existsSync(join(run.dir, 'config.json'))) {
+        // A run of a comparison with no checkpoint yet has not started (it may be prepared: config.json only).
+        if (tgt.kind === 'compare' && !checkpointDir(run.dir)) {
           skipped.push(`${label} (not started)`);
           continue;
         }

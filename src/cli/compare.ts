@@ -1,7 +1,9 @@
 /**
- * `biocredit compare`: every rule × seed as its own run, in parallel worker
- * processes (each a `biocredit train` reporting over IPC), with a live view,
- * then a table, results.csv, results.json and report.html.
+ * `biocredit compare`: every rule × swept option values (`--grid`) × seed as its
+ * own run directory, all prepared (config.json written) before any starts, run
+ * in parallel worker processes (each a `biocredit train --resume DIR` reporting
+ * over IPC) with a live view, then a table, results.csv, results.json and
+ * report.html grouped by rule and swept values.
  */
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
@@ -32,7 +34,8 @@ import { UsageError } from '../errors.js';
 import { parse, parseFlag } from '../options.js';
 import { rules as ruleRegistry } from '../registries.js';
 import { trainingFigures } from '../analysis/report.js';
-import { buildRun } from '../run.js';
+import { buildRun, loadDataset } from '../run.js';
+import type { Dataset } from '../types.js';
 import { trialOutputsSpec } from '../trials.js';
 import { comparisonReport } from '../report.js';
 import { prepareRun } from '../trainer.js';
@@ -222,7 +225,7 @@ function groupSpec(parsed: ParsedTrainFlags, group: Group, axes: GridAxis[], rul
 
 export function compareCommand(): Command {
   const cmd = new Command('compare')
-    .description('train several rules × seeds with identical settings in parallel, then tabulate and plot them')
+    .description('train several rules × swept option values (--grid) × seeds with otherwise identical settings in parallel, then tabulate and plot them')
     .addHelpText(
       'after',
       `
@@ -242,7 +245,7 @@ directory is refused.`,
     );
   const flags = addTrainFlags(cmd, new Set(['rule', 'seed']), (c) => {
     c.requiredOption('--rules <list>', 'comma-separated rules to compare (see `biocredit list`)');
-    c.option('--seeds <k>', 'seeds per rule: 0 … k−1', '1');
+    c.option('--seeds <k>', 'seeds per rule and swept values: 0 … k−1', '1');
     c.option('--grid <name=values>', 'sweep an option over comma-separated values, e.g. lr=1e-3,3e-3 (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
     c.option('--jobs <j>', `parallel worker processes (default: the core count, ${availableParallelism()})`);
     c.option('--out <dir>', 'compare directory (default: runs/compare-<model>-<dataset>-<hash of the settings>)');
@@ -263,9 +266,16 @@ directory is refused.`,
     const backend = await initBackend(parsed.backend);
     const configs: Record<string, RunConfig> = {};
     for (const g of groups) configs[g.label] = resolveConfig(groupSpec(parsed, g, axes, ruleNames), backend);
-    // Load the data and build every model and rule once here, so a bad --data-dir or --arch, a
-    // rule that cannot train the model, or a swept value a model refuses fails before any run starts.
-    for (const g of groups) await buildRun(configs[g.label]!);
+    // Build every group's model and rule here (the data loaded once per dataset setting), so a bad
+    // --data-dir or --arch, a rule that cannot train the model, or a swept value a model refuses
+    // fails before any run starts.
+    const loaded = new Map<string, Dataset>();
+    for (const g of groups) {
+      const config = configs[g.label]!;
+      const key = JSON.stringify(config.dataset);
+      if (!loaded.has(key)) loaded.set(key, await loadDataset(config));
+      await buildRun(config, loaded.get(key));
+    }
     const seeds = Array.from({ length: k }, (_, i) => i);
     const fp = fingerprint(ruleNames, seeds, configs, axes.length ? Object.fromEntries(axes.map((a) => [a.name, a.values])) : undefined);
     const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;

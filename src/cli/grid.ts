@@ -5,7 +5,7 @@
  * or an optimizer option and a rule with no optimizer, leave the others
  * unswept). List values go in brackets: `--grid hidden=[256,256],[512]`.
  */
-import { groupLabel, type Group } from '../compare.js';
+import { formatValue, groupLabel, type Group } from '../compare.js';
 import { OPTIMIZER_KEYS, TRAIN_OPTIONS, type TrainKey } from '../config.js';
 import { UsageError } from '../errors.js';
 import { flagName, parseFlag, type OptionSpec, type OptionValue } from '../options.js';
@@ -69,11 +69,9 @@ export function parseGrid(raws: string[], flags: Map<string, EntryFlag>, chosen:
     if (!train && !entry.length) {
       throw new UsageError(`--grid ${name}: no training, dataset, model or rule option has that name (e.g. lr, batch-size, hidden; see biocredit train --help)`);
     }
-    if (axes.some((a) => a.name === name)) throw new UsageError(`--grid ${name} is given twice`);
     if (!list.trim()) throw new UsageError(`--grid ${name}= lists no values; give them as --grid ${name}=a,b`);
     const values = splitValues(list);
     if (values.some((v) => v === '')) throw new UsageError(`--grid ${raw}: an empty value in the list`);
-    if (new Set(values).size !== values.length) throw new UsageError(`--grid ${raw}: a value is listed twice`);
     let specs: { kind: GridAxis['kind']; spec: OptionSpec }[];
     if (train) specs = [{ kind: 'train', spec: TRAIN_OPTIONS[train] }];
     else {
@@ -88,6 +86,9 @@ export function parseGrid(raws: string[], flags: Map<string, EntryFlag>, chosen:
       if (new Set(specs.map((s) => s.kind)).size > 1) throw new UsageError(`--grid ${name} names options of several kinds (${[...new Set(specs.map((s) => s.kind))].join(', ')})`);
     }
     const { kind, spec } = specs[0]!;
+    // One name per option however it was written (batchSize, batch-size): labels and fingerprints agree.
+    const canonical = bare(spec.flag);
+    if (axes.some((a) => a.name === canonical)) throw new UsageError(`--grid ${canonical} is given twice`);
     if (givenAsFlag(spec.flag)) throw new UsageError(`${flagName(spec.flag)} is given and swept by --grid ${name}; give one of them`);
     const parsed = values.map((v) => {
       try {
@@ -97,7 +98,10 @@ export function parseGrid(raws: string[], flags: Map<string, EntryFlag>, chosen:
         throw new UsageError(`--grid ${name}: ${(e as Error).message}`);
       }
     });
-    axes.push({ name, kind, key: train ?? spec.key, values: parsed });
+    const labels = parsed.map(formatValue);
+    const twice = labels.find((l, i) => labels.indexOf(l) !== i);
+    if (twice !== undefined) throw new UsageError(`--grid ${raw}: a value is listed twice (${twice})`);
+    axes.push({ name: canonical, kind, key: train ?? spec.key, values: parsed });
   }
   return axes;
 }

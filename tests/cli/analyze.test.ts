@@ -1,4 +1,4 @@
-/** `biocredit analyze` and the training hooks, end to end on small runs. */
+/** `biocredit analyze` and the analyses recorded during training, end to end on small runs. */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -80,7 +80,7 @@ describe('biocredit analyze on a run directory', () => {
     [['--params', 'rec/*'], /--params rec\/\* matches no trainable parameter; the model has: l0\/W, l0\/b, l1\/W, l1\/b/],
     [['--hessian', 'top-k=200', '--params', 'l1/b'], /--hessian top-k=200: k is larger than the number of parameters analysed \(10\)/],
     [['--points', '0'], /--points must be a positive integer, got "0"/],
-    [['--hessian', 'top-k=2,curvature'], /--hessian: unknown measure "curvature"; expected a comma list of top-k=K, trace, density/],
+    [['--hessian', 'top-k=2,curvature'], /^biocredit: error: --hessian has an unknown measure "curvature"; expected a comma list of top-k=K, trace, density, got "top-k=2,curvature"$/],
     [['--split', 'val'], /--split must be one of train, test, got "val"/],
   ])('bad input %j: one clear line, non-zero exit', (extra, pattern) => {
     oneLineError(runCli(['analyze', run, ...extra, '--quiet']), pattern);
@@ -117,7 +117,7 @@ describe('analyses during training and on a compare directory', () => {
     expect(evals(hooked)).toEqual(evals(plain));
   });
 
-  it('compare with hooks, then analyze: one row per rule, analysis.json and the page with λ_max over training', () => {
+  it('compare recording analyses during training, then analyze: one row per rule, analysis.json and the page with λ_max over training', () => {
     const c = runCli(['compare', ...small, '--rules', 'bp,fa', '--seeds', '2', '--analyze-every', '30', '--analyze-points', '100', '--out', out]);
     expect(c.code, c.stderr).toBe(0);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('Top Hessian eigenvalue over training');
@@ -142,7 +142,7 @@ describe('biocredit analyze --implicit-bias', () => {
   const gln = ['--dataset', 'mnist-mini', '--binary', '0-4:5-9', '--pixels', '-1..1', '--bias-input', '--train-size', '300', '--model', 'gln', '--gates', '1'];
   const sgd = ['--optimizer', 'sgd', '--lr', '0.04', '--batch-size', '64', '--steps', '300', '--eval-every', '150', '--quiet'];
 
-  it('a two-layer GLN: group-norm and L2 predictors fit the training set, with their gaps, errors and inconsistency; the margin hook records γ over training', () => {
+  it('a two-layer GLN: group-norm and L2 predictors fit the training set, with their gaps, errors and inconsistency; --analyze margin records γ over training', () => {
     const run = join(root, 'deep');
     const t = runCli(['train', ...gln, '--hidden', '8', ...sgd, '--analyze', 'margin', '--analyze-every', '50', '--analyze-points', '300', '--out', run]);
     expect(t.code, t.stderr).toBe(0);

@@ -16,42 +16,9 @@ import { analyses } from '../../src/registries.js';
 import { Rng } from '../../src/rng.js';
 import { loadRun } from '../../src/run.js';
 import { train } from '../../src/trainer.js';
-import type { TrainSpec } from '../../src/config.js';
 import { tempDir } from '../helpers.js';
-
-const RUNS: Record<'mlp' | 'rnn' | 'gln', TrainSpec> = {
-  mlp: { dataset: 'mnist-mini', datasetOptions: { trainSize: 400 }, model: 'mlp', modelOptions: { hidden: [16] }, steps: 20, seed: 1 },
-  rnn: { task: 'perceptual-decision', datasetOptions: { trials: 32, testTrials: 8, dt: 50 }, model: 'rnn', modelOptions: { units: 12 }, rule: 'bptt', steps: 4, batchSize: 8, seed: 1 },
-  gln: {
-    dataset: 'mnist-mini',
-    datasetOptions: { binary: '0-4:5-9', pixels: '-1..1', biasInput: true, trainSize: 200 },
-    model: 'gln',
-    modelOptions: { hidden: [4], gates: 1 },
-    optimizer: 'sgd',
-    lr: 0.04,
-    steps: 30,
-    seed: 1,
-  },
-};
-
-interface Row {
-  /** The run it analyses (its model provides what the analysis requires). */
-  on: keyof typeof RUNS;
-  /** Options of `run`, beyond the defaults (absent: the analysis records during training only). */
-  options?: Record<string, unknown>;
-  /** A run whose model lacks a requirement (absent: it requires nothing every model lacks). */
-  refusedOn?: keyof typeof RUNS;
-}
-
-const ROWS: Record<string, Row> = {
-  hessian: { on: 'mlp', options: { hessian: 'top-k=2,trace,density', points: 100, probes: 6, densitySteps: 10, maxIter: 20 } },
-  gap: { on: 'mlp', options: {} },
-  sharpness: { on: 'mlp', options: { points: 100, epsilonSteps: 2 } },
-  geometry: { on: 'mlp', options: { points: 50, kernelPoints: 4 } },
-  dynamics: { on: 'rnn', options: { points: 8, lyapunovSteps: 100 }, refusedOn: 'mlp' },
-  'implicit-bias': { on: 'gln', options: {}, refusedOn: 'mlp' },
-  margin: { on: 'gln', refusedOn: 'mlp' },
-};
+import { ANALYSIS_ROWS as ROWS, ANALYSIS_RUNS as RUNS } from './analysis-rows.js';
+import { uncovered } from './coverage.js';
 
 const dirs: Record<string, string> = {};
 
@@ -64,7 +31,7 @@ beforeAll(async () => {
 
 describe('analysis contract table', () => {
   it('has a row for every registered analysis', () => {
-    expect(analyses.names().filter((n) => !ROWS[n])).toEqual([]);
+    expect(uncovered().analyses).toEqual([]);
   });
 });
 

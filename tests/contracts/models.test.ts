@@ -9,45 +9,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { checkRequirements, provides } from '../../src/capabilities.js';
 import { lossFor } from '../../src/losses.js';
 import { resolveOptions } from '../../src/options.js';
 import { member, populationLosses, populationOutputs } from '../../src/population.js';
-import { models, tasks } from '../../src/registries.js';
+import { models } from '../../src/registries.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, Dataset, Model, Params } from '../../src/types.js';
-import { smallDigits, teacherDataset } from '../helpers.js';
-
-const flat = async (): Promise<Dataset> => teacherDataset('models', 64, 6, 3);
-const image = async (): Promise<Dataset> => smallDigits();
-const task = async (): Promise<Dataset> => {
-  const e = tasks.get('perceptual-decision');
-  return e.load(resolveOptions('task', e.options ?? [], { trials: 8, testTrials: 4, dt: 50 }));
-};
-
-interface Row {
-  label: string;
-  options: Record<string, unknown>;
-  data: () => Promise<Dataset>;
-  /** Whether the model must evaluate populations vectorised (batched products) rather than member by member. */
-  vectorised: boolean;
-  /** Whether it provides a recurrent step. */
-  recurrent?: boolean;
-}
-
-const ROWS: Record<string, Row[]> = {
-  mlp: [
-    { label: 'relu', options: { hidden: [8, 6] }, data: flat, vectorised: true },
-    { label: 'tanh, Dale', options: { hidden: [8, 6], activation: 'tanh', dale: 0.75 }, data: flat, vectorised: true },
-  ],
-  convnet: [{ label: 'small', options: { arch: 'c4k3-m2-d8' }, data: image, vectorised: false }],
-  rnn: [
-    { label: 'tanh', options: { units: 8, activation: 'tanh' }, data: task, vectorised: true, recurrent: true },
-    { label: 'Dale, x0, output feedback', options: { units: 10, dale: 0.8, trainX0: true, outputFeedback: 1 }, data: task, vectorised: true, recurrent: true },
-  ],
-  vnn: [{ label: 'dense', options: { hidden: [8, 6] }, data: flat, vectorised: false }],
-  'vnn-conv': [{ label: 'conv', options: { channels: [4], hidden: [8] }, data: image, vectorised: false }],
-  gln: [{ label: 'one gated layer', options: { hidden: [6], gates: 2, threshold: 'random' }, data: flat, vectorised: false }],
-};
+import { uncovered } from './coverage.js';
+import { MODEL_ROWS as ROWS, type ModelRow as Row } from './model-rows.js';
 
 async function build(name: string, row: Row): Promise<{ model: Model; params: Params; batch: Batch; dataset: Dataset }> {
   const entry = models.get(name);
@@ -63,7 +33,7 @@ async function build(name: string, row: Row): Promise<{ model: Model; params: Pa
 
 describe('model contract table', () => {
   it('has a row for every registered model', () => {
-    expect(models.names().filter((n) => !ROWS[n])).toEqual([]);
+    expect(uncovered().models).toEqual([]);
   });
 });
 
@@ -146,6 +116,10 @@ describe.each(TABLE.filter((t) => t.row.recurrent))('recurrent model $label', ({
       if (model.rate) expect(Array.from(state[model.rate.potential]!.shape)).toEqual([5, units]);
     });
     if (roles.feedback) {
+      // Output feedback takes the network off the plain rate equation: the rules and analyses that assume it refuse it.
+      expect(model.rate).toBeUndefined();
+      expect(() => checkRequirements('rule eprop', ['recurrent', 'rate-dynamics'], model)).toThrow('rule eprop needs rate dynamics; model rnn does not provide them');
+      expect(provides(model, 'output-feedback')).toBe(true);
       // Teacher forcing: the target fed back instead of the network's own output changes the next step.
       tf.tidy(() => {
         const u = tf.unstack(batch.x, 1)[0] as tf.Tensor2D;
@@ -155,6 +129,7 @@ describe.each(TABLE.filter((t) => t.row.recurrent))('recurrent model $label', ({
         expect(tf.max(tf.abs(tf.sub(own, forced))).dataSync()[0]).toBeGreaterThan(1e-4);
       });
     } else {
+      expect(provides(model, 'output-feedback')).toBe(false);
       expect(() => tf.tidy(() => rec.step(params, rec.initState(params, 5), tf.unstack(batch.x, 1)[0] as tf.Tensor2D, { feedback: tf.zeros([5, outputs]) }).output)).toThrow(/no output feedback/);
     }
     tf.dispose(Object.values(params));

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { provides } from '../../src/capabilities.js';
+import { UsageError } from '../../src/errors.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { resolveOptions } from '../../src/options.js';
 import { models, rules, tasks } from '../../src/registries.js';
@@ -29,8 +30,10 @@ const recurrent: Model[] = models.entries().flatMap((e) => {
   try {
     const m = e.create(resolveOptions(`model ${e.name}`, e.options ?? [], RECURRENT_BASE[e.name]), { inputShape: probe.inputShape, outputSize: probe.outputSize, dtMs: probe.dtMs! });
     return m.recurrent ? [m] : [];
-  } catch {
-    return []; // a model that cannot take sequences (convnet, vnn-conv) or needs more of the data (gln's median gates)
+  } catch (err) {
+    // A model that refuses sequence data (convnet, vnn-conv) or needs more of it (gln's median gates).
+    if (err instanceof UsageError) return [];
+    throw err;
   }
 });
 

@@ -40,7 +40,7 @@ describe('rnn model', () => {
         for (let k = 0; k < 3; k++) expect(z[n]![t]![k]).toBeCloseTo(r1.reduce((s, rj, j) => s + rj * Wout[j]![k]!, 0), 5);
       }
     }
-    expect(m.rate.alpha).toBeCloseTo(alpha, 12);
+    expect(m.rate!.alpha).toBeCloseTo(alpha, 12);
     tf.dispose([output, ...Object.values(p)]);
   });
 
@@ -68,7 +68,7 @@ describe('rnn model', () => {
     const J = p['rnn/J']!.arraySync() as number[][];
     const Wout = p['rnn/Wout']!.arraySync() as number[][];
     for (let j = 0; j < 20; j++) {
-      for (let i = 0; i < 20; i++) expect(Math.sign(J[j]![i]!) * m.rate.signs[j]!).toBeGreaterThanOrEqual(0);
+      for (let i = 0; i < 20; i++) expect(Math.sign(J[j]![i]!) * m.rate!.signs[j]!).toBeGreaterThanOrEqual(0);
       expect(Math.abs(J[j]![j]!)).toBe(0);
       for (const w of Wout[j]!) (j < 16 ? expect(w).toBeGreaterThanOrEqual(0) : expect(Math.abs(w)).toBe(0));
     }
@@ -148,7 +148,7 @@ describe('rnn noise', () => {
     const { trace } = m.forward(p, u, { training: true, rng: new Rng('xi') });
     const last = tf.slice(trace[0]!.pre, [0, 119, 0], [50, 1, 200]);
     const v = tf.moments(last).variance.dataSync()[0]!;
-    const want = (sigma * sigma) / (1 - m.rate.alpha / 2);
+    const want = (sigma * sigma) / (1 - m.rate!.alpha / 2);
     expect(Math.abs(v - want) / want).toBeLessThan(0.05);
     tf.dispose([u, last, trace[0]!.pre, ...Object.values(p)]);
   });

@@ -76,10 +76,10 @@ describe('modprop', () => {
   it('with E/I types, μ = 0.25 and ReLU units it follows its credit recursion, written out by hand', () => {
     const s = setup('relu', 0.6);
     const mu = 0.25;
-    const alpha = s.model.rate.alpha;
+    const alpha = s.model.rate!.alpha;
     const p = Object.fromEntries(Object.entries(s.params).map(([k, v]) => [k, v.arraySync()])) as Record<string, number[][] & number[]>;
     const J = p['rnn/J']!.map((row, j) => row.map((v, i) => v * p['rnn/mask']![j]![i]!));
-    const types = Array.from(s.model.rate.signs, (v) => (v > 0 ? 0 : 1));
+    const types = Array.from(s.model.rate!.signs, (v) => (v > 0 ? 0 : 1));
     const mean = (a: number, b: number) => {
       let sum = 0;
       let n = 0;

@@ -179,9 +179,9 @@ export const hessian = defineAnalysis({
   ],
   numbers: (r: HessianResult) => ({ ...(r.topK ? { lambdaMax: r.topK.values[0]! } : {}), ...(r.trace ? { trace: r.trace.value } : {}) }),
   brief: (r: HessianResult) => ({ ...r, density: undefined }),
-  setting(a, r, o) {
+  setting(_a, r, o) {
     const check = r.hvpCheck !== undefined ? `, HVP ${o.hvp === 'exact' ? 'symmetry error' : 'step-doubling change'} ${r.hvpCheck.toExponential(1)}` : '';
-    return `Hessian of the mean loss over the first ${r.points} ${r.split} examples (file order), ${r.dim.toLocaleString('en-US')} parameters (${o.params ? r.params.join(', ') : 'all trainable'}); ${o.method} tol ${o.tol}, trace by ${o.traceMethod} with ${o.probes} HVPs; ${r.hvps} HVPs per run${check}; backend ${a.backend}.`;
+    return `Hessian of the mean loss over the first ${r.points} ${r.split} examples (file order), ${r.dim.toLocaleString('en-US')} parameters (${o.params ? r.params.join(', ') : 'all trainable'}); ${o.method} tol ${o.tol}, trace by ${o.traceMethod} with ${o.probes} HVPs; ${r.hvps} HVPs per run${check}.`;
   },
   figures(runs, groups) {
     const labelled = runs.map(({ analysis, result }) => ({ label: `${analysis.group}-s${analysis.seed}`, group: analysis.group, seed: analysis.seed, result }));

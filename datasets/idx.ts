@@ -128,8 +128,33 @@ function labels(file: string, arr: IdxArray): Int32Array {
   return y;
 }
 
+/**
+ * The number of classes: `classes` when given (every label must be below it),
+ * else the labels the files hold, which must then be 0 … K−1 — a stray label
+ * (200 in a set of digits) would otherwise make a 201-way output layer.
+ */
+function classCount(sets: [string, Int32Array][], classes: number | null): number {
+  if (classes !== null) {
+    for (const [file, y] of sets) {
+      const i = y.findIndex((v) => v >= classes);
+      if (i >= 0) throw new DataError(file, `label ${y[i]} at index ${i} is not below --classes ${classes}`);
+    }
+    return classes;
+  }
+  const seen = new Set<number>();
+  for (const [, y] of sets) for (const v of y) seen.add(v);
+  const k = seen.size;
+  for (const [file, y] of sets) {
+    const i = y.findIndex((v) => v >= k);
+    if (i >= 0) {
+      throw new DataError(file, `label ${y[i]} at index ${i}: the labels must be 0 … K−1, but the files hold ${k} distinct labels up to ${Math.max(...seen)}; if the set has more classes than its labels show, give --classes`);
+    }
+  }
+  return k;
+}
+
 /** Loads the four standard IDX files of `dir` as a classification dataset. */
-export function loadIdxDirectory(name: string, dir: string): ArrayDataset {
+export function loadIdxDirectory(name: string, dir: string, classes: number | null = null): ArrayDataset {
   const files = findIdxFiles(dir);
   const trainImages = images(files.trainImages, readIdxFile(files.trainImages));
   const testImages = images(files.testImages, readIdxFile(files.testImages));
@@ -147,9 +172,8 @@ export function loadIdxDirectory(name: string, dir: string): ArrayDataset {
       throw new DataError(lblFile, `${lbl.length} labels for ${img.x.length / rowSize} images in ${imgFile}`);
     }
   }
-  let classes = 0;
-  for (const y of [trainLabels, testLabels]) for (const v of y) classes = Math.max(classes, v + 1);
-  return new ArrayDataset(name, trainImages.shape, classes, {
+  const k = classCount([[files.trainLabels, trainLabels], [files.testLabels, testLabels]], classes);
+  return new ArrayDataset(name, trainImages.shape, k, {
     train: { x: trainImages.x, y: trainLabels },
     test: { x: testImages.x, y: testLabels },
   });

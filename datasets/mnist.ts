@@ -28,6 +28,8 @@ export interface MnistOptions extends Partial<TransformOptions> {
   dataDir: string | null;
   /** Training examples moved (from the end, in file order) into a validation split. */
   val: number;
+  /** Classes of an IDX set (labels 0 … n−1); null: the labels the files hold. */
+  classes?: number | null;
 }
 
 export const valOption = option('val', '--val <n>', 'move the last n training examples into a validation split', 0, parse.nonNegativeInt);
@@ -44,14 +46,14 @@ function packagedMnistDir(): string {
 }
 
 export function loadMnist(opts: MnistOptions, seed = 0): ArrayDataset {
-  return applyTransforms(loadIdxDirectory('mnist', opts.dataDir ?? packagedMnistDir()).withValidation(opts.val), opts, seed);
+  return applyTransforms(loadIdxDirectory('mnist', opts.dataDir ?? packagedMnistDir(), opts.classes ?? null).withValidation(opts.val), opts, seed);
 }
 
 export function loadIdxNamed(name: string, opts: MnistOptions, seed = 0): ArrayDataset {
   if (!opts.dataDir) {
     throw new UsageError(`dataset ${name} needs --data-dir DIR (a directory with the four IDX files: train-images-idx3-ubyte, ...)`);
   }
-  return applyTransforms(loadIdxDirectory(name, opts.dataDir).withValidation(opts.val), opts, seed);
+  return applyTransforms(loadIdxDirectory(name, opts.dataDir, opts.classes ?? null).withValidation(opts.val), opts, seed);
 }
 
 const MINI_TRAIN = 8000;
@@ -91,7 +93,9 @@ export function loadMnistMini(opts: Omit<MnistOptions, 'dataDir'>, seed = 0): Ar
   return applyTransforms(ds.withValidation(opts.val), opts, seed);
 }
 
-const idxOptions = [dataDirOption, valOption, ...transformOptions];
+const classesOption = option('classes', '--classes <n>', 'classes of the set, labels 0 … n−1 (default: the labels the files hold, which must be 0 … K−1)', null as number | null, parse.positiveInt);
+
+const idxOptions = [dataDirOption, valOption, classesOption, ...transformOptions];
 
 const idxSet = (name: string, description: string, reference: string) =>
   defineDataset({ name, description, reference, options: idxOptions, load: async (o, ctx) => loadIdxNamed(name, o, ctx?.seed) });

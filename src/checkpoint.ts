@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RunDirError } from './errors.js';
+import { DataError, RunDirError } from './errors.js';
 import type { RngState } from './rng.js';
 import type { NamedTensor } from './tensors.js';
 import type { Params } from './types.js';
@@ -51,10 +51,16 @@ async function writeGroup(dir: string, file: string, tensors: NamedTensor[]): Pr
   return { file, specs };
 }
 
+const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+
 function readGroup(dir: string, group: WeightsGroup): NamedTensor[] {
   const path = join(dir, group.file);
   if (!existsSync(path)) throw new RunDirError(dir, `${group.file} is missing`);
   const bytes = readFileSync(path);
+  const need = group.specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (BYTES[s.dtype] ?? 4), 0);
+  if (bytes.byteLength !== need) {
+    throw new DataError(path, `holds ${bytes.byteLength} bytes, but the ${group.specs.length} tensors listed for it need ${need} (the file is damaged, e.g. cut short)`);
+  }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   const map = tf.io.decodeWeights(buffer, group.specs);
   return group.specs.map((s) => ({ name: s.name, tensor: map[s.name]! }));
@@ -158,15 +164,24 @@ export function loadCheckpoint<T>(runDir: string): { params: Params; state: Chec
     throw new RunDirError(dir, `state.json is not valid JSON (${(e as Error).message})`);
   }
   if (file.format !== 'biocredit-checkpoint') throw new RunDirError(dir, 'state.json is not a biocredit checkpoint');
-  const { params } = readParamsDir(dir);
-  return {
-    params,
-    state: {
-      step: file.step,
-      trainer: file.trainer,
-      rng: file.rng,
-      optimizer: readGroup(dir, file.optimizer),
-      rule: toMap(readGroup(dir, file.rule)),
-    },
-  };
+  try {
+    const { params } = readParamsDir(dir);
+    return {
+      params,
+      state: {
+        step: file.step,
+        trainer: file.trainer,
+        rng: file.rng,
+        optimizer: readGroup(dir, file.optimizer),
+        rule: toMap(readGroup(dir, file.rule)),
+      },
+    };
+  } catch (e) {
+    // A swap interrupted at the wrong moment leaves the previous checkpoint complete beside the damaged one.
+    const previous = join(runDir, 'checkpoint.old');
+    if (e instanceof DataError && dir !== previous && existsSync(join(previous, 'state.json'))) {
+      throw new DataError(e.file, `${e.problem}; the previous checkpoint is in ${previous}: move it to checkpoint/ to resume from there`);
+    }
+    throw e;
+  }
 }

@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { atomicWriteJson } from './checkpoint.js';
 import type { RunConfig } from './config.js';
 import { RunDirError, UsageError } from './errors.js';
+import { LOCK_FILE } from './lock.js';
 import type { OptionValue } from './options.js';
 import { datasets, models, rules, tasks } from './registries.js';
 import { currentOptions } from './run.js';
@@ -162,7 +163,7 @@ export function openCompareDir(dir: string, fp: Fingerprint, command: string, gr
     }
     return dir;
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
+  if (existsSync(dir) && readdirSync(dir).some((f) => f !== LOCK_FILE)) {
     throw new UsageError(`--out ${dir} exists, is not empty and holds no ${COMPARE_FILE}; choose another --out`);
   }
   const grid = fp.grid ? { groups } : {};
@@ -222,7 +223,7 @@ export function planRuns(dir: string, groups: Group[], seeds: number[]): Planned
   return runsOf(dir, groups, seeds).map((run) => {
     const summary = readJson<{ status?: string }>(join(run.dir, 'summary.json'));
     let state: RunState = 'new';
-    if (summary?.status === 'finished') state = 'finished';
+    if (summary?.status === 'finished' || summary?.status === 'diverged') state = 'finished';
     else if (summary?.status === 'failed') state = 'failed';
     else if (existsSync(join(run.dir, 'checkpoint', 'state.json')) || existsSync(join(run.dir, 'checkpoint.old', 'state.json'))) state = 'resume';
     else if (existsSync(join(run.dir, 'config.json'))) state = 'prepared';
@@ -254,7 +255,7 @@ export interface RunResult {
   values: Record<string, OptionValue>;
   seed: number;
   dir: string;
-  status: 'finished' | 'failed' | 'interrupted' | 'missing';
+  status: 'finished' | 'diverged' | 'failed' | 'interrupted' | 'missing';
   error?: string;
   testAccuracy: number;
   bestTestAccuracy: number;
@@ -279,7 +280,10 @@ export interface GroupResult {
   rule: string;
   values: Record<string, OptionValue>;
   finished: number;
+  /** Runs that ran to the end with a test loss orders of magnitude above their initial one: left out of the statistics. */
+  diverged: number;
   failed: number;
+  testLoss: Stat;
   testAccuracy: Stat;
   bestTestAccuracy: Stat;
   trainAccuracy: Stat;
@@ -311,6 +315,13 @@ function readRecords(path: string): { evals: EvalRecord[]; diags: DiagRecord[] }
   return { evals, diags };
 }
 
+/** A run's best test accuracy (NaN for regression runs), from a summary of this version or an older one. */
+function bestAccuracy(summary: RunSummary): number {
+  const best = summary.best as { metric?: string; test: { value?: number; accuracy?: number } };
+  if (best.metric === undefined) return best.test.accuracy ?? NaN;
+  return best.metric === 'accuracy' ? (best.test.value ?? NaN) : NaN;
+}
+
 export function collectResults(dir: string): ComparisonResults {
   const file = readCompareFile(dir);
   const groups = groupsOf(file);
@@ -324,7 +335,8 @@ export function collectResults(dir: string): ComparisonResults {
       const names = Object.keys(layers);
       const angles = Object.fromEntries(names.map((l) => [l, layers[l]!.updateAngle]));
       const hidden = names.slice(0, -1).map((l) => layers[l]!.updateAngle);
-      const finished = summary?.status === 'finished';
+      // A diverged run ran to the end: its numbers are recorded, and counted apart from the finished ones.
+      const finished = summary?.status === 'finished' || summary?.status === 'diverged';
       runs.push({
         group: g.label,
         rule: g.rule,
@@ -334,7 +346,7 @@ export function collectResults(dir: string): ComparisonResults {
         status: (summary?.status as RunResult['status']) ?? 'missing',
         ...(summary?.error ? { error: summary.error } : {}),
         testAccuracy: finished ? summary!.final.test.accuracy : NaN,
-        bestTestAccuracy: finished ? summary!.best.test.accuracy : NaN,
+        bestTestAccuracy: finished ? bestAccuracy(summary!) : NaN,
         trainAccuracy: finished ? (summary!.final.train?.accuracy ?? NaN) : NaN,
         testLoss: finished ? summary!.final.test.loss : NaN,
         testNmse: finished ? (summary!.final.test.nmse ?? NaN) : NaN,
@@ -356,7 +368,9 @@ export function collectResults(dir: string): ComparisonResults {
       rule: g.rule,
       values: g.values,
       finished: mine.length,
+      diverged: runs.filter((r) => r.group === g.label && r.status === 'diverged').length,
       failed: runs.filter((r) => r.group === g.label && r.status === 'failed').length,
+      testLoss: stat(mine.map((r) => r.testLoss)),
       testAccuracy: stat(mine.map((r) => r.testAccuracy)),
       bestTestAccuracy: stat(mine.map((r) => r.bestTestAccuracy)),
       trainAccuracy: stat(mine.map((r) => r.trainAccuracy)),

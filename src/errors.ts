@@ -20,7 +20,10 @@ export class UsageError extends BiocreditError {
 
 /** A data file that is missing, malformed or inconsistent. */
 export class DataError extends BiocreditError {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
     super(`${file}: ${problem}`, 1);
   }
 }

@@ -12,8 +12,11 @@ import { checkRequirements } from './capabilities.js';
 import { checkpointDir, loadCheckpoint, readParamsDir } from './checkpoint.js';
 import type { ComponentConfig, RunConfig } from './config.js';
 import { RunDirError, UsageError } from './errors.js';
+import { lossFor } from './losses.js';
 import { resolveOptions } from './options.js';
 import { analyses, datasets, models, rules, tasks } from './registries.js';
+import { Rng } from './rng.js';
+import { countParams } from './tensors.js';
 import type { Dataset, LearningRule, Model, Params, RegistryItem, RuleEntry } from './types.js';
 
 export interface RunParts {
@@ -55,12 +58,68 @@ export async function buildRun(config: RunConfig, data?: Dataset): Promise<RunPa
       return b.x;
     },
   });
+  checkSize(model);
+  checkSchedule(config, dataset);
+  checkData(model, dataset);
   const ruleEntry = rules.get(config.rule.name);
   checkRequirements(`rule ${ruleEntry.name}`, ruleEntry.requires, model);
   const rule = ruleEntry.create(currentOptions(`rule ${ruleEntry.name}`, ruleEntry, config.rule));
   rule.check?.(model);
   for (const name of config.training.analysis?.measures ?? []) checkRequirements(`--analyze ${name}`, analyses.get(name).requires, model);
   return { config, dataset, model, rule, ruleEntry };
+}
+
+/** Parameters the wasm backend can train: it has 4 GB, and training holds about four copies (weights, gradients, two optimizer slots). */
+const MAX_PARAMS = 2 ** 28;
+
+function checkSize(model: Model): void {
+  const n = countParams(model.specs);
+  if (n <= MAX_PARAMS) return;
+  const gb = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GB`;
+  throw new UsageError(
+    `model ${model.name} has ${n.toLocaleString('en-US')} parameters: ${gb(4 * n)} as float32, about ${gb(16 * n)} to train (weights, gradients, optimizer state), beyond the 4 GB a backend holds; make it smaller`,
+  );
+}
+
+/** Most training steps a run may ask for (past this, a schedule is a typo). */
+const MAX_STEPS = 1e9;
+
+function checkSchedule(config: RunConfig, dataset: Dataset): void {
+  const n = dataset.size('train');
+  const { batchSize, epochs, steps } = config.training;
+  if (batchSize > n) throw new UsageError(`--batch-size ${batchSize} is larger than the training split of ${config.dataset.name} (${n} examples)`);
+  const total = steps ?? (epochs ?? 1) * Math.ceil(n / batchSize);
+  if (total > MAX_STEPS) throw new UsageError(`${steps !== null ? `--steps ${steps}` : `--epochs ${epochs}`} makes ${total.toExponential(2)} training steps; at most ${MAX_STEPS.toExponential(0)}`);
+}
+
+/**
+ * One forward pass and loss on two training examples with throwaway weights,
+ * so a model that cannot take the data (an MLP on a task's sequences) is
+ * refused before any run directory exists.
+ */
+function checkData(model: Model, dataset: Dataset): void {
+  const batch = dataset.batch('train', Array.from({ length: Math.min(2, dataset.size('train')) }, (_, i) => i));
+  const params = model.init(new Rng('data-check'));
+  const loss = lossFor(dataset.loss);
+  const sequences = batch.y.rank === 3;
+  const want = sequences ? batch.y.shape : [batch.size, dataset.outputSize];
+  let got: number[] = want;
+  try {
+    tf.tidy(() => {
+      const { output } = model.forward(params, batch.x);
+      got = output.shape;
+      if (got.join('×') === want.join('×')) loss.value(output, batch);
+    });
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`model ${model.name} cannot take the examples of ${dataset.name} (shape [${dataset.inputShape.join(', ')}]): ${(e as Error).message}`);
+  } finally {
+    tf.dispose([...Object.values(params), batch.x, batch.y, ...(batch.mask ? [batch.mask] : [])]);
+  }
+  if (got.join('×') !== want.join('×')) {
+    const hint = sequences ? ' (a task needs a model that steps through time: --model rnn)' : '';
+    throw new UsageError(`model ${model.name} gives outputs of shape [${got.join(', ')}] where dataset ${dataset.name} needs [${want.join(', ')}]${hint}`);
+  }
 }
 
 export function readConfig(runDir: string): RunConfig {

@@ -9,7 +9,7 @@
  * (same seed, same backend).
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AnalysisRecord } from './analysis/contract.js';
 import { initBackend } from './backend.js';
@@ -20,6 +20,7 @@ import { disposeBatch } from './data.js';
 import { TrainingError, UsageError } from './errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { angleDegrees, autodiffStep } from './grad.js';
+import { LOCK_FILE, lockDir } from './lock.js';
 import { lossFor } from './losses.js';
 import { applyUpdate, Optimizer } from './optim.js';
 import { ParamStore } from './params.js';
@@ -119,8 +120,24 @@ export interface ResumeOptions extends Omit<TrainOptions, 'out'> {
   backend?: TrainSpec['backend'];
 }
 
+/**
+ * The best evaluation by the dataset's metric: accuracy (higher is better), or
+ * for regression tasks the normalized error (lower is better); on the
+ * validation split, also the test value there.
+ */
+export interface Best {
+  metric: 'accuracy' | 'nmse';
+  test: { value: number; step: number };
+  val?: { value: number; step: number; test: number };
+}
+
+/** A run ends diverged when its final test loss exceeds its initial one this many times. */
+export const DIVERGED_FACTOR = 100;
+
 export interface RunSummary {
-  status: 'finished' | 'interrupted';
+  /** `diverged`: it ran to the end, but its test loss grew by orders of magnitude (see `warning`). */
+  status: 'finished' | 'interrupted' | 'diverged';
+  warning?: string;
   runDir: string;
   rule: string;
   model: string;
@@ -134,7 +151,7 @@ export interface RunSummary {
   final: { train?: EvalResult; val?: EvalResult; test: EvalResult };
   /** The last alignment diagnostics, per layer (when --diag-every > 0). */
   alignment?: { step: number; layers: Record<string, LayerDiagnostics> };
-  best: { test: { accuracy: number; step: number }; val?: { accuracy: number; step: number; testAccuracy: number } };
+  best: Best;
   /** Wall time of the whole run (training, evaluation, checkpoints), summed over resumes. */
   wallSec: number;
   /** Wall time of training steps only, per epoch. */
@@ -152,13 +169,42 @@ interface LoopState {
   window: { lossSum: number; correct: number; n: number };
   /** `metrics`: sums of the rule's step metrics and the number of steps they cover (absent in older checkpoints). */
   logWindow: { lossSum: number; correct: number; n: number; sec: number; metrics?: Record<string, number>; steps?: number };
-  best: RunSummary['best'] | null;
+  best: Best | null;
+  /** Test loss at step 0, the yardstick of divergence (absent in older checkpoints: read from metrics.jsonl). */
+  initialTestLoss?: number;
   alignment: RunSummary['alignment'] | null;
 }
 
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Why a directory cannot be made or written, from its error code, for a one-line error naming the flag. */
+function dirProblem(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'a file stands where a directory is needed';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      return e.message;
+  }
+}
+
+/** Creates `dir` (and its parents), or throws a UsageError naming `flag` and what stands in the way. */
+export function makeDir(dir: string, flag: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`${flag} ${dir}: cannot create the directory (${dirProblem(e as NodeJS.ErrnoException)})`);
+  }
 }
 
 /**
@@ -172,10 +218,15 @@ export function prepareRun(config: RunConfig, out?: string): string {
     if (existsSync(join(dir, 'config.json'))) {
       throw new UsageError(`--out ${dir} already holds a run; continue it with --resume ${dir} or choose another --out`);
     }
-    if (readdirSync(dir).length > 0) throw new UsageError(`--out ${dir} exists and is not empty`);
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file; a run directory is needed`);
+    if (readdirSync(dir).some((f) => f !== LOCK_FILE)) throw new UsageError(`--out ${dir} exists and is not empty`);
   }
-  mkdirSync(dir, { recursive: true });
-  atomicWriteJson(join(dir, 'config.json'), config);
+  makeDir(dir, '--out');
+  try {
+    atomicWriteJson(join(dir, 'config.json'), config);
+  } catch (e) {
+    throw new UsageError(`--out ${dir}: cannot write there (${dirProblem(e as NodeJS.ErrnoException)})`);
+  }
   return dir;
 }
 
@@ -199,7 +250,13 @@ export async function train(spec: TrainSpec = {}, options: TrainOptions = {}): P
   const backend = await initBackend(spec.backend);
   const config = resolveConfig(spec, backend);
   const parts = await buildRun(config);
-  return start(parts, prepareRun(config, options.out), options);
+  const runDir = prepareRun(config, options.out);
+  const lock = lockDir(runDir);
+  try {
+    return await start(parts, runDir, options);
+  } finally {
+    lock.release();
+  }
 }
 
 /** Step 0 of a prepared run: initial parameters (kept in init/), rule state, then the loop. */
@@ -223,6 +280,16 @@ async function start(parts: RunParts, runDir: string, options: TrainOptions): Pr
  */
 export async function resume(runDir: string, options: ResumeOptions = {}): Promise<RunSummary> {
   runDir = resolve(runDir);
+  readConfig(runDir);
+  const lock = lockDir(runDir);
+  try {
+    return await resumeLocked(runDir, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function resumeLocked(runDir: string, options: ResumeOptions): Promise<RunSummary> {
   const config = readConfig(runDir);
   if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
   if (options.epochs !== undefined) config.training = { ...config.training, epochs: options.epochs, steps: null };
@@ -245,8 +312,27 @@ export async function resume(runDir: string, options: ResumeOptions = {}): Promi
   const store = new ParamStore(parts.model, params);
   tf.dispose(Object.values(params));
   const rngs = new RngStreams(config.seed, state.rng);
-  const from = { store, ruleState: { tensors: state.rule }, rngs, saved: state.trainer, optimizerState: state.optimizer };
+  const from = { store, ruleState: { tensors: state.rule }, rngs, saved: upgraded(state.trainer, runDir), optimizerState: state.optimizer };
   return runLoop(parts, runDir, from, options);
+}
+
+/**
+ * A loop state as this version keeps it, from a checkpoint an older version may
+ * have written: `best` by accuracy only, no initial test loss (its step-0
+ * evaluation is the first record of metrics.jsonl).
+ */
+function upgraded(saved: LoopState, runDir: string): LoopState {
+  const old = saved.best as unknown as { test: { accuracy?: number; value?: number; step: number }; val?: { accuracy: number; step: number; testAccuracy: number } } | null;
+  const best: Best | null =
+    old && !('metric' in old)
+      ? { metric: 'accuracy', test: { value: old.test.accuracy ?? NaN, step: old.test.step }, ...(old.val ? { val: { value: old.val.accuracy, step: old.val.step, test: old.val.testAccuracy } } : {}) }
+      : saved.best;
+  let initialTestLoss = saved.initialTestLoss;
+  if (initialTestLoss === undefined) {
+    const first = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').find((l) => l.includes('"eval"'));
+    initialTestLoss = first ? (JSON.parse(first) as EvalRecord).test.loss : NaN;
+  }
+  return { ...saved, best, initialTestLoss };
 }
 
 function mean(sum: number, n: number): number {
@@ -312,6 +398,10 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   // The alignment diagnostic differentiates the model; one declared non-differentiable has none.
   const diagEvery = provides(model, 'differentiable') ? config.training.diagEvery : 0;
   const loss = lossFor(dataset.loss);
+  // Regression tasks are judged by their normalized error (lower is better), the others by accuracy.
+  const metric: Best['metric'] = dataset.loss === 'mse' ? 'nmse' : 'accuracy';
+  const measureOf = (r: EvalResult) => (metric === 'nmse' ? (r.nmse ?? NaN) : r.accuracy);
+  const better = (v: number, than: number) => Number.isFinite(v) && (!Number.isFinite(than) || (metric === 'nmse' ? v < than : v > than));
   const optimizer = config.optimizer ? new Optimizer(config.optimizer, store) : null;
   if (optimizer && optimizerState.length) await optimizer.restore(optimizerState);
   tf.dispose(optimizerState.map((w) => w.tensor));
@@ -353,10 +443,15 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
     }
   };
 
-  const summarize = (status: RunSummary['status'], final: RunSummary['final']): RunSummary => {
+  const summarize = (ended: 'finished' | 'interrupted', final: RunSummary['final']): RunSummary => {
     const done = st.step / stepsPerEpoch;
+    const initial = st.initialTestLoss ?? NaN;
+    const diverged = ended === 'finished' && final.test.loss > DIVERGED_FACTOR * initial;
     const summary: RunSummary = {
-      status,
+      status: diverged ? 'diverged' : ended,
+      ...(diverged
+        ? { warning: `the run diverged: its final test loss ${final.test.loss.toPrecision(3)} is ${(final.test.loss / initial).toPrecision(2)} times its initial ${initial.toPrecision(3)}` }
+        : {}),
       runDir,
       rule: config.rule.name,
       model: config.model.name,
@@ -368,7 +463,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       totalSteps,
       epochs: done,
       final,
-      best: st.best ?? { test: { accuracy: final.test.accuracy, step: st.step } },
+      best: st.best ?? { metric, test: { value: measureOf(final.test), step: st.step } },
       ...(st.alignment ? { alignment: st.alignment } : {}),
       wallSec: wall(),
       secPerEpoch: done > 0 ? st.trainSec / done : NaN,
@@ -421,6 +516,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         wallSec: wall(),
       };
       write(record);
+      st.initialTestLoss = record.test.loss;
       options.reporter?.eval?.(record);
       if (analysis) recordAnalysis();
       await checkpoint();
@@ -557,10 +653,11 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         };
         write(record);
         st.window = { lossSum: 0, correct: 0, n: 0 };
-        const best: RunSummary['best'] = st.best ?? { test: { accuracy: -1, step: 0 } };
-        if (record.test.accuracy > best.test.accuracy) best.test = { accuracy: record.test.accuracy, step: st.step };
-        if (record.val && record.val.accuracy > (best.val?.accuracy ?? -1)) {
-          best.val = { accuracy: record.val.accuracy, step: st.step, testAccuracy: record.test.accuracy };
+        const best: Best = st.best ?? { metric, test: { value: NaN, step: 0 } };
+        const test = measureOf(record.test);
+        if (better(test, best.test.value)) best.test = { value: test, step: st.step };
+        if (record.val && better(measureOf(record.val), best.val?.value ?? NaN)) {
+          best.val = { value: measureOf(record.val), step: st.step, test };
         }
         st.best = best;
         options.reporter?.eval?.(record);

@@ -1,7 +1,7 @@
 /** Shared test fixtures: small synthetic datasets, temp dirs, CLI runs. */
 import * as tf from '@tensorflow/tfjs';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -69,6 +69,27 @@ export function runCli(args: string[], env: Record<string, string> = {}): CliRes
 
 export function spawnCli(args: string[]) {
   return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: 'pipe' });
+}
+
+/**
+ * Starts a `train` run into `dir` and presses Ctrl-C once its first checkpoint
+ * exists (a little later, so it is well into training); resolves with the exit
+ * code and stderr.
+ */
+export async function interruptedTrain(args: string[], dir: string): Promise<{ code: number | null; stderr: string }> {
+  const child = spawnCli(['train', ...args, '--out', dir]);
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const state = join(dir, 'checkpoint', 'state.json');
+  const timer = setInterval(() => {
+    if (existsSync(state)) {
+      clearInterval(timer);
+      setTimeout(() => child.kill('SIGINT'), 300);
+    }
+  }, 20);
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  clearInterval(timer);
+  return { code, stderr };
 }
 
 /** Metric records without the fields that measure time. */

@@ -53,6 +53,14 @@ export interface AnalyzeContext {
   progress(phase: string): void;
 }
 
+/** How one stored result was computed. */
+export interface Measure {
+  options: ResolvedOptions;
+  date: string;
+  backend: string;
+  sec: number;
+}
+
 /** A trained run's analyses as stored in analysis.json: each result under its analysis' key. */
 export interface RunAnalysis {
   runDir: string;
@@ -62,11 +70,13 @@ export interface RunAnalysis {
   model: string;
   dataset: string;
   seed: number;
+  /** The checkpoint step every stored result was computed at. */
   step: number;
-  backend: string;
-  date: string;
-  /** The options of every analysis that ran, by analysis name. */
-  options: Record<string, ResolvedOptions>;
+  /** False for a run analysed before it finished (--include-unfinished). */
+  finished: boolean;
+  /** How each stored result was computed, by analysis name. */
+  measures: Record<string, Measure>;
+  /** Wall time of the last `analyze` of the run. */
   wallSec: number;
   [key: string]: unknown;
 }

@@ -22,14 +22,22 @@ export function runNumbers(a: RunAnalysis): Record<string, number> {
 export interface GroupAnalysis {
   group: string;
   runs: number;
+  /** Runs analysed before they finished (--include-unfinished). */
+  unfinished: number;
   stats: Record<string, Stat>;
 }
 
 export function aggregate(list: RunAnalysis[], groups: string[]): GroupAnalysis[] {
   return groups.map((group) => {
-    const mine = list.filter((a) => a.group === group).map(runNumbers);
+    const runs = list.filter((a) => a.group === group);
+    const mine = runs.map(runNumbers);
     const keys = [...new Set(mine.flatMap((m) => Object.keys(m)))];
-    return { group, runs: mine.length, stats: Object.fromEntries(keys.map((k) => [k, stat(mine.map((m) => m[k] ?? NaN).filter(Number.isFinite))])) };
+    return {
+      group,
+      runs: mine.length,
+      unfinished: runs.filter((a) => a.finished === false).length,
+      stats: Object.fromEntries(keys.map((k) => [k, stat(mine.map((m) => m[k] ?? NaN).filter(Number.isFinite))])),
+    };
   });
 }
 
@@ -44,7 +52,8 @@ const fmt = (s: Stat | undefined, digits: number, scale = 1) =>
 /** Header + rows: one row per group (mean ± std over seeds), only the columns that have numbers. */
 export function analysisRows(groups: GroupAnalysis[], label = 'rule'): string[][] {
   const cols = columns().filter((c) => groups.some((r) => r.stats[c.key]?.n));
-  return [[label, 'runs', ...cols.map((c) => c.title)], ...groups.map((r) => [r.group, String(r.runs), ...cols.map((c) => fmt(r.stats[c.key], c.digits, c.scale))])];
+  const runs = (r: GroupAnalysis) => `${r.runs}${r.unfinished ? ` (${r.unfinished} unfinished)` : ''}`;
+  return [[label, 'runs', ...cols.map((c) => c.title)], ...groups.map((r) => [r.group, runs(r), ...cols.map((c) => fmt(r.stats[c.key], c.digits, c.scale))])];
 }
 
 /** How each analysis that ran was computed, one sentence each (from the first run). */
@@ -53,7 +62,8 @@ export function settings(list: RunAnalysis[]): string[] {
   if (!first) return [];
   return analyses.entries().flatMap((e) => {
     const r = first[e.key];
-    const line = r !== undefined && e.setting ? e.setting(first, r, first.options[e.name] ?? {}) : null;
+    const measure = first.measures[e.name];
+    const line = r !== undefined && measure && e.setting ? e.setting(first, r, measure.options) : null;
     return line ? [line] : [];
   });
 }
@@ -115,7 +125,8 @@ export async function analysisPage(title: string, list: RunAnalysis[], groups: s
   figures.push(...trainingFigures(list.map((a) => ({ group: a.group, seed: a.seed, dir: a.runDir })), groups));
   const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
   const rows = analysisRows(aggregate(list, groups), label);
-  const setting = settings(list).map(escape).join(' ') || `Backend ${escape(list[0]?.backend ?? '')}.`;
+  const backends = [...new Set(list.flatMap((a) => Object.values(a.measures).map((m) => m.backend)))].join(', ');
+  const setting = [...settings(list), `Backend ${backends}.`].map(escape).join(' ');
   const preformatted = texts(list, list.length > 1)
     .map((t) => `<pre>${escape(t)}</pre>`)
     .join('\n');

@@ -8,15 +8,16 @@
  * beside compare.json.
  */
 import { Command, Option } from 'commander';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ANALYSIS_FILE, analyzeRun, cachedAnalysis, saveAnalysis, type AnalyzeRequest } from '../analysis/analyze.js';
+import { ANALYSIS_FILE, analyzeRun, type AnalyzeRequest } from '../analysis/analyze.js';
 import type { AnalysisEntry, RunAnalysis } from '../analysis/contract.js';
 import { aggregate, analysisPage, analysisRows, settings, texts } from '../analysis/report.js';
 import { initBackend, parseBackendChoice } from '../backend.js';
 import { atomicWrite, atomicWriteJson, checkpointDir } from '../checkpoint.js';
 import { COMPARE_FILE, groupsOf, readCompareFile, runsOf } from '../compare.js';
 import { RunDirError, UsageError } from '../errors.js';
+import { BusyError, lockOwner } from '../lock.js';
 import { flagName, parseFlag, type OptionSpec } from '../options.js';
 import { analyses } from '../registries.js';
 import type { ResolvedOptions } from '../types.js';
@@ -81,6 +82,48 @@ export function requestFrom(raw: Raw, given: (attr: string) => boolean): Analyze
   return request;
 }
 
+interface RunStatus {
+  finished: boolean;
+  /** Whether it has a checkpoint and no live process holds it. */
+  analysable: boolean;
+  /** How the run stands, for messages: "finished", "interrupted at step 187 of 375", … */
+  text: string;
+}
+
+/** Where a run stands, from its summary.json, checkpoint and lock. */
+function runStatus(dir: string): RunStatus {
+  let summary: { status?: string; steps?: number; totalSteps?: number; error?: string } | null = null;
+  try {
+    summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+  } catch {
+    summary = null;
+  }
+  const checkpoint = checkpointDir(dir) !== null;
+  const owner = lockOwner(dir);
+  if (owner) return { finished: false, analysable: false, text: `is in use by pid ${owner.pid} on ${owner.host}` };
+  if (!checkpoint) return { finished: false, analysable: false, text: summary ? 'has no checkpoint to analyse (checkpoint/ is missing)' : 'has not started (no checkpoint to analyse)' };
+  if (summary?.status === 'finished' || summary?.status === 'diverged') return { finished: true, analysable: true, text: summary.status };
+  const at = (() => {
+    try {
+      return (JSON.parse(readFileSync(join(checkpointDir(dir)!, 'state.json'), 'utf8')) as { step: number }).step;
+    } catch {
+      return NaN;
+    }
+  })();
+  const of = summary?.totalSteps ? ` of ${summary.totalSteps}` : '';
+  if (summary?.status === 'failed') return { finished: false, analysable: true, text: `failed (last checkpoint at step ${at}${of})` };
+  if (summary?.status === 'interrupted') return { finished: false, analysable: true, text: `was interrupted at step ${at}${of}` };
+  return { finished: false, analysable: true, text: `did not finish (its process stopped; last checkpoint at step ${at})` };
+}
+
+/** Which checkpoint steps were analysed: one line, naming the runs analysed before they finished. */
+function stepsLine(done: RunAnalysis[]): string {
+  const steps = [...new Set(done.map((a) => a.step))];
+  const unfinished = done.filter((a) => !a.finished);
+  const at = steps.length === 1 ? `the checkpoint${done.length > 1 ? 's' : ''} at step ${steps[0]}` : `checkpoints at steps ${Math.min(...steps)}–${Math.max(...steps)}`;
+  return `analysed ${at}${unfinished.length ? `; unfinished, as they are: ${unfinished.map((a) => `${a.group}-s${a.seed} (step ${a.step})`).join(', ')}` : ''}`;
+}
+
 interface Target {
   kind: 'run' | 'compare';
   dir: string;
@@ -121,7 +164,8 @@ export function analyzeCommand(): Command {
   cmd.optionsGroup('Output:');
   cmd
     .addOption(new Option('--backend <name>', 'auto | node | wasm | cpu (default: best available)'))
-    .option('--force', 'recompute even where a run holds an analysis.json with the same options')
+    .option('--include-unfinished', 'also analyse runs that did not finish (interrupted or failed), at their last checkpoint, marked as such')
+    .option('--force', 'compute the chosen analyses again even where a run’s analysis.json holds them with the same options')
     .option('--json', 'print the results as JSON on stdout')
     .option('--quiet', 'no progress output')
     .addHelpText(
@@ -140,6 +184,7 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
       const t0 = performance.now();
       const request = requestFrom(raw, (attr) => cmd.getOptionValueSource(attr) === 'cli');
       const tgt = target(dirArg);
+      const includeUnfinished = Boolean(raw['includeUnfinished']);
       const backend = await initBackend(raw['backend'] !== undefined ? parseBackendChoice(String(raw['backend']), '--backend') : undefined);
       const say = (s: string) => !raw['quiet'] && process.stderr.write(`${s}\n`);
       say(`biocredit analyze ${tgt.kind === 'compare' ? `${tgt.runs.length} runs of ${tgt.dir}` : tgt.dir}, backend ${backend}`);
@@ -147,26 +192,26 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
       const skipped: string[] = [];
       for (const run of tgt.runs) {
         const label = tgt.kind === 'compare' ? `${run.group}-s${run.seed}` : 'run';
-        // A run of a comparison with no checkpoint yet has not started (it may be prepared: config.json only).
-        if (tgt.kind === 'compare' && !checkpointDir(run.dir)) {
-          skipped.push(`${label} (not started)`);
-          continue;
-        }
-        const cached = raw['force'] ? null : cachedAnalysis(run.dir, request);
-        if (cached) {
-          say(`[${label}] reusing ${ANALYSIS_FILE}`);
-          done.push(tgt.kind === 'compare' ? { ...cached, group: run.group } : cached);
+        const status = runStatus(run.dir);
+        if (!status.analysable || (!status.finished && !includeUnfinished)) {
+          const why = `${status.text}${status.analysable ? '; --include-unfinished analyses it as it is' : ''}`;
+          if (tgt.kind === 'run') throw new RunDirError(run.dir, `the run ${why}`);
+          skipped.push(`${label} (${why})`);
           continue;
         }
         const started = performance.now();
         try {
-          const a = await analyzeRun(run.dir, request, (phase) => say(`[${label}] ${phase} (${duration((performance.now() - started) / 1000)})`), tgt.kind === 'compare' ? run.group : undefined);
-          saveAnalysis(a);
+          const a = await analyzeRun(run.dir, request, {
+            progress: (phase) => say(`[${label}] ${phase} (${duration((performance.now() - started) / 1000)})`),
+            ...(tgt.kind === 'compare' ? { group: run.group } : {}),
+            force: Boolean(raw['force']),
+            finished: status.finished,
+          });
           done.push(a);
-          say(`[${label}] done in ${duration(a.wallSec)}`);
+          say(`[${label}] step ${a.step}${status.finished ? '' : ' (unfinished)'}, done in ${duration((performance.now() - started) / 1000)}`);
         } catch (e) {
-          // A broken run of a comparison is reported and skipped; the others still count.
-          if (tgt.kind === 'compare' && e instanceof RunDirError) {
+          // A run of a comparison that cannot be analysed now is reported and skipped; the others still count.
+          if (tgt.kind === 'compare' && (e instanceof RunDirError || e instanceof BusyError)) {
             skipped.push(`${label} (${e.message})`);
             continue;
           }
@@ -186,9 +231,9 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
         dir: tgt.dir,
         kind: tgt.kind,
         ...(tgt.command ? { command: tgt.command } : {}),
-        options: request,
+        request,
         backend,
-        groups: Object.fromEntries(perGroup.map((r) => [r.group, { runs: r.runs, ...r.stats }])),
+        groups: Object.fromEntries(perGroup.map((r) => [r.group, { runs: r.runs, unfinished: r.unfinished, ...r.stats }])),
         runs: done.map(brief),
         skipped,
         wallSec,
@@ -200,6 +245,7 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       } else {
         process.stdout.write(`${table(analysisRows(perGroup, tgt.label))}\n`);
+        process.stdout.write(`${stepsLine(done)}\n`);
         if (skipped.length) process.stdout.write(`skipped: ${skipped.join('; ')}\n`);
         for (const line of settings(done)) process.stdout.write(`${line}\n`);
         for (const t of texts(done, tgt.kind === 'compare')) process.stdout.write(t);

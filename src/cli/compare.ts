@@ -9,9 +9,9 @@ import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../backend.js';
 import { atomicWrite } from '../checkpoint.js';
@@ -38,7 +38,8 @@ import { buildRun, loadDataset } from '../run.js';
 import type { Dataset } from '../types.js';
 import { trialOutputsSpec } from '../trials.js';
 import { comparisonReport } from '../report.js';
-import { prepareRun } from '../trainer.js';
+import { lockDir } from '../lock.js';
+import { makeDir, prepareRun } from '../trainer.js';
 import { addTrainFlags, attributeName, readTrainFlags, type ParsedTrainFlags, type RawFlags } from './flags.js';
 import { gridGroups, parseGrid, type GridAxis } from './grid.js';
 import { duration, num, pct, table } from './format.js';
@@ -179,24 +180,26 @@ function leadCells(results: ComparisonResults, r: ComparisonResults['groups'][nu
 
 export function resultsTable(results: ComparisonResults): string {
   const head = ['rule', ...results.grid, 'runs'];
-  const runs = (r: ComparisonResults['groups'][number]) => `${r.finished}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`;
+  const runs = (r: ComparisonResults['groups'][number]) =>
+    `${r.finished}${r.diverged ? chalk.red(` +${r.diverged} diverged`) : ''}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`;
   if (results.groups.some((r) => r.testNmse.n > 0)) {
     const best = Math.min(...results.groups.map((r) => r.testNmse.mean).filter(Number.isFinite));
-    const rows = [[...head, 'test nmse', 's/epoch', 'hidden angle °']];
+    const rows = [[...head, 'test nmse', 'test loss', 's/epoch', 'hidden angle °']];
     for (const r of results.groups) {
       const e = pmExp(r.testNmse);
-      rows.push([...leadCells(results, r), runs(r), r.testNmse.mean === best ? chalk.bold.green(e) : e, pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
+      rows.push([...leadCells(results, r), runs(r), r.testNmse.mean === best ? chalk.bold.green(e) : e, pmExp(r.testLoss), pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
     }
     return table(rows);
   }
   const best = Math.max(...results.groups.map((r) => r.testAccuracy.mean).filter(Number.isFinite));
-  const rows = [[...head, 'test acc %', 'best test %', 'train acc %', 's/epoch', 'hidden angle °']];
+  const rows = [[...head, 'test acc %', 'test loss', 'best test %', 'train acc %', 's/epoch', 'hidden angle °']];
   for (const r of results.groups) {
     const acc = pm(r.testAccuracy, 100, 2);
     rows.push([
       ...leadCells(results, r),
       runs(r),
       r.testAccuracy.mean === best ? chalk.bold.green(acc) : acc,
+      pm(r.testLoss, 1, 4),
       pm(r.bestTestAccuracy, 100, 2),
       pm(r.trainAccuracy, 100, 2),
       pm(r.secPerEpoch, 1, 1),
@@ -280,84 +283,100 @@ directory is refused.`,
     const fp = fingerprint(ruleNames, seeds, configs, axes.length ? Object.fromEntries(axes.map((a) => [a.name, a.values])) : undefined);
     const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;
     if (!existsSync(BIN)) throw new Error(`worker entry ${BIN} is missing; build the project (npm run build)`);
-    const dir = openCompareDir(String(raw['out'] ?? defaultCompareDir(fp)), fp, command, groups);
-    const plan = planRuns(dir, groups, seeds);
-    // Every run's config.json is written before any run starts: a run directory is all a worker needs.
-    for (const run of plan.filter((p) => p.state === 'new')) prepareRun({ ...configs[run.group]!, seed: run.seed }, run.dir);
-    const quiet = Boolean(raw['quiet']);
-    const counts = (s: PlannedRun['state']) => plan.filter((p) => p.state === s).length;
-    if (!quiet) {
-      const swept = axes.length ? ` × ${axes.map((a) => `${a.name} (${a.values.length})`).join(' × ')}` : '';
-      process.stderr.write(
-        `${chalk.bold('biocredit compare')} ${ruleNames.join(', ')}${swept} × ${k} seed${k > 1 ? 's' : ''} = ${plan.length} runs ` +
-          `(${counts('finished')} finished, ${counts('failed')} failed before, ${counts('resume')} to resume, ${counts('new') + counts('prepared')} new), ` +
-          `${jobs} job${jobs > 1 ? 's' : ''}, backend ${chalk.yellow(backend)}\ndir ${dir}\n`,
-      );
-    }
-    const views: RunView[] = plan.map((run) => ({
-      run,
-      label: `${run.group}-s${run.seed}`,
-      status: run.state === 'finished' ? 'skipped' : run.state === 'failed' ? 'failed' : 'queued',
-      epoch: 0,
-      epochs: 0,
-      step: 0,
-      totalSteps: 1,
-      testAccuracy: NaN,
-    }));
-    const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet);
-    if (process.stderr.isTTY) views.forEach((v) => live.update(v, 'progress'));
-    const children = new Set<ChildProcess>();
-    let interrupted = false;
-    const onSignal = () => {
-      if (interrupted) {
-        for (const c of children) c.kill('SIGKILL');
-        process.exit(130);
-      }
-      interrupted = true;
-      live.line('stopping: running jobs save a checkpoint and stop (Ctrl-C again to kill them)');
-      for (const c of children) c.send({ type: 'stop' });
-    };
-    process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-    const started = performance.now();
-    const queue = views.filter((v) => v.run.state !== 'finished' && v.run.state !== 'failed');
-    const codes: number[] = [];
+    // The compare directory is locked while this process drives it; each run directory by its worker.
+    const dir = resolve(String(raw['out'] ?? defaultCompareDir(fp)));
+    const created = !existsSync(dir);
+    makeDir(dir, '--out');
+    const lock = lockDir(dir);
     try {
-      await Promise.all(
-        Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-          for (let v = queue.shift(); v && !interrupted; v = queue.shift()) {
-            // A worker runs the prepared run directory: its config.json holds every setting.
-            const argv = ['train', '--resume', v.run.dir, ...(parsed.backend ? ['--backend', parsed.backend] : [])];
-            codes.push(await runWorker(argv, v, live, children));
-          }
-        }),
-      );
+      openCompareDir(dir, fp, command, groups);
+    } catch (e) {
+      lock.release();
+      if (created) rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    try {
+      const plan = planRuns(dir, groups, seeds);
+      // Every run's config.json is written before any run starts: a run directory is all a worker needs.
+      for (const run of plan.filter((p) => p.state === 'new')) prepareRun({ ...configs[run.group]!, seed: run.seed }, run.dir);
+      const quiet = Boolean(raw['quiet']);
+      const counts = (s: PlannedRun['state']) => plan.filter((p) => p.state === s).length;
+      if (!quiet) {
+        const swept = axes.length ? ` × ${axes.map((a) => `${a.name} (${a.values.length})`).join(' × ')}` : '';
+        process.stderr.write(
+          `${chalk.bold('biocredit compare')} ${ruleNames.join(', ')}${swept} × ${k} seed${k > 1 ? 's' : ''} = ${plan.length} runs ` +
+            `(${counts('finished')} finished, ${counts('failed')} failed before, ${counts('resume')} to resume, ${counts('new') + counts('prepared')} new), ` +
+            `${jobs} job${jobs > 1 ? 's' : ''}, backend ${chalk.yellow(backend)}\ndir ${dir}\n`,
+        );
+      }
+      const views: RunView[] = plan.map((run) => ({
+        run,
+        label: `${run.group}-s${run.seed}`,
+        status: run.state === 'finished' ? 'skipped' : run.state === 'failed' ? 'failed' : 'queued',
+        epoch: 0,
+        epochs: 0,
+        step: 0,
+        totalSteps: 1,
+        testAccuracy: NaN,
+      }));
+      const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet);
+      if (process.stderr.isTTY) views.forEach((v) => live.update(v, 'progress'));
+      const children = new Set<ChildProcess>();
+      let interrupted = false;
+      const onSignal = () => {
+        if (interrupted) {
+          for (const c of children) c.kill('SIGKILL');
+          process.exit(130);
+        }
+        interrupted = true;
+        live.line('stopping: running jobs save a checkpoint and stop (Ctrl-C again to kill them)');
+        for (const c of children) c.send({ type: 'stop' });
+      };
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+      const started = performance.now();
+      const queue = views.filter((v) => v.run.state !== 'finished' && v.run.state !== 'failed');
+      const codes: number[] = [];
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+            for (let v = queue.shift(); v && !interrupted; v = queue.shift()) {
+              // A worker runs the prepared run directory: its config.json holds every setting.
+              const argv = ['train', '--resume', v.run.dir, ...(parsed.backend ? ['--backend', parsed.backend] : [])];
+              codes.push(await runWorker(argv, v, live, children));
+            }
+          }),
+        );
+      } finally {
+        live.stop();
+        process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
+      }
+      const wall = (performance.now() - started) / 1000;
+      const results = collectResults(dir);
+      const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
+      atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
+      atomicWrite(join(dir, 'results.json'), json);
+      const trials = await trialOutputsSpec(results);
+      const extra = [
+        ...(trials ? [{ title: 'Trial outputs against targets', spec: trials }] : []),
+        ...trainingFigures(results.runs, results.groups.map((r) => r.group)),
+      ];
+      atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
+      if (raw['json']) {
+        process.stdout.write(json);
+      } else {
+        process.stdout.write(`${resultsTable(results)}\n`);
+        process.stdout.write(`${plan.length} runs, ${duration(wall)} wall; results.csv, results.json, report.html in ${dir}\n`);
+      }
+      for (const v of views.filter((x) => x.status === 'failed' && x.error)) process.stderr.write(`${chalk.red('failed')} ${v.label}: ${v.error}\n`);
+    for (const r of results.runs.filter((x) => x.status === 'diverged')) process.stderr.write(`${chalk.red('diverged')} ${r.group}-s${r.seed}: left out of the statistics (its summary.json says why)\n`);
+      if (interrupted || codes.includes(130)) {
+        process.stderr.write('interrupted; run the same command again to resume the unfinished runs\n');
+        process.exitCode = 130;
+      } else if (views.some((v) => v.status === 'failed')) {
+        process.exitCode = 1;
+      }
     } finally {
-      live.stop();
-      process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
-    }
-    const wall = (performance.now() - started) / 1000;
-    const results = collectResults(dir);
-    const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
-    atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
-    atomicWrite(join(dir, 'results.json'), json);
-    const trials = await trialOutputsSpec(results);
-    const extra = [
-      ...(trials ? [{ title: 'Trial outputs against targets', spec: trials }] : []),
-      ...trainingFigures(results.runs, results.groups.map((r) => r.group)),
-    ];
-    atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
-    if (raw['json']) {
-      process.stdout.write(json);
-    } else {
-      process.stdout.write(`${resultsTable(results)}\n`);
-      process.stdout.write(`${plan.length} runs, ${duration(wall)} wall; results.csv, results.json, report.html in ${dir}\n`);
-    }
-    for (const v of views.filter((x) => x.status === 'failed' && x.error)) process.stderr.write(`${chalk.red('failed')} ${v.label}: ${v.error}\n`);
-    if (interrupted || codes.includes(130)) {
-      process.stderr.write('interrupted; run the same command again to resume the unfinished runs\n');
-      process.exitCode = 130;
-    } else if (views.some((v) => v.status === 'failed')) {
-      process.exitCode = 1;
+      lock.release();
     }
   });
   return cmd;

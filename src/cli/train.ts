@@ -1,6 +1,8 @@
 /** `biocredit train`: one run from flags, or `--resume RUN_DIR`. */
 import chalk from 'chalk';
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseBackendChoice } from '../backend.js';
 import { TRAIN_OPTIONS } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -66,7 +68,15 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
         for (const flag of fixed) {
           if (fromCli(attributeName(flag))) throw new UsageError(`${flagName(flag)} cannot be given with --resume: the run's config.json fixes it`);
         }
-        summary = await resume(String(raw['resume']), {
+        const dir = String(raw['resume']);
+        const done = raw['epochs'] === undefined && raw['steps'] === undefined ? finishedSummary(dir) : null;
+        if (done) {
+          process.stderr.write(`${dir} is finished (${done.steps} of ${done.totalSteps} steps); nothing to resume. --steps or --epochs beyond its end extend it\n`);
+          if (raw['json']) process.stdout.write(`${JSON.stringify(done, null, 2)}\n`);
+          else if ('metric' in done.best) process.stdout.write(`${summaryText(done)}\n`);
+          return;
+        }
+        summary = await resume(dir, {
           ...(raw['epochs'] !== undefined ? { epochs: parseFlag('--epochs', String(raw['epochs']), parse.positiveInt) } : {}),
           ...(raw['steps'] !== undefined ? { steps: parseFlag('--steps', String(raw['steps']), parse.positiveInt) } : {}),
           ...(raw['backend'] !== undefined ? { backend: parseBackendChoice(String(raw['backend']), '--backend') } : {}),
@@ -93,8 +103,20 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
       if (terminal) process.stderr.write(`interrupted at step ${summary.steps}/${summary.totalSteps}; continue with: biocredit train --resume ${summary.runDir}\n`);
       process.exitCode = 130;
     }
+    // A diverged run ran to the end and is kept; it says so even under --quiet.
+    if (summary.warning) process.stderr.write(`biocredit: warning: ${summary.warning}\n`);
   });
   return cmd;
+}
+
+/** The summary of a run that ran to its end (finished or diverged), if `dir` holds one. */
+function finishedSummary(dir: string): RunSummary | null {
+  try {
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+    return (s.status === 'finished' || s.status === 'diverged') && s.steps >= s.totalSteps ? s : null;
+  } catch {
+    return null;
+  }
 }
 
 export function summaryText(s: RunSummary): string {
@@ -103,10 +125,12 @@ export function summaryText(s: RunSummary): string {
     const r = s.final[split];
     if (r) rows.push([split, num(r.loss), pct(r.accuracy), int(r.n)]);
   }
-  const head = `${chalk.bold(s.status === 'finished' ? 'finished' : 'interrupted')} ${s.rule} / ${s.model} / ${s.dataset} (seed ${s.seed}, ${s.backend}): ${s.steps}/${s.totalSteps} steps, ${num(s.epochs, 2)} epochs`;
+  const head = `${s.status === 'diverged' ? chalk.bold.red('diverged') : chalk.bold(s.status)} ${s.rule} / ${s.model} / ${s.dataset} (seed ${s.seed}, ${s.backend}): ${s.steps}/${s.totalSteps} steps, ${num(s.epochs, 2)} epochs`;
   const timing = `time ${duration(s.wallSec)} total, ${duration(s.secPerEpoch)} per epoch of training, ${int(s.examplesPerSec)} examples/s`;
-  const best = `best test accuracy ${pct(s.best.test.accuracy)} at step ${s.best.test.step}${
-    s.best.val ? `; best val ${pct(s.best.val.accuracy)} at step ${s.best.val.step} (test there ${pct(s.best.val.testAccuracy)})` : ''
+  const show = (v: number) => (s.best.metric === 'nmse' ? num(v) : pct(v));
+  const name = s.best.metric === 'nmse' ? 'normalized error' : 'accuracy';
+  const best = `best test ${name} ${show(s.best.test.value)} at step ${s.best.test.step}${
+    s.best.val ? `; best val ${show(s.best.val.value)} at step ${s.best.val.step} (test there ${show(s.best.val.test)})` : ''
   }`;
   const lines = [head, table(rows), best, timing];
   if (s.alignment) {

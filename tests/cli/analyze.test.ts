@@ -40,13 +40,15 @@ describe('biocredit analyze on a run directory', () => {
   it('reuses a stored analysis with the same options and recomputes with --force', () => {
     const again = runCli(['analyze', run, '--points', '200', '--probes', '12']);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain('reusing analysis.json');
+    expect(again.stderr).toContain('hessian: kept from analysis.json (same options, step 60)');
     expect(again.stdout).toMatch(/λ_max/);
     const forced = runCli(['analyze', run, '--points', '200', '--probes', '12', '--force']);
-    expect(forced.stderr).not.toContain('reusing');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).not.toContain('kept from');
   });
 
   it('restricts to --params, and gives the same λ_max with power iteration as with Lanczos', () => {
+    const before = JSON.parse(readFileSync(join(run, 'analysis.json'), 'utf8'));
     const lz = JSON.parse(runCli(['analyze', run, '--hessian', 'top-k=2', '--params', 'l1/*', '--points', '200', '--tol', '1e-5', '--no-gap', '--json', '--quiet', '--force']).stdout);
     const pw = JSON.parse(
       runCli(['analyze', run, '--hessian', 'top-k=2', '--params', 'l1/*', '--points', '200', '--method', 'power', '--tol', '1e-6', '--max-iter', '500', '--no-gap', '--json', '--quiet', '--force']).stdout,
@@ -54,7 +56,9 @@ describe('biocredit analyze on a run directory', () => {
     const [a, b] = [lz.runs[0].hessian, pw.runs[0].hessian];
     expect(a.params).toEqual(['l1/W', 'l1/b']);
     expect(a.dim).toBe(16 * 10 + 10);
-    expect(lz.runs[0].gap).toBeUndefined();
+    // --no-gap leaves the stored gap as it was; --force recomputes only what was asked.
+    expect(lz.runs[0].measures.gap).toEqual(before.measures.gap);
+    expect(lz.runs[0].measures.hessian.options.params).toBe('l1/*');
     expect(Math.abs(a.topK.values[0] - b.topK.values[0]) / a.topK.values[0]).toBeLessThan(0.01);
   });
 

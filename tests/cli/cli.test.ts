@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnCli, tempDir, timeless } from '../helpers.js';
+import { interruptedTrain, runCli, spawnCli, tempDir, timeless } from '../helpers.js';
 
 function expectOneLineError(r: { code: number; stdout: string; stderr: string }, pattern: RegExp) {
   expect(r.code).not.toBe(0);
@@ -181,18 +181,8 @@ describe('biocredit CLI commands', () => {
 
   it('Ctrl-C saves a checkpoint, says how to resume, and exits 130', async () => {
     const dir = join(tempDir(), 'run');
-    const child = spawnCli(['train', ...quick, '--steps', '100000', '--out', dir]);
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
+    const { code, stderr } = await interruptedTrain([...quick, '--steps', '100000'], dir);
     const state = join(dir, 'checkpoint', 'state.json');
-    const timer = setInterval(() => {
-      if (existsSync(state)) {
-        clearInterval(timer);
-        setTimeout(() => child.kill('SIGINT'), 300);
-      }
-    }, 20);
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
-    clearInterval(timer);
     expect(code).toBe(130);
     expect(stderr).toMatch(/continue with: biocredit train --resume /);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));

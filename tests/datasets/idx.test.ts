@@ -86,6 +86,16 @@ describe('parseIdx', () => {
 });
 
 describe('IDX directories', () => {
+  it('refuses a stray label (200 in a 3-class set) by its value and index, or takes --classes', () => {
+    const dir = standardDir();
+    const labels = Array.from({ length: 12 }, (_, i) => (i === 7 ? 200 : i % 3));
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx(0x08, [12], labels));
+    expect(() => loadIdxDirectory('tiny', dir)).toThrow(/train-labels-idx1-ubyte: label 200 at index 7: the labels must be 0 … K−1, but the files hold 4 distinct labels up to 200; .*--classes/);
+    expect(() => loadIdxDirectory('tiny', dir, 10)).toThrow(/train-labels-idx1-ubyte: label 200 at index 7 is not below --classes 10/);
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx(0x08, [12], labels.map((v) => (v === 200 ? 5 : v))));
+    expect(loadIdxDirectory('tiny', dir, 10).outputSize).toBe(10);
+  });
+
   it.each([
     ['plain', {}],
     ['gzipped', { gzip: true }],

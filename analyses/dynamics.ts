@@ -20,7 +20,7 @@ import type { ActivationName } from '../src/activations.js';
 import { rateOf, recurrentOf } from '../src/capabilities.js';
 import { eigenvalues } from '../src/linalg.js';
 import { option, parse } from '../src/options.js';
-import { groupColor } from '../src/report.js';
+import { groupColor } from '../src/plots.js';
 import type { Rng } from '../src/rng.js';
 import type { Dataset, Model, Params, Split } from '../src/types.js';
 import { pointsOption, seedOption, splitOption } from './common.js';
@@ -155,7 +155,7 @@ export function rnnDynamics(
   };
 }
 
-/** Eigenvalues of J in the complex plane, one facet per run, with the line Re = 1 (stability of the linearised dynamics). */
+/** Eigenvalues of J in the complex plane, a panel per run, with the line Re = 1 (stability of the linearised dynamics). */
 function eigenvalueFigure(runs: { group: string; label: string; result: DynamicsResult }[], groups: string[]): Figure | null {
   const values = runs.flatMap(({ group, label, result }) => result.eigenvalues.map((e) => ({ group, run: label, re: e.re, im: e.im })));
   if (!values.length) return null;
@@ -164,7 +164,9 @@ function eigenvalueFigure(runs: { group: string; label: string; result: Dynamics
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       data: { values },
-      facet: { column: { field: 'run', type: 'nominal', title: null } },
+      // Wrapped three to a row: one row of a panel per run grows wider than any window.
+      facet: { field: 'run', type: 'nominal', title: null },
+      columns: 3,
       spec: {
         width: 220,
         height: 220,

@@ -4,7 +4,7 @@
  * After training it covers both whole splits; during training (`--analyze gap`)
  * the first --analyze-points examples of each, so that it is cheap to repeat.
  */
-import { perGroupSpec } from '../src/analysis/report.js';
+import { perGroupFigure } from '../src/analysis/report.js';
 import { defineAnalysis } from '../src/analysis/contract.js';
 import { LossSurface } from '../src/analysis/hvp.js';
 import { evaluate, type EvalResult } from '../src/evaluate.js';
@@ -51,7 +51,12 @@ export const gap = defineAnalysis({
   ],
   numbers: (r: GapResult) => ({ lossGap: r.lossGap, accuracyGap: r.accuracyGap, testAccuracy: r.test.accuracy }),
   figures(runs, groups) {
-    const spec = perGroupSpec(runs.map(({ analysis, result }) => ({ group: analysis.group, seed: analysis.seed, value: result.lossGap })), groups, 'test loss − train loss');
-    return spec ? [{ title: 'Generalization gap per group (bar: mean; points: seeds)', spec }] : [];
+    const f = perGroupFigure(
+      runs.map(({ analysis, result }) => ({ group: analysis.group, seed: analysis.seed, value: result.lossGap, diverged: analysis.diverged === true })),
+      groups,
+      'Generalization gap',
+      'test loss − train loss',
+    );
+    return f ? [f] : [];
   },
 });

@@ -14,7 +14,7 @@
  * During training (`--analyze hessian`): λ_max over the first --analyze-points
  * training examples, Lanczos with tolerance 1e-3 and at most 50 products.
  */
-import { perGroupSpec } from '../src/analysis/report.js';
+import { perGroupFigure, valueScale } from '../src/analysis/report.js';
 import { defineAnalysis, type Figure } from '../src/analysis/contract.js';
 import type { LossSurface } from '../src/analysis/hvp.js';
 import { selectParams } from '../src/analysis/hvp.js';
@@ -22,7 +22,7 @@ import { DEFAULT_MAX_ITER, DEFAULT_TOL, hutchinson, hutchPlusPlus, lanczosTopK, 
 import { UsageError } from '../src/errors.js';
 import { norm, type Vec } from '../src/linalg.js';
 import { option, parse, type OptionsOf } from '../src/options.js';
-import { groupColor } from '../src/report.js';
+import { groupColor } from '../src/plots.js';
 import type { Rng } from '../src/rng.js';
 import { hvpOption, hvpStepOption, onSurface, onTrainingPoints, seedOption, surfaceOptions } from './common.js';
 
@@ -127,6 +127,30 @@ export function hessianMeasures(surface: LossSurface, opts: HessianOptions, rng:
   return out;
 }
 
+/** The top-k eigenvalues of every run, by rank (k > 1 only: λ_max alone is in the table). */
+function topKFigure(runs: { label: string; group: string; result: HessianResult }[], groups: string[]): Figure | null {
+  const values = runs.flatMap(({ label, group, result }) => (result.topK?.values ?? []).map((value, i) => ({ group, run: label, rank: i + 1, value })));
+  const k = Math.max(0, ...runs.map((r) => r.result.topK?.values.length ?? 0));
+  if (k < 2) return null;
+  const scale = valueScale(values.map((v) => v.value));
+  return {
+    title: `Top ${k} Hessian eigenvalues${runs.length > 1 ? ', each run a line' : ''}`,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      width: Math.max(200, 50 * k),
+      height: 240,
+      data: { values },
+      mark: { type: 'line', point: { filled: true, size: 50 }, strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'rank', type: 'ordinal', title: 'rank i', axis: { labelAngle: 0 } },
+        y: { field: 'value', type: 'quantitative', title: `λ_i${scale.type === 'linear' ? '' : ` (${scale.type})`}`, scale },
+        color: groupColor(groups),
+        detail: { field: 'run', type: 'nominal' },
+      },
+    },
+  };
+}
+
 function densitySpec(runs: { label: string; group: string; result: HessianResult }[], groups: string[]): Figure | null {
   const values = runs.flatMap(({ label, group, result }) => {
     const d = result.density;
@@ -183,15 +207,22 @@ export const hessian = defineAnalysis({
     const check = r.hvpCheck !== undefined ? `, HVP ${o.hvp === 'exact' ? 'symmetry error' : 'step-doubling change'} ${r.hvpCheck.toExponential(1)}` : '';
     return `Hessian of the mean loss over the first ${r.points} ${r.split} examples (file order), ${r.dim.toLocaleString('en-US')} parameters (${o.params ? r.params.join(', ') : 'all trainable'}); ${o.method} tol ${o.tol}, trace by ${o.traceMethod} with ${o.probes} HVPs; ${r.hvps} HVPs per run${check}.`;
   },
+  text(a, r: HessianResult, labelled) {
+    const values = r.topK?.values ?? [];
+    if (values.length < 2) return null;
+    return `${labelled ? `${a.group}-s${a.seed}: ` : ''}top-${values.length} Hessian eigenvalues ${values.map((v) => v.toPrecision(4)).join(', ')}\n`;
+  },
   figures(runs, groups) {
-    const labelled = runs.map(({ analysis, result }) => ({ label: `${analysis.group}-s${analysis.seed}`, group: analysis.group, seed: analysis.seed, result }));
+    const labelled = runs.map(({ analysis, result }) => ({ label: `${analysis.group}-s${analysis.seed}`, group: analysis.group, seed: analysis.seed, diverged: analysis.diverged === true, result }));
     const out: Figure[] = [];
     const density = densitySpec(labelled, groups);
     if (density) out.push(density);
-    const lmax = perGroupSpec(labelled.map((r) => ({ group: r.group, seed: r.seed, value: r.result.topK?.values[0] ?? NaN })), groups, 'λ_max');
-    if (lmax) out.push({ title: 'Top Hessian eigenvalue per group (bar: mean; points: seeds)', spec: lmax });
-    const trace = perGroupSpec(labelled.map((r) => ({ group: r.group, seed: r.seed, value: r.result.trace?.value ?? NaN })), groups, 'trace');
-    if (trace) out.push({ title: 'Hessian trace per group', spec: trace });
+    const topK = topKFigure(labelled, groups);
+    if (topK) out.push(topK);
+    const lmax = perGroupFigure(labelled.map((r) => ({ group: r.group, seed: r.seed, value: r.result.topK?.values[0] ?? NaN, diverged: r.diverged })), groups, 'Top Hessian eigenvalue', 'λ_max');
+    if (lmax) out.push(lmax);
+    const trace = perGroupFigure(labelled.map((r) => ({ group: r.group, seed: r.seed, value: r.result.trace?.value ?? NaN, diverged: r.diverged })), groups, 'Hessian trace', 'trace');
+    if (trace) out.push(trace);
     return out;
   },
   overTraining(runs, groups) {

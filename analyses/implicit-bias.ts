@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { defineAnalysis, type Figure, type RunAnalysis } from '../src/analysis/contract.js';
 import { gatedOf } from '../src/capabilities.js';
 import { UsageError } from '../src/errors.js';
-import { groupColor } from '../src/report.js';
+import { groupColor } from '../src/plots.js';
 import type { Dataset, GatedContexts, Model, Params, Split } from '../src/types.js';
 import { normalizedMargin } from './margin.js';
 import { groupNormMaxMargin, l2MaxMargin, predictGated, unitNorms, type GatedData, type MaxMarginResult } from './maxmargin.js';

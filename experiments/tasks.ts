@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { collectResults, stat, type ComparisonResults } from '../src/compare.js';
 import { parse, parseFlag } from '../src/options.js';
-import { groupColor, renderSvg } from '../src/report.js';
+import { groupColor, isRegression, renderSvg } from '../src/plots.js';
 import { modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorEiReadout, modpropDelayedXorLastStep, modpropDelayedXorReference, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
 import type { TaskExperiment } from './types.js';
 
@@ -23,13 +23,12 @@ const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor, modpro
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
 const TARGET = 0.95;
 
-const isRegression = (r: ComparisonResults) => r.runs.some((x) => x.evals.some((e) => e.test.nmse !== undefined));
 const value = (e: { test: { accuracy: number; nmse?: number } }, regression: boolean) => (regression ? e.test.nmse! : e.test.accuracy);
 const exp = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : '—');
 const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '—');
 
 export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, command: string): string {
-  const regression = isRegression(r);
+  const regression = isRegression(r.runs);
   const backend = [...new Set(r.runs.map((x) => x.backend).filter(Boolean))].join(', ');
   const lines = [
     `### ${e.title}`,
@@ -89,7 +88,7 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
 }
 
 export function curvesSpec(e: TaskExperiment, r: ComparisonResults) {
-  const regression = isRegression(r);
+  const regression = isRegression(r.runs);
   const values = r.runs.flatMap((x) => x.evals.map((v) => ({ group: x.group, seed: x.seed, step: v.step, value: regression ? v.test.nmse! : 100 * v.test.accuracy })));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -296,6 +296,8 @@ export interface GroupResult {
 export interface ComparisonResults {
   dir: string;
   command: string;
+  model?: string;
+  dataset?: string;
   /** The swept option names (empty without a sweep). */
   grid: string[];
   groups: GroupResult[];
@@ -308,7 +310,13 @@ function readRecords(path: string): { evals: EvalRecord[]; diags: DiagRecord[] }
   if (!existsSync(path)) return { evals, diags };
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
-    const r = JSON.parse(line) as { type: string };
+    let r: { type: string };
+    try {
+      r = JSON.parse(line) as { type: string };
+    } catch {
+      // A run killed mid-write leaves a torn last line (resume drops it).
+      continue;
+    }
     if (r.type === 'eval') evals.push(r as EvalRecord);
     else if (r.type === 'diag') diags.push(r as DiagRecord);
   }
@@ -322,43 +330,45 @@ function bestAccuracy(summary: RunSummary): number {
   return best.metric === 'accuracy' ? (best.test.value ?? NaN) : NaN;
 }
 
+/** What a run directory holds, as the tables and figures read it (numbers NaN until the run ran to its end). */
+export function runResult(runDir: string, group: string, rule: string, values: Record<string, OptionValue>, seed: number): RunResult {
+  const summary = readJson<RunSummary & { status: string; error?: string }>(join(runDir, 'summary.json'));
+  const { evals, diags } = readRecords(join(runDir, 'metrics.jsonl'));
+  const layers = summary?.alignment?.layers ?? {};
+  const names = Object.keys(layers);
+  const angles = Object.fromEntries(names.map((l) => [l, layers[l]!.updateAngle]));
+  const hidden = names.slice(0, -1).map((l) => layers[l]!.updateAngle);
+  // A diverged run ran to the end: its numbers are recorded, and counted apart from the finished ones.
+  const finished = summary?.status === 'finished' || summary?.status === 'diverged';
+  return {
+    group,
+    rule,
+    values,
+    seed,
+    dir: runDir,
+    status: (summary?.status as RunResult['status']) ?? 'missing',
+    ...(summary?.error ? { error: summary.error } : {}),
+    testAccuracy: finished ? summary!.final.test.accuracy : NaN,
+    bestTestAccuracy: finished ? bestAccuracy(summary!) : NaN,
+    trainAccuracy: finished ? (summary!.final.train?.accuracy ?? NaN) : NaN,
+    testLoss: finished ? summary!.final.test.loss : NaN,
+    testNmse: finished ? (summary!.final.test.nmse ?? NaN) : NaN,
+    secPerEpoch: finished ? summary!.secPerEpoch : NaN,
+    wallSec: finished ? summary!.wallSec : NaN,
+    ...(summary?.backend ? { backend: summary.backend } : {}),
+    angles: finished ? angles : {},
+    hiddenAngle: finished ? stat(hidden).mean : NaN,
+    evals,
+    diags,
+  };
+}
+
 export function collectResults(dir: string): ComparisonResults {
   const file = readCompareFile(dir);
   const groups = groupsOf(file);
   const runs: RunResult[] = [];
   for (const g of groups) {
-    for (const seed of file.fingerprint.seeds) {
-      const runDir = join(dir, runDirName(g.label, seed));
-      const summary = readJson<RunSummary & { status: string; error?: string }>(join(runDir, 'summary.json'));
-      const { evals, diags } = readRecords(join(runDir, 'metrics.jsonl'));
-      const layers = summary?.alignment?.layers ?? {};
-      const names = Object.keys(layers);
-      const angles = Object.fromEntries(names.map((l) => [l, layers[l]!.updateAngle]));
-      const hidden = names.slice(0, -1).map((l) => layers[l]!.updateAngle);
-      // A diverged run ran to the end: its numbers are recorded, and counted apart from the finished ones.
-      const finished = summary?.status === 'finished' || summary?.status === 'diverged';
-      runs.push({
-        group: g.label,
-        rule: g.rule,
-        values: g.values,
-        seed,
-        dir: runDir,
-        status: (summary?.status as RunResult['status']) ?? 'missing',
-        ...(summary?.error ? { error: summary.error } : {}),
-        testAccuracy: finished ? summary!.final.test.accuracy : NaN,
-        bestTestAccuracy: finished ? bestAccuracy(summary!) : NaN,
-        trainAccuracy: finished ? (summary!.final.train?.accuracy ?? NaN) : NaN,
-        testLoss: finished ? summary!.final.test.loss : NaN,
-        testNmse: finished ? (summary!.final.test.nmse ?? NaN) : NaN,
-        secPerEpoch: finished ? summary!.secPerEpoch : NaN,
-        wallSec: finished ? summary!.wallSec : NaN,
-        ...(summary?.backend ? { backend: summary.backend } : {}),
-        angles: finished ? angles : {},
-        hiddenAngle: finished ? stat(hidden).mean : NaN,
-        evals,
-        diags,
-      });
-    }
+    for (const seed of file.fingerprint.seeds) runs.push(runResult(join(dir, runDirName(g.label, seed)), g.label, g.rule, g.values, seed));
   }
   const results: GroupResult[] = groups.map((g) => {
     const mine = runs.filter((r) => r.group === g.label && r.status === 'finished');
@@ -380,7 +390,8 @@ export function collectResults(dir: string): ComparisonResults {
       angles: Object.fromEntries(layerNames.map((l) => [l, stat(mine.map((r) => r.angles[l] ?? NaN))])),
     };
   });
-  return { dir, command: file.command, grid: Object.keys(file.fingerprint.grid ?? {}), groups: results, runs };
+  const first = Object.values(file.fingerprint.configs)[0];
+  return { dir, command: file.command, ...(first ? { model: first.model.name, dataset: first.dataset.name } : {}), grid: Object.keys(file.fingerprint.grid ?? {}), groups: results, runs };
 }
 
 const CSV_COLUMNS = ['seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'test_nmse', 'sec_per_epoch', 'hidden_angle_deg'] as const;

@@ -131,6 +131,9 @@ export interface Best {
   val?: { value: number; step: number; test: number };
 }
 
+/** Evaluations in a run when --eval-every is 0 (besides those at epoch ends): enough points for a learning curve. */
+export const AUTO_EVALUATIONS = 20;
+
 /** A run ends diverged when its final test loss exceeds its initial one this many times. */
 export const DIVERGED_FACTOR = 100;
 
@@ -409,6 +412,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   const stepsPerEpoch = Math.ceil(nTrain / batchSize);
   const totalSteps = config.training.steps ?? (config.training.epochs ?? 1) * stepsPerEpoch;
   const epochs = totalSteps / stepsPerEpoch;
+  const evalInterval = evalEvery > 0 ? evalEvery : Math.max(1, Math.ceil(totalSteps / AUTO_EVALUATIONS));
   const evalSplits: Split[] = dataset.size('val') > 0 ? ['val', 'test'] : ['test'];
   const metricsPath = join(runDir, 'metrics.jsonl');
   const ruleRng = rngs.stream('rule');
@@ -638,7 +642,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
         });
       }
       const endOfEpoch = st.step % stepsPerEpoch === 0 || st.step === totalSteps;
-      const evalNow = endOfEpoch || (evalEvery > 0 && st.step % evalEvery === 0);
+      const evalNow = endOfEpoch || st.step % evalInterval === 0;
       if (evalNow) {
         const results = evalAll();
         const record: EvalRecord = {

@@ -1,13 +1,12 @@
 /**
- * Trial outputs against targets, for the comparison report of task runs: for
- * each group, the first finished run (lowest seed) is loaded from its final
- * checkpoint and run noise-free on the first few test trials; the figure shows
- * the first output channel over time with the target where the loss counts.
+ * Trial outputs against targets, for the reports of task runs: for each
+ * group, the first run given (lowest seed) is loaded from its last checkpoint
+ * and run noise-free on the first few test trials; the figure shows the first
+ * output channel over time with the target where the loss counts.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { TopLevelSpec as Spec } from 'vega-lite';
-import type { ComparisonResults } from './compare.js';
-import { groupColor } from './report.js';
+import type { RunResult } from './compare.js';
+import { groupColor, SCHEMA, type Figure, type Spec } from './plots.js';
 import { loadRun } from './run.js';
 
 interface Point {
@@ -18,11 +17,11 @@ interface Point {
   value: number;
 }
 
-/** Null unless the runs are on a task whose output is a signal (mse, mse-decision). */
-export async function trialOutputsSpec(results: ComparisonResults, trials = 3): Promise<Spec | null> {
+/** The first of `runs` in each group, from its last checkpoint; null unless the runs are on a task whose output is a signal (mse, mse-decision). */
+export async function trialOutputsFigure(runs: RunResult[], groups: string[], trials = 3): Promise<Figure | null> {
   const values: Point[] = [];
-  for (const group of results.groups.map((r) => r.group)) {
-    const run = results.runs.find((r) => r.group === group && r.status === 'finished');
+  for (const group of groups) {
+    const run = runs.find((r) => r.group === group);
     if (!run) continue;
     const loaded = await loadRun(run.dir);
     const { dataset, model, params, config } = loaded;
@@ -48,10 +47,8 @@ export async function trialOutputsSpec(results: ComparisonResults, trials = 3): 
     }
   }
   if (!values.length) return null;
-  const groups = results.groups.map((r) => r.group);
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Output (line) and target (black dots, where the loss counts) on the first test trials, first finished seed of each group',
+  const spec = {
+    $schema: SCHEMA,
     data: { values },
     facet: { row: { field: 'group', type: 'nominal', sort: groups, title: null }, column: { field: 'trial', type: 'nominal', title: null } },
     spec: {
@@ -71,4 +68,6 @@ export async function trialOutputsSpec(results: ComparisonResults, trials = 3): 
       ],
     },
   } as Spec;
+  const which = runs.length > 1 ? ', first seed of each group' : '';
+  return { title: `Trial outputs against targets (line: output; black dots: target, where the loss counts) on the first test trials${which}`, spec };
 }

@@ -40,6 +40,8 @@ export interface AnalyzeRunOptions {
   force?: boolean;
   /** Whether the run finished (analysis.json records it; the tables mark unfinished runs). */
   finished?: boolean;
+  /** Whether its training diverged (the tables and figures mark it). */
+  diverged?: boolean;
 }
 
 /** The stored analyses of a run, if they are of the checkpoint at `step` (older results describe other weights). */
@@ -84,6 +86,7 @@ export async function analyzeRun(runDir: string, request: AnalyzeRequest, option
         seed: config.seed,
         step: run.step,
         finished: options.finished ?? prev?.finished ?? true,
+        diverged: options.diverged ?? prev?.diverged ?? false,
         measures: { ...(prev?.measures ?? {}) },
         wallSec: 0,
       };

@@ -14,6 +14,7 @@ import type { Capability, Dataset, Model, Params, RegistryItem, ResolvedOptions 
 
 export type Spec = vl.TopLevelSpec;
 
+/** A figure of a page: its caption and its vega-lite spec. */
 export interface Figure {
   title: string;
   spec: Spec;
@@ -74,6 +75,8 @@ export interface RunAnalysis {
   step: number;
   /** False for a run analysed before it finished (--include-unfinished). */
   finished: boolean;
+  /** True for a run whose training diverged (its loss grew by orders of magnitude). */
+  diverged?: boolean;
   /** How each stored result was computed, by analysis name. */
   measures: Record<string, Measure>;
   /** Wall time of the last `analyze` of the run. */

@@ -8,9 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stat, type Stat } from '../compare.js';
+import { cell, escape, htmlPage, htmlTable } from '../page.js';
+import { groupColor, SCHEMA } from '../plots.js';
 import { analyses } from '../registries.js';
-import { groupColor, renderSvg } from '../report.js';
-import type { AnalysisRecord, Column, Figure, RunAnalysis, Spec } from './contract.js';
+import type { AnalysisRecord, Column, Figure, RunAnalysis } from './contract.js';
 
 /** The numbers a table row shows, per run, from every analysis that ran on it. */
 export function runNumbers(a: RunAnalysis): Record<string, number> {
@@ -24,6 +25,8 @@ export interface GroupAnalysis {
   runs: number;
   /** Runs analysed before they finished (--include-unfinished). */
   unfinished: number;
+  /** Runs whose training diverged (counted in, and marked). */
+  diverged: number;
   stats: Record<string, Stat>;
 }
 
@@ -36,6 +39,7 @@ export function aggregate(list: RunAnalysis[], groups: string[]): GroupAnalysis[
       group,
       runs: mine.length,
       unfinished: runs.filter((a) => a.finished === false).length,
+      diverged: runs.filter((a) => a.diverged === true).length,
       stats: Object.fromEntries(keys.map((k) => [k, stat(mine.map((m) => m[k] ?? NaN).filter(Number.isFinite))])),
     };
   });
@@ -52,7 +56,10 @@ const fmt = (s: Stat | undefined, digits: number, scale = 1) =>
 /** Header + rows: one row per group (mean ± std over seeds), only the columns that have numbers. */
 export function analysisRows(groups: GroupAnalysis[], label = 'rule'): string[][] {
   const cols = columns().filter((c) => groups.some((r) => r.stats[c.key]?.n));
-  const runs = (r: GroupAnalysis) => `${r.runs}${r.unfinished ? ` (${r.unfinished} unfinished)` : ''}`;
+  const runs = (r: GroupAnalysis) => {
+    const marks = [r.unfinished ? `${r.unfinished} unfinished` : '', r.diverged ? `${r.diverged} diverged` : ''].filter(Boolean);
+    return `${r.runs}${marks.length ? ` (${marks.join(', ')})` : ''}`;
+  };
   return [[label, 'runs', ...cols.map((c) => c.title)], ...groups.map((r) => [r.group, runs(r), ...cols.map((c) => fmt(r.stats[c.key], c.digits, c.scale))])];
 }
 
@@ -100,61 +107,70 @@ export function trainingFigures(runs: { group: string; seed: number; dir: string
   });
 }
 
-/** Bars of the mean over seeds with every seed as a point, one bar per group (the per-group figures of analysis.html). */
-export function perGroupSpec(values: { group: string; seed: number; value: number }[], groups: string[], title: string): Spec | null {
-  const shown = values.filter((v) => Number.isFinite(v.value));
-  if (!shown.length) return null;
+/** A linear axis, or a log one where the values span decades (symlog when their signs differ), so one extreme run does not flatten the others. */
+export function valueScale(values: number[]): { type: 'linear' | 'log' | 'symlog'; zero?: boolean } {
+  const mags = values.filter((v) => v !== 0).map(Math.abs);
+  if (mags.length < 2 || Math.max(...mags) / Math.min(...mags) < 100) return { type: 'linear', zero: false };
+  return values.every((v) => v > 0) ? { type: 'log' } : { type: 'symlog' };
+}
+
+/**
+ * One number per run, by group: each run a dot (a cross for a run whose
+ * training diverged), the mean over seeds a short line. Null for fewer than
+ * two runs: the table already shows a single number.
+ */
+export function perGroupFigure(values: { group: string; seed: number; value: number; diverged?: boolean }[], groups: string[], what: string, axisTitle: string): Figure | null {
+  const shown = values.filter((v) => Number.isFinite(v.value)).map((v) => ({ ...v, run: v.diverged ? 'diverged' : 'finished' }));
+  if (shown.length < 2) return null;
+  const scale = valueScale(shown.map((v) => v.value));
+  const seeds = shown.length > new Set(shown.map((v) => v.group)).size;
+  const diverged = shown.some((v) => v.diverged);
+  const y = { field: 'value', type: 'quantitative' as const, title: `${axisTitle}${scale.type === 'linear' ? '' : ` (${scale.type})`}`, scale };
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 260,
-    height: 220,
-    data: { values: shown },
-    encoding: { x: { field: 'group', type: 'nominal', sort: groups, title: null }, color: { ...groupColor(groups), legend: null } },
-    layer: [
-      { mark: { type: 'bar', opacity: 0.35 }, encoding: { y: { aggregate: 'mean', field: 'value', type: 'quantitative', title } } },
-      { mark: { type: 'point', filled: true, size: 50 }, encoding: { y: { field: 'value', type: 'quantitative' } } },
-    ],
+    title: `${what} per group${seeds ? ' (line: mean over seeds; dots: seeds)' : ''}${diverged ? '; ✕: runs that diverged' : ''}`,
+    spec: {
+      $schema: SCHEMA,
+      width: Math.max(160, 60 * groups.length),
+      height: 220,
+      data: { values: shown },
+      encoding: { x: { field: 'group', type: 'nominal', sort: groups, title: null, axis: { labelAngle: -30 } }, color: { ...groupColor(groups), legend: null } },
+      layer: [
+        ...(seeds ? [{ mark: { type: 'tick' as const, thickness: 3, size: 28 }, encoding: { y: { ...y, aggregate: 'mean' as const } } }] : []),
+        {
+          mark: { type: 'point', filled: true, size: 60, opacity: 0.9 },
+          encoding: { y, shape: { field: 'run', type: 'nominal', scale: { domain: ['finished', 'diverged'], range: ['circle', 'cross'] }, legend: null } },
+        },
+      ],
+    },
   };
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** The head of analysis.html: a short title, the analyze command, and for a comparison the command that trained it. */
+export interface PageHead {
+  title: string;
+  command: string;
+  of?: string;
+}
 
-/** analysis.html for one run or a compare directory. */
-export async function analysisPage(title: string, list: RunAnalysis[], groups: string[], label = 'rule'): Promise<string> {
+/**
+ * analysis.html for one run or a compare directory: a short title with the
+ * command below it, how each measure was computed, the table, text results and
+ * the figures of what was computed.
+ */
+export async function analysisPage(head: PageHead, list: RunAnalysis[], groups: string[], label = 'rule'): Promise<string> {
   const figures: Figure[] = analyses.entries().flatMap((e) => e.figures?.(list, groups) ?? []);
   figures.push(...trainingFigures(list.map((a) => ({ group: a.group, seed: a.seed, dir: a.runDir })), groups));
-  const svgs = await Promise.all(figures.map((f) => renderSvg(f.spec)));
   const rows = analysisRows(aggregate(list, groups), label);
   const backends = [...new Set(list.flatMap((a) => Object.values(a.measures).map((m) => m.backend)))].join(', ');
-  const setting = [...settings(list), `Backend ${backends}.`].map(escape).join(' ');
-  const preformatted = texts(list, list.length > 1)
-    .map((t) => `<pre>${escape(t)}</pre>`)
-    .join('\n');
-  const tableHtml = `<table>\n<thead><tr>${rows[0]!.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>\n<tbody>\n${rows
-    .slice(1)
-    .map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
-    .join('\n')}\n</tbody>\n</table>`;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escape(title)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.8rem; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-figure { margin: 1.5rem 0; display: inline-block; vertical-align: top; }
-figcaption { font-weight: 600; margin-bottom: 0.5rem; }
-</style>
-</head>
-<body>
-<h1>${escape(title)}</h1>
-<p>${setting} Mean ± std over seeds.</p>
-${tableHtml}
-${preformatted}
-${figures.map((f, i) => `<figure><figcaption>${escape(f.title)}</figcaption>\n${svgs[i]}\n</figure>`).join('\n')}
-</body>
-</html>
-`;
+  const seeds = list.length > new Set(list.map((a) => a.group)).size;
+  const setting = [...settings(list), `Backend ${backends}.`, ...(seeds ? ['Mean ± std over seeds (n − 1).'] : [])].map(escape).join(' ');
+  const text = texts(list, list.length > 1).join('');
+  const flagged = (r: string[]) => / \(.*(unfinished|diverged)/.test(r[1] ?? '');
+  const body = [
+    ...(head.of ? [`<p>Runs of <code>${escape(head.of)}</code>.</p>`] : []),
+    `<p>${setting}</p>`,
+    htmlTable(rows[0]!, rows.slice(1).map((r) => r.map((c, i) => cell(c, i === 1 && flagged(r))))),
+    ...(text ? [`<pre>${escape(text)}</pre>`] : []),
+  ].join('\n');
+  return htmlPage({ title: head.title, command: head.command, body, figures });
 }

@@ -84,6 +84,7 @@ export function requestFrom(raw: Raw, given: (attr: string) => boolean): Analyze
 
 interface RunStatus {
   finished: boolean;
+  diverged: boolean;
   /** Whether it has a checkpoint and no live process holds it. */
   analysable: boolean;
   /** How the run stands, for messages: "finished", "interrupted at step 187 of 375", … */
@@ -100,9 +101,10 @@ function runStatus(dir: string): RunStatus {
   }
   const checkpoint = checkpointDir(dir) !== null;
   const owner = lockOwner(dir);
-  if (owner) return { finished: false, analysable: false, text: `is in use by pid ${owner.pid} on ${owner.host}` };
-  if (!checkpoint) return { finished: false, analysable: false, text: summary ? 'has no checkpoint to analyse (checkpoint/ is missing)' : 'has not started (no checkpoint to analyse)' };
-  if (summary?.status === 'finished' || summary?.status === 'diverged') return { finished: true, analysable: true, text: summary.status };
+  const stopped = { finished: false, diverged: false };
+  if (owner) return { ...stopped, analysable: false, text: `is in use by pid ${owner.pid} on ${owner.host}` };
+  if (!checkpoint) return { ...stopped, analysable: false, text: summary ? 'has no checkpoint to analyse (checkpoint/ is missing)' : 'has not started (no checkpoint to analyse)' };
+  if (summary?.status === 'finished' || summary?.status === 'diverged') return { finished: true, diverged: summary.status === 'diverged', analysable: true, text: summary.status };
   const at = (() => {
     try {
       return (JSON.parse(readFileSync(join(checkpointDir(dir)!, 'state.json'), 'utf8')) as { step: number }).step;
@@ -111,9 +113,9 @@ function runStatus(dir: string): RunStatus {
     }
   })();
   const of = summary?.totalSteps ? ` of ${summary.totalSteps}` : '';
-  if (summary?.status === 'failed') return { finished: false, analysable: true, text: `failed (last checkpoint at step ${at}${of})` };
-  if (summary?.status === 'interrupted') return { finished: false, analysable: true, text: `was interrupted at step ${at}${of}` };
-  return { finished: false, analysable: true, text: `did not finish (its process stopped; last checkpoint at step ${at})` };
+  if (summary?.status === 'failed') return { ...stopped, analysable: true, text: `failed (last checkpoint at step ${at}${of})` };
+  if (summary?.status === 'interrupted') return { ...stopped, analysable: true, text: `was interrupted at step ${at}${of}` };
+  return { ...stopped, analysable: true, text: `did not finish (its process stopped; last checkpoint at step ${at})` };
 }
 
 /** Which checkpoint steps were analysed: one line, naming the runs analysed before they finished. */
@@ -206,6 +208,7 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
             ...(tgt.kind === 'compare' ? { group: run.group } : {}),
             force: Boolean(raw['force']),
             finished: status.finished,
+            diverged: status.diverged,
           });
           done.push(a);
           say(`[${label}] step ${a.step}${status.finished ? '' : ' (unfinished)'}, done in ${duration((performance.now() - started) / 1000)}`);
@@ -238,9 +241,11 @@ Hessian-vector products are exact (double backprop with second-order-safe gradie
         skipped,
         wallSec,
       };
-      const title = tgt.kind === 'compare' ? `biocredit analysis: ${tgt.command ?? tgt.dir}` : `biocredit analysis: ${done[0]!.rule} / ${done[0]!.model} / ${done[0]!.dataset}`;
+      const rules = [...new Set(done.map((a) => a.rule))].join(', ');
+      const title = `Analysis: ${rules} on ${done[0]!.model} / ${done[0]!.dataset}${tgt.kind === 'run' ? ` (seed ${done[0]!.seed})` : ''}`;
+      const command = ['biocredit', ...process.argv.slice(2)].join(' ');
       if (tgt.kind === 'compare') atomicWriteJson(join(tgt.dir, ANALYSIS_FILE), summary);
-      atomicWrite(join(tgt.dir, 'analysis.html'), await analysisPage(title, done, groups, tgt.label));
+      atomicWrite(join(tgt.dir, 'analysis.html'), await analysisPage({ title, command, ...(tgt.command ? { of: tgt.command } : {}) }, done, groups, tgt.label));
       if (raw['json']) {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       } else {

@@ -36,7 +36,7 @@ import { rules as ruleRegistry } from '../registries.js';
 import { trainingFigures } from '../analysis/report.js';
 import { buildRun, loadDataset } from '../run.js';
 import type { Dataset } from '../types.js';
-import { trialOutputsSpec } from '../trials.js';
+import { trialOutputsFigure } from '../trials.js';
 import { comparisonReport } from '../report.js';
 import { lockDir } from '../lock.js';
 import { makeDir, prepareRun } from '../trainer.js';
@@ -355,11 +355,9 @@ directory is refused.`,
       const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
       atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
       atomicWrite(join(dir, 'results.json'), json);
-      const trials = await trialOutputsSpec(results);
-      const extra = [
-        ...(trials ? [{ title: 'Trial outputs against targets', spec: trials }] : []),
-        ...trainingFigures(results.runs, results.groups.map((r) => r.group)),
-      ];
+      const labels = results.groups.map((r) => r.group);
+      const trials = await trialOutputsFigure(results.runs.filter((r) => r.status === 'finished' || r.status === 'diverged'), labels);
+      const extra = [...(trials ? [trials] : []), ...trainingFigures(results.runs, labels)];
       atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
       if (raw['json']) {
         process.stdout.write(json);

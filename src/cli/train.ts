@@ -1,12 +1,13 @@
 /** `biocredit train`: one run from flags, or `--resume RUN_DIR`. */
 import chalk from 'chalk';
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBackendChoice } from '../backend.js';
 import { TRAIN_OPTIONS } from '../config.js';
 import { UsageError } from '../errors.js';
 import { flagName, parse, parseFlag } from '../options.js';
+import { writeRunReport } from '../run-report.js';
 import { resume, train, type Reporter, type RunSummary } from '../trainer.js';
 import { addTrainFlags, attributeName, readTrainFlags, type RawFlags } from './flags.js';
 import { duration, int, num, pct, table } from './format.js';
@@ -40,7 +41,25 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
   cmd.action(async (raw: RawFlags) => {
     const fromCli = (attr: string) => cmd.getOptionValueSource(attr) === 'cli';
     const terminal = ipcAvailable() ? null : createCliReporter({ quiet: Boolean(raw['quiet']), tty: Boolean(process.stderr.isTTY) });
-    const reporter: Reporter = terminal ?? createIpcReporter();
+    // The run directory, once the run has one: a run of this command (not a compare worker) gets its report.html there.
+    let runDir: string | null = null;
+    const reporter: Reporter = terminal
+      ? {
+          ...terminal,
+          start: (info) => {
+            runDir = info.runDir;
+            terminal.start?.(info);
+          },
+        }
+      : createIpcReporter();
+    const report = async () => {
+      if (!terminal || !runDir) return;
+      try {
+        await writeRunReport(runDir, ['biocredit', ...process.argv.slice(2)].join(' '));
+      } catch (e) {
+        process.stderr.write(`biocredit: warning: could not write ${join(runDir, 'report.html')}: ${(e as Error).message}\n`);
+      }
+    };
     const controller = new AbortController();
     const onSignal = () => {
       if (controller.signal.aborted) process.exit(130);
@@ -91,12 +110,18 @@ A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --r
           { ...(raw['out'] !== undefined ? { out: String(raw['out']) } : {}), reporter, signal: controller.signal },
         );
       }
+    } catch (e) {
+      terminal?.stop();
+      // A failed run keeps its curves up to the failure.
+      await report();
+      throw e;
     } finally {
       terminal?.stop();
       process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
       process.removeListener('SIGINT', ignore).removeListener('SIGTERM', stop).removeListener('message', onMessage).removeListener('disconnect', stop);
       if (!terminal) process.disconnect?.();
     }
+    await report();
     if (raw['json']) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else if (terminal) process.stdout.write(`${summaryText(summary)}\n`);
     if (summary.status === 'interrupted') {
@@ -139,6 +164,6 @@ export function summaryText(s: RunSummary): string {
       .join(', ');
     lines.push(`update vs backprop angle at step ${s.alignment.step}: ${angles}`);
   }
-  lines.push(`run dir ${s.runDir}`);
+  lines.push(`run dir ${s.runDir}${existsSync(join(s.runDir, 'report.html')) ? ' (report.html: learning curves)' : ''}`);
   return lines.join('\n');
 }

@@ -55,7 +55,7 @@ describe.each(TABLE.filter((t) => t.entry.run))('analysis $name after training',
     if (declared.length) expect(declared.some((k) => k in numbers)).toBe(true);
     const rows = analysisRows(aggregate([a], [a.group]));
     expect(rows[1]![0]).toBe(a.group);
-    expect(await analysisPage('contract', [a], [a.group])).toContain('<table>');
+    expect(await analysisPage({ title: 'contract', command: 'biocredit analyze RUN' }, [a], [a.group])).toContain('<table>');
   });
 });
 

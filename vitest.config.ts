@@ -13,6 +13,10 @@ export default defineConfig({
     // backend is single-threaded, so a second file uses the other core).
     pool: 'forks',
     maxWorkers: availableParallelism(),
+    // In a log (CI, a pipe) the default reporter prints a file only when all its tests
+    // are done, and a contract table takes minutes: print each test as it finishes.
+    // A terminal keeps the default view, which shows the files and tests under way.
+    reporters: [process.stdout.isTTY ? 'default' : 'verbose'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },

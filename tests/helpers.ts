@@ -58,17 +58,20 @@ export function oneLineError(r: { code: number; stderr: string }, pattern: RegEx
   expect(lines[0]).toMatch(pattern);
 }
 
+/** The CLI's environment: the test's, without a COLUMNS a developer's shell exported (output is fitted to it), plus `env`. */
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  delete base['COLUMNS'];
+  return { ...base, ...env, FORCE_COLOR: '0' };
+}
+
 export function runCli(args: string[], env: Record<string, string> = {}): CliResult {
-  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    cwd: ROOT,
-    env: { ...process.env, ...env, FORCE_COLOR: '0' },
-  });
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, env: cliEnv(env) });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function spawnCli(args: string[]) {
-  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: 'pipe' });
+export function spawnCli(args: string[], env: Record<string, string> = {}) {
+  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: cliEnv(env), stdio: 'pipe' });
 }
 
 /**

@@ -7,7 +7,7 @@
  * unchanged) and, for a compare directory, analysis.json and analysis.html
  * beside compare.json.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ANALYSIS_FILE, analyzeRun, type AnalyzeRequest } from '../analysis/analyze.js';
@@ -21,7 +21,7 @@ import { BusyError, lockOwner } from '../lock.js';
 import { flagName, parseFlag, type OptionSpec } from '../options.js';
 import { analyses } from '../registries.js';
 import type { ResolvedOptions } from '../types.js';
-import { attributeName, describe } from './flags.js';
+import { attributeName, backendOption, describe } from './flags.js';
 import { duration, table } from './format.js';
 
 type Raw = Record<string, string | boolean | undefined>;
@@ -165,7 +165,7 @@ export function analyzeCommand(): Command {
   for (const { spec, owners } of optionFlags()) cmd.option(spec.flag, `${describe(spec)} [${owners.join(', ')}]`);
   cmd.optionsGroup('Output:');
   cmd
-    .addOption(new Option('--backend <name>', 'auto | node | wasm | cpu (default: best available)'))
+    .addOption(backendOption())
     .option('--include-unfinished', 'also analyse runs that did not finish (interrupted or failed), at their last checkpoint, marked as such')
     .option('--force', 'compute the chosen analyses again even where a run’s analysis.json holds them with the same options')
     .option('--json', 'print the results as JSON on stdout')
@@ -174,11 +174,14 @@ export function analyzeCommand(): Command {
       'after',
       `
 Examples:
-  $ biocredit analyze runs/20261122-120000-bp-mlp-mnist
-  $ biocredit analyze runs/compare-mlp-mnist-1a2b3c4d --hessian top-k=3,trace,density
+  $ biocredit analyze RUN
+  $ biocredit analyze COMPARE --hessian top-k=3,trace,density
   $ biocredit analyze RUN --hessian top-k=1 --params l1/W --points 10000 --sharpness --geometry
   $ biocredit analyze RNN_RUN --hessian top-k=1 --params rnn/J --dynamics
   $ biocredit analyze GLN_RUN --implicit-bias --no-gap
+
+RUN stands for a run directory (runs/<timestamp>-<rule>-<model>-<dataset> by default),
+COMPARE for a compare directory (runs/compare-<model>-<dataset>-<hash> by default).
 
 Hessian-vector products are exact (double backprop with second-order-safe gradients; see docs/architecture.md, "Curvature").`,
     )

@@ -42,8 +42,9 @@ import { lockDir } from '../lock.js';
 import { makeDir, prepareRun } from '../trainer.js';
 import { addTrainFlags, attributeName, readTrainFlags, type ParsedTrainFlags, type RawFlags } from './flags.js';
 import { gridGroups, parseGrid, type GridAxis } from './grid.js';
-import { duration, num, pct, table } from './format.js';
+import { barLine, duration, fitFields, num, pct, table, terminalWidth, type Field } from './format.js';
 import { IPC_ENV, type WorkerMessage } from './ipc.js';
+import { progressIntervalSec } from './reporter.js';
 
 const BIN = fileURLToPath(new URL('../../bin/biocredit.js', import.meta.url));
 
@@ -71,6 +72,8 @@ interface RunView {
   step: number;
   totalSteps: number;
   testAccuracy: number;
+  /** Seconds to the end of the run, as its worker last estimated. */
+  etaSec: number;
   /** Regression tasks: the normalized test error. */
   testNmse?: number;
   error?: string;
@@ -87,42 +90,69 @@ interface LiveView {
   stop(): void;
 }
 
-function createLiveView(views: RunView[], tty: boolean, quiet: boolean): LiveView {
+function createLiveView(views: RunView[], tty: boolean, quiet: boolean, intervalSec: number): LiveView {
   if (quiet) return { update() {}, line() {}, stop() {} };
+  const columns = () => terminalWidth(process.stderr);
   if (!tty) {
+    const interval = intervalSec * 1000;
+    const lastLine = new Map<string, number>();
+    // A line names its run first; the rest fits the width (COLUMNS) when one is set.
+    const say = (v: RunView, fields: Field[]) => {
+      const lead = `[${v.label}]`;
+      const width = columns();
+      process.stderr.write(`${lead} ${fitFields(fields, width === undefined ? undefined : width - lead.length - 1)}\n`);
+    };
+    const epoch = (v: RunView): Field => ({ text: `epoch ${num(v.epoch, 2)}/${num(v.epochs, 2)}`, rank: 1 });
     return {
       update(v, event) {
-        if (event === 'start') process.stderr.write(`[${v.label}] ${v.run.state === 'resume' ? 'resuming' : 'started'}\n`);
-        else if (event === 'eval') process.stderr.write(`[${v.label}] epoch ${num(v.epoch, 2)}/${num(v.epochs, 2)} test ${testMetric(v)}\n`);
-        else if (event === 'end') process.stderr.write(`[${v.label}] ${v.status}${v.error ? `: ${v.error}` : ''}\n`);
+        if (event === 'start') {
+          process.stderr.write(`[${v.label}] ${v.run.state === 'resume' ? 'resuming' : 'started'}\n`);
+          lastLine.set(v.label, Date.now());
+        } else if (event === 'progress') {
+          // Each running run reports at a steady interval, so a log shows the comparison is alive between evaluations.
+          const now = Date.now();
+          if (now - (lastLine.get(v.label) ?? 0) < interval) return;
+          lastLine.set(v.label, now);
+          say(v, [{ text: `step ${v.step}/${v.totalSteps}`, rank: 0 }, epoch(v), { text: `ETA ${duration(v.etaSec)}`, rank: 2 }]);
+        } else if (event === 'eval') {
+          say(v, [epoch(v), { text: `test ${testMetric(v)}`, rank: 0 }]);
+        } else if (event === 'end') {
+          process.stderr.write(`[${v.label}] ${v.status}${v.error ? `: ${v.error}` : ''}\n`);
+        }
       },
       line: (text) => process.stderr.write(`${text}\n`),
       stop() {},
     };
   }
   const width = Math.max(...views.map((v) => v.label.length));
+  const status = (v: RunView) =>
+    v.status === 'failed' ? chalk.red('failed') : v.status === 'finished' || v.status === 'skipped' ? chalk.green(v.status) : v.status;
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
-      format: ' {label} {bar} {percentage}% | epoch {epoch} | test {test} | {status}',
+      // The run's label and status come first, then its test metric; a narrow terminal shrinks the bar and drops the epoch.
+      format: (options, params, payload: { view: RunView }) => {
+        const v = payload.view;
+        const fields: Field[] = [
+          { text: `epoch ${v.epochs ? `${num(v.epoch, 2)}/${num(v.epochs, 2)}` : '-'}`, rank: 2 },
+          { text: `test ${testMetric(v)}`, rank: 1 },
+          { text: status(v), rank: 0 },
+        ];
+        const bar = (size: number) => cliProgress.Format.BarFormat(params.progress, { ...options, barsize: size });
+        return barLine((columns() ?? params.maxWidth) - 1, ` ${v.label.padEnd(width)}`, params.progress, fields, bar, { essential: 2, maxBar: 20 });
+      },
       barsize: 20,
       hideCursor: true,
       clearOnComplete: false,
     },
     cliProgress.Presets.shades_classic,
   );
-  const fields = (v: RunView) => ({
-    label: v.label.padEnd(width),
-    epoch: v.epochs ? `${num(v.epoch, 2)}/${num(v.epochs, 2)}` : '-',
-    test: testMetric(v),
-    status: v.status === 'failed' ? chalk.red('failed') : v.status === 'finished' || v.status === 'skipped' ? chalk.green(v.status) : v.status,
-  });
-  const bars = new Map(views.map((v) => [v.label, multi.create(1, 0, fields(v))]));
+  const bars = new Map(views.map((v) => [v.label, multi.create(1, 0, { view: v })]));
   return {
     update(v) {
       const bar = bars.get(v.label)!;
       bar.setTotal(Math.max(1, v.totalSteps));
-      bar.update(v.status === 'finished' || v.status === 'skipped' ? Math.max(1, v.totalSteps) : v.step, fields(v));
+      bar.update(v.status === 'finished' || v.status === 'skipped' ? Math.max(1, v.totalSteps) : v.step, { view: v });
     },
     line: (text) => multi.log(`${text}\n`),
     stop: () => multi.stop(),
@@ -144,6 +174,7 @@ function runWorker(argv: string[], view: RunView, live: LiveView, children: Set<
     } else if (m.type === 'progress') {
       view.step = m.step;
       view.epoch = m.epoch;
+      view.etaSec = m.etaSec;
     } else {
       view.epoch = m.record.epoch;
       view.testAccuracy = m.record.test.accuracy;
@@ -248,7 +279,7 @@ directory is refused.`,
     );
   const flags = addTrainFlags(cmd, new Set(['rule', 'seed']), (c) => {
     c.requiredOption('--rules <list>', 'comma-separated rules to compare (see `biocredit list`)');
-    c.option('--seeds <k>', 'seeds per rule and swept values: 0 … k−1', '1');
+    c.option('--seeds <k>', 'seeds per rule and swept values: seeds 0 … k−1; the tables show mean ± std over them (sample std, n − 1)', '1');
     c.option('--grid <name=values>', 'sweep an option over comma-separated values, e.g. lr=1e-3,3e-3 (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
     c.option('--jobs <j>', `parallel worker processes (default: the core count, ${availableParallelism()})`);
     c.option('--out <dir>', 'compare directory (default: runs/compare-<model>-<dataset>-<hash of the settings>)');
@@ -259,6 +290,7 @@ directory is refused.`,
     const ruleNames = parseRules(String(raw['rules']));
     const k = parseFlag('--seeds', String(raw['seeds']), parse.positiveInt);
     const jobs = raw['jobs'] === undefined ? availableParallelism() : parseFlag('--jobs', String(raw['jobs']), parse.positiveInt);
+    const intervalSec = progressIntervalSec();
     const parsed = readTrainFlags(cmd, raw, flags, ruleNames);
     const axes = parseGrid((raw['grid'] as string[] | undefined) ?? [], flags, {
       dataset: String(parsed.spec.task ?? parsed.spec.dataset ?? TRAIN_OPTIONS.dataset.default),
@@ -318,8 +350,9 @@ directory is refused.`,
         step: 0,
         totalSteps: 1,
         testAccuracy: NaN,
+        etaSec: NaN,
       }));
-      const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet);
+      const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet, intervalSec);
       if (process.stderr.isTTY) views.forEach((v) => live.update(v, 'progress'));
       const children = new Set<ChildProcess>();
       let interrupted = false;

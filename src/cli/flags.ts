@@ -53,24 +53,52 @@ export function entryFlags(): Map<string, EntryFlag> {
   return out;
 }
 
-export function describe(spec: OptionSpec): string {
+/** The default a flag's help shows, or null when there is nothing to show. */
+function shownDefault(spec: OptionSpec): string | null {
   const d = spec.default;
-  const shown = d === null || d === false ? '' : Array.isArray(d) ? ` (default: ${d.join(',') || 'none'})` : ` (default: ${String(d)})`;
-  return `${spec.description}${shown}`;
+  return d === null || d === false ? null : Array.isArray(d) ? d.join(',') || 'none' : String(d);
 }
 
-/** The help text of an entry flag for the given entries: one text when they agree, else one per meaning. */
+export function describe(spec: OptionSpec): string {
+  const d = shownDefault(spec);
+  return d === null ? spec.description : `${spec.description} (default: ${d})`;
+}
+
+/**
+ * The help text of an entry flag for the given entries: one text when they agree,
+ * one text with each entry's default when only the defaults differ (eprop's
+ * --feedback is symmetric, rflo's random), else one text per meaning.
+ */
 export function describeFlag(f: EntryFlag, names: readonly string[] = [...f.specs.keys()]): string {
-  const meanings = new Map<string, string[]>();
+  const meanings = new Map<string, { specs: OptionSpec[]; who: string[] }>();
   for (const name of names) {
     const spec = f.specs.get(name);
     if (!spec) continue;
-    const text = describe(spec);
-    meanings.set(text, [...(meanings.get(text) ?? []), name]);
+    const m = meanings.get(spec.description) ?? { specs: [], who: [] };
+    m.specs.push(spec);
+    m.who.push(name);
+    meanings.set(spec.description, m);
   }
-  const only = meanings.size === 1 ? [...meanings][0] : undefined;
-  if (only) return names.length === 1 ? only[0] : `${only[0]} [${only[1].join(', ')}]`;
-  return [...meanings].map(([text, who]) => `${who.join(', ')}: ${text}`).join('; ');
+  const texts = [...meanings].map(([description, { specs, who }]) => {
+    const defaults = new Map<string, string[]>();
+    specs.forEach((spec, i) => {
+      const d = shownDefault(spec) ?? 'none';
+      defaults.set(d, [...(defaults.get(d) ?? []), who[i]!]);
+    });
+    if (defaults.size < 2) return { text: describe(specs[0]!), who, named: false };
+    const each = [...defaults].map(([d, n]) => `${d} for ${n.join(', ')}`).join('; ');
+    return { text: `${description} (default: ${each})`, who, named: true };
+  });
+  const only = texts.length === 1 ? texts[0] : undefined;
+  if (only) return names.length === 1 || only.named ? only.text : `${only.text} [${only.who.join(', ')}]`;
+  return texts.map(({ text, who }) => `${who.join(', ')}: ${text}`).join('; ');
+}
+
+/** `--backend`, as train, compare and analyze accept it. */
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'tfjs backend (default: auto = tfjs-node, else wasm, else cpu; or BIOCREDIT_BACKEND)').choices(
+    BACKEND_CHOICES as unknown as string[],
+  );
 }
 
 /** commander's attribute name of a flag such as --batch-size. */
@@ -113,11 +141,7 @@ export function addTrainFlags(cmd: Command, exclude: ReadonlySet<TrainKey>, extr
       cmd.option(o.flag, describe(o));
     }
     if (i === 0) {
-      cmd.addOption(
-        new Option('--backend <name>', 'tfjs backend (default: auto = tfjs-node, else wasm, else cpu; or BIOCREDIT_BACKEND)').choices(
-          BACKEND_CHOICES as unknown as string[],
-        ),
-      );
+      cmd.addOption(backendOption());
       extra(cmd);
     }
   });

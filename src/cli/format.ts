@@ -35,6 +35,81 @@ export function table(rows: string[][]): string {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-function visibleLength(s: string): number {
+export function visibleLength(s: string): number {
   return s.replace(ANSI, '').length;
+}
+
+/**
+ * The width to fit output to: `COLUMNS` when it is a positive integer (the
+ * standard override, which also lets a log or a test choose a width), else the
+ * stream's columns when it is a terminal, else undefined: a log keeps whole lines.
+ * A malformed COLUMNS is ignored, as other terminal programs do, since the shell
+ * or another tool may have set it.
+ */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): number | undefined {
+  const env = Number(process.env['COLUMNS']);
+  if (Number.isInteger(env) && env > 0) return env;
+  return stream.isTTY && stream.columns ? stream.columns : undefined;
+}
+
+/** One field of a status line; `rank` 0 is the most important. */
+export interface Field {
+  text: string;
+  rank: number;
+}
+
+/**
+ * Joins fields with ' | ' in the order given, keeping those that fit in `width`
+ * columns, chosen by rank (most important first). A field is dropped whole, never
+ * cut; the most important one is always kept. No width: every field.
+ */
+export function fitFields(fields: readonly Field[], width: number | undefined): string {
+  const join = (keep: ReadonlySet<Field>) => fields.filter((f) => keep.has(f)).map((f) => f.text).join(' | ');
+  if (width === undefined) return join(new Set(fields));
+  const keep = new Set<Field>();
+  for (const f of [...fields].sort((a, b) => a.rank - b.rank)) {
+    keep.add(f);
+    if (keep.size > 1 && visibleLength(join(keep)) > width) keep.delete(f);
+  }
+  return join(keep);
+}
+
+/** Breaks words (which may carry colour codes) into lines of at most `width` visible columns; a longer word gets a line of its own. */
+export function wrapWords(words: readonly string[], width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && visibleLength(line) + 1 + visibleLength(w) > width) {
+      lines.push(line);
+      line = w;
+    } else {
+      line = line ? `${line} ${w}` : w;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * One line of a progress bar, `width` columns at most: `lead`, the bar, the
+ * percentage, then `fields` fitted by rank. The fields of rank below `essential`
+ * come before the bar: when they do not fit beside a bar of `minBar` columns, the
+ * bar goes. The bar takes what the fields leave, up to `maxBar` columns.
+ */
+export function barLine(
+  width: number,
+  lead: string,
+  progress: number,
+  fields: readonly Field[],
+  bar: (size: number) => string,
+  { essential = 1, minBar = 10, maxBar = 24 }: { essential?: number; minBar?: number; maxBar?: number } = {},
+): string {
+  const pct = `${Math.floor(progress * 100)}%`;
+  const plain = `${lead} ${pct} | `;
+  const needed = visibleLength(fitFields(fields.filter((f) => f.rank < essential), undefined));
+  const room = width - visibleLength(plain) - minBar - 1;
+  if (needed > room) return plain + fitFields(fields, width - visibleLength(plain));
+  const rest = fitFields(fields, room);
+  const size = Math.min(maxBar, width - visibleLength(plain) - visibleLength(rest) - 1);
+  return `${lead} ${bar(size)} ${pct} | ${rest}`;
 }

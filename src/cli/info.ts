@@ -10,7 +10,7 @@ import { analyses, datasets, models, rules, tasks } from '../registries.js';
 import type { Registry } from '../registry.js';
 import type { RegistryItem } from '../types.js';
 import { VERSION } from '../version.js';
-import { table } from './format.js';
+import { table, terminalWidth, visibleLength, wrapWords } from './format.js';
 
 const require = createRequire(import.meta.url);
 
@@ -70,7 +70,10 @@ export function infoCommand(): Command {
 
 export function listCommand(): Command {
   return new Command('list')
-    .description('every registered rule, model, dataset, task and analysis, with a one-line description, its requirements and its reference')
+    .description(
+      'every registered rule, model, dataset, task and analysis, with a one-line description, its requirements and its reference; ' +
+        'descriptions wrap at the terminal width (COLUMNS), and output to a pipe keeps one line per entry',
+    )
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
       const groups: [string, string, Registry<RegistryItem & { requires?: readonly string[]; output?: string }>][] = [
@@ -96,13 +99,33 @@ export function listCommand(): Command {
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
+      const width = terminalWidth(process.stdout);
       const blocks = groups.map(([, title, r]) => {
         const entries = r.entries();
         if (!entries.length) return `${chalk.bold(title)}\n  (none registered yet)`;
         const needs = (e: { requires?: readonly string[]; output?: string }) =>
           [e.output === 'update' ? 'applies its own updates' : '', e.requires?.length ? `needs ${e.requires.join(', ')}` : ''].filter(Boolean).join('; ');
         const rows = entries.map((e) => [`  ${chalk.cyan(e.name)}`, e.description + (needs(e) ? chalk.dim(` [${needs(e)}]`) : ''), chalk.dim(e.reference ?? '')]);
-        return `${chalk.bold(title)}\n${table([['', '', ''], ...rows]).split('\n').slice(1).join('\n')}`;
+        const aligned = table([['', '', ''], ...rows]).split('\n').slice(1);
+        if (width === undefined || aligned.every((l) => visibleLength(l) <= width)) return `${chalk.bold(title)}\n${aligned.join('\n')}`;
+        // Too wide for the terminal: descriptions wrap under their column, and the
+        // reference follows the description, on a line of its own when it does not fit.
+        const nameWidth = Math.max(...entries.map((e) => e.name.length));
+        const indent = ' '.repeat(nameWidth + 4);
+        // A terminal barely wider than the names still gets a few words per line.
+        const room = Math.max(width - indent.length, 20);
+        const dim = (text: string) => text.split(' ').map((w) => chalk.dim(w));
+        const lines = entries.flatMap((e) => {
+          const text = wrapWords([...e.description.split(' '), ...(needs(e) ? dim(`[${needs(e)}]`) : [])], room);
+          if (e.reference) {
+            const last = text.length - 1;
+            const ref = chalk.dim(e.reference);
+            if (visibleLength(text[last]!) + 2 + visibleLength(ref) <= room) text[last] = `${text[last]}  ${ref}`;
+            else text.push(...wrapWords(dim(e.reference), room));
+          }
+          return text.map((t, i) => (i === 0 ? `  ${chalk.cyan(e.name)}${' '.repeat(nameWidth - e.name.length + 2)}${t}` : `${indent}${t}`));
+        });
+        return `${chalk.bold(title)}\n${lines.join('\n')}`;
       });
       process.stdout.write(`${blocks.join('\n\n')}\n`);
     });

@@ -1,12 +1,14 @@
 /**
  * Progress on stderr: a live bar with ETA on a terminal, a plain line every
  * `plainIntervalSec` seconds otherwise (logs, CI, pipes). Evaluations are
- * always printed as one line each.
+ * always printed as one line each. Lines fit the terminal's width (or COLUMNS)
+ * by dropping their least important fields; a log without COLUMNS keeps them all.
  */
 import { chalkStderr as chalk } from 'chalk';
 import cliProgress from 'cli-progress';
+import { parse, parseFlag } from '../options.js';
 import type { EvalRecord, Progress, Reporter, StartInfo } from '../trainer.js';
-import { duration, int, num, pct } from './format.js';
+import { barLine, duration, fitFields, int, num, pct, terminalWidth, type Field } from './format.js';
 
 export interface ReporterOptions {
   quiet: boolean;
@@ -14,27 +16,65 @@ export interface ReporterOptions {
   plainIntervalSec?: number;
 }
 
+const PROGRESS_ENV = 'BIOCREDIT_PROGRESS_SEC';
+
+/** Seconds between plain progress lines when stderr is not a terminal: BIOCREDIT_PROGRESS_SEC, else 10. */
+export function progressIntervalSec(): number {
+  const raw = process.env[PROGRESS_ENV];
+  return raw === undefined || raw.trim() === '' ? 10 : parseFlag(PROGRESS_ENV, raw, parse.positiveNumber);
+}
+
 /** Accuracy, or the normalized error of a regression task. */
 function metric(e: { accuracy: number; nmse?: number }): string {
   return e.nmse !== undefined ? `nmse ${num(e.nmse)}` : `acc ${pct(e.accuracy)}`;
 }
 
-export function evalLine(r: EvalRecord, epochs: number): string {
-  const parts = [
-    `epoch ${num(r.epoch, 2)}/${num(epochs, 2)}`,
-    `step ${r.step}`,
-    `train loss ${num(r.train.loss)} ${metric(r.train)}`,
+/**
+ * One evaluation: the test metric right after the epoch and step, then val,
+ * train and speed, which a narrow terminal drops first.
+ */
+export function evalLine(r: EvalRecord, epochs: number, width?: number): string {
+  const fields: Field[] = [
+    { text: `epoch ${num(r.epoch, 2)}/${num(epochs, 2)}`, rank: 1 },
+    { text: `step ${r.step}`, rank: 2 },
+    { text: chalk.bold(`test loss ${num(r.test.loss)} ${metric(r.test)}`), rank: 0 },
   ];
-  if (r.val) parts.push(`val loss ${num(r.val.loss)} ${metric(r.val)}`);
-  parts.push(chalk.bold(`test loss ${num(r.test.loss)} ${metric(r.test)}`));
-  // No training step has been timed yet at step 0.
-  parts.push(Number.isFinite(r.examplesPerSec) ? `${int(r.examplesPerSec)} ex/s` : '— ex/s', duration(r.wallSec));
-  return parts.join(' | ');
+  if (r.val) fields.push({ text: `val loss ${num(r.val.loss)} ${metric(r.val)}`, rank: 3 });
+  fields.push(
+    { text: `train loss ${num(r.train.loss)} ${metric(r.train)}`, rank: 4 },
+    // No training step has been timed yet at step 0.
+    { text: Number.isFinite(r.examplesPerSec) ? `${int(r.examplesPerSec)} ex/s` : '— ex/s', rank: 5 },
+    { text: duration(r.wallSec), rank: 6 },
+  );
+  return fitFields(fields, width);
+}
+
+/** The fields of a progress line: step/total and ETA are kept first. */
+function progressFields(p: Progress): Field[] {
+  return [
+    { text: `step ${p.step}/${p.totalSteps}`, rank: 0 },
+    { text: `epoch ${num(p.epoch, 2)}/${num(p.epochs, 2)}`, rank: 4 },
+    { text: `loss ${num(p.loss)}`, rank: 2 },
+    { text: `acc ${pct(p.accuracy)}`, rank: 3 },
+    { text: `${Number.isFinite(p.examplesPerSec) ? int(p.examplesPerSec) : '—'} ex/s`, rank: 5 },
+    { text: `ETA ${duration(p.etaSec)}`, rank: 1 },
+  ];
+}
+
+/** The plain progress line of a log. */
+function progressLine(p: Progress, width?: number): string {
+  return fitFields(progressFields(p), width);
+}
+
+/** The terminal's progress bar line, `width` columns at most (the last column is left free). */
+function progressBarLine(p: Progress, width: number, bar: (size: number) => string): string {
+  return barLine(width - 1, '', p.totalSteps > 0 ? p.step / p.totalSteps : 0, progressFields(p), bar, { essential: 2 });
 }
 
 export function createCliReporter(opts: ReporterOptions): Reporter & { stop(): void } {
+  const interval = (opts.plainIntervalSec ?? progressIntervalSec()) * 1000;
   if (opts.quiet) return { stop() {} };
-  const interval = (opts.plainIntervalSec ?? 10) * 1000;
+  const width = () => terminalWidth(process.stderr);
   let epochs = 0;
   let multi: cliProgress.MultiBar | null = null;
   let bar: cliProgress.SingleBar | null = null;
@@ -57,37 +97,32 @@ export function createCliReporter(opts: ReporterOptions): Reporter & { stop(): v
         multi = new cliProgress.MultiBar(
           {
             stream: process.stderr,
-            format: ' {bar} {percentage}% | step {value}/{total} | epoch {epoch} | loss {loss} | acc {acc} | {speed} ex/s | ETA {eta_human}',
+            format: (options, params, payload: { progress?: Progress }) => {
+              const p = payload.progress ?? { step: params.value, totalSteps: params.total, epoch: NaN, epochs, loss: NaN, accuracy: NaN, examplesPerSec: NaN, etaSec: NaN };
+              return progressBarLine(p, width() ?? params.maxWidth, (size) => cliProgress.Format.BarFormat(params.progress, { ...options, barsize: size }));
+            },
             barsize: 24,
             hideCursor: true,
             clearOnComplete: true,
-            etaBuffer: 50,
           },
           cliProgress.Presets.shades_classic,
         );
-        bar = multi.create(info.totalSteps, info.startStep, { epoch: '-', loss: '-', acc: '-', speed: '-', eta_human: '-' });
+        bar = multi.create(info.totalSteps, info.startStep, {});
       }
     },
     progress(p: Progress) {
-      const fields = {
-        epoch: `${num(p.epoch, 2)}/${num(epochs, 2)}`,
-        loss: num(p.loss),
-        acc: pct(p.accuracy),
-        speed: int(p.examplesPerSec),
-        eta_human: duration(p.etaSec),
-      };
       if (bar) {
-        bar.update(p.step, fields);
+        bar.update(p.step, { progress: p });
         return;
       }
       const now = Date.now();
       if (now - lastPlain >= interval || p.step === p.totalSteps) {
         lastPlain = now;
-        say(`step ${p.step}/${p.totalSteps} | epoch ${fields.epoch} | loss ${fields.loss} | acc ${fields.acc} | ${fields.speed} ex/s | ETA ${fields.eta_human}`);
+        say(progressLine(p, width()));
       }
     },
     eval(r: EvalRecord) {
-      say(evalLine(r, epochs));
+      say(evalLine(r, epochs, width()));
     },
     stop() {
       multi?.stop();

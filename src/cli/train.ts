@@ -27,9 +27,10 @@ Examples:
   $ biocredit train --dataset mnist --model mlp --hidden 256,256 --rule bp --epochs 3
   $ biocredit train --dataset mnist-mini --epochs 1 --json
   $ biocredit train --model convnet --rule fa --epochs 2
-  $ biocredit train --resume runs/20261122-120000-bp-mlp-mnist
+  $ biocredit train --resume RUN_DIR
 
-A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --resume.
+A run killed or interrupted (Ctrl-C) continues from its last checkpoint with --resume
+(RUN_DIR: the run directory train printed, runs/<timestamp>-<rule>-<model>-<dataset> by default).
 \`biocredit train --rule X --help\` lists the options of rule X (likewise --model, --dataset, --task).`,
     );
   const flags = addTrainFlags(cmd, new Set(), (c) => {

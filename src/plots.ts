@@ -27,7 +27,7 @@ export async function renderSvg(spec: Spec): Promise<string> {
 }
 
 /** Saturated colours that stay apart on white; a rule keeps its colour by its place in the rule registry. */
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#555555', '#bcbd22', '#393b79', '#637939', '#843c39', '#7b4173', '#3182bd', '#e6550d'];
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#393b79', '#b8860b', '#637939', '#843c39', '#7b4173', '#555555', '#3182bd', '#e6550d'];
 
 /**
  * The colour of each group: a group that is a rule (no sweep) gets its rule's
@@ -171,9 +171,10 @@ function angleFigure(runs: RunResult[], groups: string[], field: AngleField, wha
       spec: {
         width: 200,
         height: 180,
-        mark: { type: 'line', strokeWidth: 2 },
+        // Points as well as lines: a short run may have one diagnostic, which a line alone would not show.
+        mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 20 } },
         encoding: {
-          x: { field: 'x', type: 'quantitative', title: x.title, axis: AXIS },
+          x: { field: 'x', type: 'quantitative', title: x.title, axis: { ...AXIS, format: '~g' } },
           y: { aggregate: 'mean', field: 'angle', type: 'quantitative', title: 'angle (°)', scale: { zero: true }, axis: AXIS },
           color: groupColor(groups),
           detail: { field: 'order', type: 'quantitative' },

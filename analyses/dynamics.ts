@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defineAnalysis, type Figure } from '../src/analysis/contract.js';
 import type { ActivationName } from '../src/activations.js';
 import { rateOf, recurrentOf } from '../src/capabilities.js';
+import { disposeBatch } from '../src/data.js';
 import { eigenvalues } from '../src/linalg.js';
 import { option, parse } from '../src/options.js';
 import { groupColor } from '../src/plots.js';
@@ -142,7 +143,7 @@ export function rnnDynamics(
     pr = participationRatio(rates);
     rates.dispose();
   } finally {
-    tf.dispose([batch.x, batch.y, ...(batch.mask ? [batch.mask] : [])]);
+    disposeBatch(batch);
   }
   const dtSec = (dataset.dtMs ?? 1) / 1000;
   return {

@@ -220,6 +220,7 @@ function firstExamples(dataset: Dataset, split: 'train' | 'test', n: number): tf
   const b = dataset.batch(split, Int32Array.from({ length: m }, (_, i) => i));
   b.y.dispose();
   b.mask?.dispose();
+  b.hints?.dispose();
   return b.x;
 }
 

@@ -71,6 +71,7 @@ function allRows(dataset: Dataset, split: Split): { x: tf.Tensor2D; labels: Int3
   const labels = Int32Array.from(b.y.dataSync());
   b.y.dispose();
   b.mask?.dispose();
+  b.hints?.dispose();
   const x = b.x.reshape([n, -1]) as tf.Tensor2D;
   if (x !== b.x) b.x.dispose();
   return { x, labels };

@@ -8,7 +8,9 @@
  * and the temporal rules (`rnn-bptt`, `rnn-tbptt`, `rnn-eprop`, `rnn-rflo`,
  * `rnn-modprop`): ms per step of a rate RNN with N = 256, batch 32, T = 200;
  * and GEVB (`vnn-gevb`, `vnn-bp`, `mlp-1024`): a VNN with hidden widths
- * 1024, 512 under gevb and bp beside a conventional MLP of the same widths.
+ * 1024, 512 under gevb and bp beside a conventional MLP of the same widths;
+ * and target-based training (`full-force-300`, `full-force-1000`, `force-1000`):
+ * ms per time step of one chirp trial (500 steps of 1 ms) per training step.
  *
  *   npm run bench                                   # both workloads, default backend
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
@@ -26,6 +28,7 @@ import { loadRun } from '../src/run.js';
 import { LossSurface, selectParams } from '../src/analysis/hvp.js';
 import { gaussianVec, lanczosTopK } from '../src/analysis/spectrum.js';
 import { parse, parseFlag } from '../src/options.js';
+import { rules } from '../src/registries.js';
 import { Rng } from '../src/rng.js';
 import { train } from '../src/trainer.js';
 
@@ -39,7 +42,21 @@ interface Workload {
   task?: { name: string; options: Record<string, unknown> };
   /** Most steps measured (recurrent rules are slow per step). */
   maxSteps?: number;
+  /** Time steps per trial, for rules that train one trial per step (ms per time step is reported). */
+  timeSteps?: number;
 }
+
+/** One 500 ms chirp trial per training step (dt 1 ms), at the rule's own settings. */
+const leastSquaresWorkload = (rule: string, units: number): Workload => ({
+  title: `RNN N = ${units}, one 500-step chirp trial per step, ${rule}`,
+  model: 'rnn',
+  modelOptions: { units },
+  batchSize: 1,
+  rule,
+  task: { name: 'chirp', options: { durationMs: 500, trials: 8, testTrials: 1 } },
+  maxSteps: 6,
+  timeSteps: 500,
+});
 
 /** Rate RNN, N = 256 (80% excitatory, tanh), batch 32, T = 200 steps: a 50 ms pulse and 1950 ms of output at dt = 10 ms. */
 const rnnWorkload = (rule: string): Workload => ({
@@ -59,6 +76,9 @@ const WORKLOADS: Record<string, Workload> = {
   'vnn-gevb': { title: 'VNN 784·10-1024-512-1 (K = 10), batch 128, gevb', model: 'vnn', modelOptions: { hidden: [1024, 512] }, batchSize: 128, rule: 'gevb', maxSteps: 40 },
   'vnn-bp': { title: 'VNN 784·10-1024-512-1 (K = 10), batch 128, bp', model: 'vnn', modelOptions: { hidden: [1024, 512] }, batchSize: 128, maxSteps: 40 },
   'mlp-1024': { title: 'MLP 784-1024-512-10, batch 128, bp', model: 'mlp', modelOptions: { hidden: [1024, 512] }, batchSize: 128, maxSteps: 40 },
+  'full-force-300': leastSquaresWorkload('full-force', 300),
+  'full-force-1000': leastSquaresWorkload('full-force', 1000),
+  'force-1000': leastSquaresWorkload('force', 1000),
 };
 
 interface BenchResult {
@@ -86,8 +106,8 @@ async function bench(workload: string, backend: BackendChoice, maxSteps: number)
         model: w.model,
         modelOptions: w.modelOptions,
         rule: w.rule ?? 'bp',
-        optimizer: 'adam',
-        lr: 1e-3,
+        // Update rules (RLS) take no optimizer.
+        ...(rules.get(w.rule ?? 'bp').output === 'gradient' ? { optimizer: 'adam' as const, lr: 1e-3 } : {}),
         batchSize: w.batchSize,
         steps,
         logEvery: 0,
@@ -205,7 +225,8 @@ const program = new Command('bench')
       }
       for (const r of results) {
         process.stdout.write(
-          `${WORKLOADS[r.workload]!.title} + adam, ${WORKLOADS[r.workload]!.task ? 'pattern task' : 'MNIST'}\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
+          `${WORKLOADS[r.workload]!.title}${rules.get(WORKLOADS[r.workload]!.rule ?? 'bp').output === 'gradient' ? ' + adam' : ''}, ${WORKLOADS[r.workload]!.task?.name ?? 'MNIST'}\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
+            (WORKLOADS[r.workload]!.timeSteps ? `${(r.msPerStep / WORKLOADS[r.workload]!.timeSteps!).toFixed(2)} ms per time step  ` : '') +
             `tensors ${r.tensorsFirst} → ${r.tensorsLast} over ${r.steps} steps${r.tensorGrowth ? '  GROWTH' : ''}\n`,
         );
       }

@@ -17,9 +17,22 @@ import { collectResults, stat, type ComparisonResults } from '../src/compare.js'
 import { parse, parseFlag } from '../src/options.js';
 import { groupColor, isRegression, renderSvg } from '../src/plots.js';
 import { modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorEiReadout, modpropDelayedXorLastStep, modpropDelayedXorReference, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
+import { eiFullForceChirp, forceFourSines, fullForceChirp, fullForceVsForce } from './rnn/least-squares.js';
 import type { TaskExperiment } from './types.js';
 
-const EXPERIMENTS: TaskExperiment[] = [murrayPeriodic, modpropDelayedXor, modpropDelayedXorLastStep, modpropDelayedXorEach, modpropDelayedXorReference, modpropDelayedXorEiReadout, rfloDelayedXorSymmetric];
+const EXPERIMENTS: TaskExperiment[] = [
+  murrayPeriodic,
+  modpropDelayedXor,
+  modpropDelayedXorLastStep,
+  modpropDelayedXorEach,
+  modpropDelayedXorReference,
+  modpropDelayedXorEiReadout,
+  rfloDelayedXorSymmetric,
+  fullForceChirp,
+  fullForceVsForce,
+  forceFourSines,
+  eiFullForceChirp,
+];
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
 const TARGET = 0.95;
 
@@ -42,12 +55,14 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
   const steps = [...new Set(r.runs.flatMap((x) => x.evals.map((v) => v.step)))].sort((a, b) => a - b);
   const summary: { rule: string; final: number; reach: number }[] = [];
   if (regression) {
-    lines.push('| rule | source | final normalized test error Σ(z − y)²/Σy², per seed | mean ± std | final test loss ½·mean(z − y)² (the source\'s "error") |', '|---|---|---|---|---|');
+    lines.push('| rule | source | final normalized test error Σ(z − y)²/Σy², per seed | mean ± std | final test MAE, per seed | final test loss ½·mean(z − y)² (the source\'s "error") |', '|---|---|---|---|---|---|');
   } else {
     lines.push(`| rule | source | final test accuracy %, per seed | mean ± std | seeds ≥ ${100 * TARGET}% | first evaluation step ≥ ${100 * TARGET}%, per seed |`, '|---|---|---|---|---|---|');
   }
-  for (const rule of e.rules) {
-    const all = r.runs.filter((x) => x.rule === rule).sort((a, b) => a.seed - b.seed);
+  // One row per rule, or per rule and swept value (--grid).
+  const groups = r.groups.map((g) => ({ label: g.group, rule: g.rule }));
+  for (const { label, rule } of groups) {
+    const all = r.runs.filter((x) => x.group === label).sort((a, b) => a.seed - b.seed);
     const finished = all.filter((x) => x.status === 'finished');
     const s = stat(finished.map((x) => value(x.evals.at(-1)!, regression)));
     // A run that stopped (e.g. on a non-finite update) shows where.
@@ -57,27 +72,28 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
     };
     const perSeed = (f: (x: (typeof all)[number]) => string) => all.map((x) => (x.status === 'finished' ? f(x) : stopped(x))).join(', ');
     if (regression) {
-      lines.push(`| ${rule} | ${e.published[rule] ?? '—'} | ${perSeed((x) => exp(value(x.evals.at(-1)!, true)))} | ${exp(s.mean)} ± ${exp(s.std)} | ${perSeed((x) => exp(x.testLoss))} |`);
-      summary.push({ rule, final: s.n ? s.mean : Infinity, reach: NaN });
+      lines.push(`| ${label} | ${e.published[label] ?? e.published[rule] ?? '—'} | ${perSeed((x) => exp(value(x.evals.at(-1)!, true)))} | ${exp(s.mean)} ± ${exp(s.std)} | ${perSeed((x) => x.testMae.toFixed(4))} | ${perSeed((x) => exp(x.testLoss))} |`);
+      summary.push({ rule: label, final: s.n ? s.mean : Infinity, reach: NaN });
     } else {
       const first = all.map((x) => x.evals.find((v) => v.test.accuracy >= TARGET)?.step);
       const reached = first.filter((v) => v !== undefined).length;
       lines.push(
-        `| ${rule} | ${e.published[rule] ?? '—'} | ${perSeed((x) => pct(value(x.evals.at(-1)!, false)))} | ${pct(s.mean)} ± ${pct(s.std)} | ${reached}/${all.length} | ${first.map((v) => (v === undefined ? 'never' : String(v))).join(', ')} |`,
+        `| ${label} | ${e.published[label] ?? e.published[rule] ?? '—'} | ${perSeed((x) => pct(value(x.evals.at(-1)!, false)))} | ${pct(s.mean)} ± ${pct(s.std)} | ${reached}/${all.length} | ${first.map((v) => (v === undefined ? 'never' : String(v))).join(', ')} |`,
       );
       const reachSteps = first.map((v) => v ?? Infinity);
-      summary.push({ rule, final: s.n ? s.mean : -Infinity, reach: reachSteps.reduce((a, b) => a + b, 0) / reachSteps.length });
+      summary.push({ rule: label, final: s.n ? s.mean : -Infinity, reach: reachSteps.reduce((a, b) => a + b, 0) / reachSteps.length });
     }
   }
   const order = [...summary].sort((a, b) => (regression ? a.final - b.final : b.final - a.final || a.reach - b.reach)).map((x) => x.rule);
   const none = summary.filter((x) => !Number.isFinite(x.final)).map((x) => x.rule);
   lines.push('', `Ordering found (by mean final ${regression ? 'normalized error, lowest first' : 'test accuracy, then mean steps to 95%'}): ${order.join(' > ')}${none.length ? ` (${none.join(', ')}: no run finished)` : ''}.`, '');
-  const shown = steps.filter((s, i) => i === 0 || i === steps.length - 1 || s % (regression ? 1000 : 100) === 0);
+  // Every evaluation when there are few (one trial per step), else round steps.
+  const shown = steps.filter((s, i) => steps.length <= 12 || i === 0 || i === steps.length - 1 || s % (regression ? 1000 : 100) === 0);
   lines.push(`Learning curves (mean over seeds of the ${regression ? 'normalized test error' : 'test accuracy %'}):`, '');
-  lines.push(`| step | ${e.rules.join(' | ')} |`, `|---|${e.rules.map(() => '---|').join('')}`);
+  lines.push(`| step | ${groups.map((g) => g.label).join(' | ')} |`, `|---|${groups.map(() => '---|').join('')}`);
   for (const step of shown) {
-    const cells = e.rules.map((rule) => {
-      const vs = r.runs.filter((x) => x.rule === rule).map((x) => x.evals.find((v) => v.step === step)).filter((v) => v !== undefined).map((v) => value(v!, regression));
+    const cells = groups.map(({ label }) => {
+      const vs = r.runs.filter((x) => x.group === label).map((x) => x.evals.find((v) => v.step === step)).filter((v) => v !== undefined).map((v) => value(v!, regression));
       const m = stat(vs).mean;
       return regression ? exp(m) : pct(m);
     });
@@ -96,7 +112,7 @@ export function curvesSpec(e: TaskExperiment, r: ComparisonResults) {
     width: 520,
     height: 280,
     data: { values },
-    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color: groupColor(e.rules) },
+    encoding: { x: { field: 'step', type: 'quantitative', title: 'training step' }, color: groupColor(r.groups.map((g) => g.group)) },
     layer: [
       {
         mark: { type: 'line', opacity: 0.3, strokeWidth: 1 },

@@ -39,7 +39,10 @@
  *
  * Initialisation: J ~ N(0, g²/(pN)) on the mask (spectral radius ≈ g; under
  * Dale |·| with signs, balanced and scaled to radius g, above),
- * W_in ~ N(0, 1/inputs), W_out ~ N(0, 1/N), biases 0. Inputs are [B, T, inputs]
+ * W_in ~ N(0, 1/inputs), W_out ~ N(0, s²/N) (s = --readout-scale), biases 0.
+ * --integration exact replaces the Euler factor dt/τ by 1 − e^(−dt/τ), the
+ * exact solution over a step of constant drive (full-FORCE's MATLAB demos
+ * integrate their target-generating network this way). Inputs are [B, T, inputs]
  * sequences; dt comes from the task (`--dt`), τ from `--tau`.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -70,6 +73,8 @@ export const rnnOptions = [
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
   option('zeroBias', '--zero-bias', "keep the recurrent bias b at 0, not learned (ModProp's reference has none)", false, parse.boolean),
   option('outputFeedback', '--output-feedback <s>', 'feed the readout back into every unit through fixed weights U(−s, s) (FORCE: 1; 0: none)', 0, parse.nonNegativeNumber),
+  option('readoutScale', '--readout-scale <s>', 'std of the initial readout is s/√N (0: the readout starts at 0, as FORCE and full-FORCE)', 1, parse.nonNegativeNumber),
+  option('integration', '--integration <how>', 'euler (x ← x + α(−x + drive), α = dt/τ) or exact (the drive held over the step: α = 1 − e^(−dt/τ))', 'euler' as 'euler' | 'exact', parse.choice(['euler', 'exact'] as const)),
   option('recNoise', '--rec-noise <σ>', 'recurrent noise σ_rec during training (√(2α)·σ_rec·ξ per step)', 0, parse.nonNegativeNumber),
   option('inputNoise', '--input-noise <σ>', 'input noise σ_in during training (σ_in·ξ added to every input)', 0, parse.nonNegativeNumber),
 ];
@@ -100,7 +105,8 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   const n = opts.units;
   const nIn = data.inputShape[1]!;
   const nOut = data.outputSize;
-  const alpha = dt / opts.tau;
+  // Exact integration of τ dx/dt = −x + drive with the drive held over the step has the Euler form with α = 1 − e^(−dt/τ).
+  const alpha = opts.integration === 'exact' ? 1 - Math.exp(-dt / opts.tau) : dt / opts.tau;
   const f = activation(opts.activation);
   const nE = opts.dale > 0 ? Math.ceil(opts.dale * n) : n;
   if (opts.dale > 0 && nE >= n) throw new UsageError(`--dale ${opts.dale} with --units ${n} leaves no inhibitory unit`);
@@ -132,7 +138,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       const rho = Math.max(...eigenvalues(rows).map((e) => Math.hypot(e.re, e.im)));
       if (rho > 0) for (let k = 0; k < n * n; k++) J[k]! *= opts.gain / rho;
     }
-    const Wout = rng.normals(n * nOut, 1 / Math.sqrt(n));
+    const Wout = rng.normals(n * nOut, opts.readoutScale / Math.sqrt(n));
     const readoutSign = (j: number) => (j < nE ? 1 : opts.daleReadout === 'all' ? -1 : 0);
     if (dale) for (let k = 0; k < n * nOut; k++) Wout[k] = readoutSign(Math.floor(k / nOut)) * Math.abs(Wout[k]!);
     const p: Params = {
@@ -172,9 +178,14 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
    * One Euler step. Every parameter may carry a leading population axis [P, …]
    * (then the state is [P, B, N]); the single-network path is unchanged.
    */
-  const advance = (params: Params, state: State, input: tf.Tensor, options: StepOptions = {}) => {
+  // J ⊙ mask, computed once by `prepare` for a caller whose J stays fixed: the wasm product
+  // packs its right operand per new tensor, ~5 ms at N = 1000, so a fresh J ⊙ mask every step costs more than the step.
+  const MASKED = 'rnn/J⊙mask';
+  const masked = (params: Params) => params[MASKED] ?? tf.mul(params['rnn/J']!, params['rnn/mask']!);
+
+  /** One step; `J` is J ⊙ mask when the caller has it (a forward pass computes it once, not per step). */
+  const advance = (params: Params, state: State, input: tf.Tensor, options: StepOptions = {}, J: tf.Tensor = masked(params)) => {
     const noise = options.noise ?? {};
-    const J = tf.mul(params['rnn/J']!, params['rnn/mask']!);
     const u = noise.input ? tf.add(input, noise.input) : input;
     let drive = addBatchedBias(tf.add(batchedProduct(f.f(state['x']!), J), batchedProduct(u, params['rnn/Win']!)), params['rnn/b']!);
     if (feedback) drive = tf.add(drive, batchedProduct(options.feedback ?? state['z']!, params['rnn/Wfb']!));
@@ -187,6 +198,11 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     const next: State = { x };
     if (feedback) next['z'] = output;
     return { state: next, output, rate };
+  };
+
+  const prepare = (params: Params) => {
+    const J = tf.mul(params['rnn/J']!, params['rnn/mask']!);
+    return { params: { ...params, [MASKED]: J }, prepared: [J] };
   };
 
   const step = (params: Params, state: State, input: tf.Tensor2D, options?: StepOptions): StepResult => {
@@ -212,10 +228,10 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     maxBatch: Math.max(1, Math.floor(8e6 / (data.inputShape[0]! * n))),
     specs,
     init,
-    recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, noise },
+    recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, prepare, noise },
     // With output feedback the readout enters the dynamics: not the rate equation that
     // e-prop, RFLO, ModProp and --dynamics assume, so the model does not claim it.
-    ...(feedback ? {} : { rate: { alpha, activation: f, signs, potential: 'x' } }),
+    ...(feedback ? {} : { rate: { alpha, dtOverTau: dt / opts.tau, activation: f, signs, potential: 'x' } }),
     forward(params, u, fwd = {}) {
       const [batch, T] = u.shape as [number, number, number];
       let state = initState(params, batch);
@@ -225,9 +241,12 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       const zs: tf.Tensor[] = [];
       const inputs = tf.unstack(u, 1) as tf.Tensor2D[];
       const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
+      const J = masked(params);
       for (let t = 0; t < T; t++) {
         if (k && t > 0 && t % k === 0) state = truncated(state);
-        const s = advance(params, state, inputs[t]!, xi[t] ? { noise: xi[t] } : {});
+        // Each step's intermediates go at once (a tape keeps its own copies of what backprop needs):
+        // evaluation of a long trial (FORCE's 14,400 steps at N = 1000) holds only the states.
+        const s = tf.tidy(() => advance(params, state, inputs[t]!, xi[t] ? { noise: xi[t] } : {}, J));
         state = s.state;
         xs.push(s.state['x']!);
         rates.push(s.rate);
@@ -247,8 +266,9 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       const p = { ...params, ...population };
       let state = initState(p, u.shape[0]!, members);
       const zs: tf.Tensor[] = [];
+      const J = masked(p);
       for (const input of tf.unstack(u, 1)) {
-        const s = advance(p, state, input);
+        const s = advance(p, state, input, {}, J);
         state = s.state;
         zs.push(s.output);
       }

@@ -263,6 +263,7 @@ export interface RunResult {
   testLoss: number;
   /** Normalized error on the test split (regression tasks; NaN otherwise). */
   testNmse: number;
+  testMae: number;
   secPerEpoch: number;
   /** Wall time of the run, summed over its resumes. */
   wallSec: number;
@@ -288,6 +289,7 @@ export interface GroupResult {
   bestTestAccuracy: Stat;
   trainAccuracy: Stat;
   testNmse: Stat;
+  testMae: Stat;
   secPerEpoch: Stat;
   hiddenAngle: Stat;
   angles: Record<string, Stat>;
@@ -353,6 +355,7 @@ export function runResult(runDir: string, group: string, rule: string, values: R
     trainAccuracy: finished ? (summary!.final.train?.accuracy ?? NaN) : NaN,
     testLoss: finished ? summary!.final.test.loss : NaN,
     testNmse: finished ? (summary!.final.test.nmse ?? NaN) : NaN,
+    testMae: finished ? (summary!.final.test.mae ?? NaN) : NaN,
     secPerEpoch: finished ? summary!.secPerEpoch : NaN,
     wallSec: finished ? summary!.wallSec : NaN,
     ...(summary?.backend ? { backend: summary.backend } : {}),
@@ -385,6 +388,7 @@ export function collectResults(dir: string): ComparisonResults {
       bestTestAccuracy: stat(mine.map((r) => r.bestTestAccuracy)),
       trainAccuracy: stat(mine.map((r) => r.trainAccuracy)),
       testNmse: stat(mine.map((r) => r.testNmse)),
+      testMae: stat(mine.map((r) => r.testMae)),
       secPerEpoch: stat(mine.map((r) => r.secPerEpoch)),
       hiddenAngle: stat(mine.map((r) => r.hiddenAngle)),
       angles: Object.fromEntries(layerNames.map((l) => [l, stat(mine.map((r) => r.angles[l] ?? NaN))])),
@@ -394,7 +398,7 @@ export function collectResults(dir: string): ComparisonResults {
   return { dir, command: file.command, ...(first ? { model: first.model.name, dataset: first.dataset.name } : {}), grid: Object.keys(file.fingerprint.grid ?? {}), groups: results, runs };
 }
 
-const CSV_COLUMNS = ['seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'test_nmse', 'sec_per_epoch', 'hidden_angle_deg'] as const;
+const CSV_COLUMNS = ['seed', 'status', 'test_accuracy', 'best_test_accuracy', 'train_accuracy', 'test_loss', 'test_nmse', 'test_mae', 'sec_per_epoch', 'hidden_angle_deg'] as const;
 
 const csvCell = (v: number | string) => (typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
@@ -413,7 +417,7 @@ export function resultsCsv(results: ComparisonResults): string {
     [
       csvCell(r.rule),
       ...results.grid.map((k) => csvCell(displayValue(r.values[k]))),
-      ...[r.seed, r.status, r.testAccuracy, r.bestTestAccuracy, r.trainAccuracy, r.testLoss, r.testNmse, r.secPerEpoch, r.hiddenAngle, ...layers.map((l) => r.angles[l] ?? NaN)].map(csvCell),
+      ...[r.seed, r.status, r.testAccuracy, r.bestTestAccuracy, r.trainAccuracy, r.testLoss, r.testNmse, r.testMae, r.secPerEpoch, r.hiddenAngle, ...layers.map((l) => r.angles[l] ?? NaN)].map(csvCell),
     ].join(','),
   );
   return `${[header.join(','), ...rows].join('\n')}\n`;

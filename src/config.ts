@@ -9,7 +9,7 @@ import { UsageError } from './errors.js';
 import { DEFAULT_LR, OPTIMIZERS, type OptimizerConfig, type OptimizerName } from './optim.js';
 import { flagName, option, parse, parseFlag, resolveOptions, type OptionSpec, type OptionValue } from './options.js';
 import { analyses, datasets, models, rules, tasks } from './registries.js';
-import type { ResolvedOptions } from './types.js';
+import type { ModelEntry, ResolvedOptions, RuleEntry } from './types.js';
 import { VERSION } from './version.js';
 
 export interface TrainingConfig {
@@ -160,6 +160,12 @@ function optimizerConfig(spec: TrainSpec): OptimizerConfig {
   };
 }
 
+/** The model options a rule's papers train with (RuleEntry.defaults) that this model has; the command's own values override them. */
+function presetFor(model: ModelEntry, rule: RuleEntry): Record<string, OptionValue> {
+  const known = new Set((model.options ?? []).map((o) => o.key));
+  return Object.fromEntries(Object.entries(rule.defaults?.model ?? {}).filter(([k]) => known.has(k)));
+}
+
 /** Resolves a spec into a full config, validating every value and every name. */
 export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig {
   const num = (k: TrainKey) => value(k, spec) as number;
@@ -179,6 +185,8 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   // Validated even when --analyze-every is 0, so a typo is caught before a long run.
   const analyze = value('analyze', spec) as string[];
   const analyzePoints = num('analyzePoints');
+  // A setting the command leaves out takes the rule's default (its papers'), else the trainer's.
+  const ruleDefault = (k: 'batchSize' | 'logEvery' | 'diagEvery') => (spec[k] === undefined || spec[k] === null ? (rule.defaults?.[k] ?? num(k)) : num(k));
   return {
     biocredit: VERSION,
     seed: num('seed'),
@@ -188,18 +196,18 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       options: resolveOptions(`${taskName !== null ? 'task' : 'dataset'} ${dataset.name}`, dataset.options ?? [], spec.datasetOptions),
       ...(taskName !== null ? { kind: 'task' as const } : {}),
     },
-    model: { name: model.name, options: resolveOptions(`model ${model.name}`, model.options ?? [], spec.modelOptions) },
+    model: { name: model.name, options: resolveOptions(`model ${model.name}`, model.options ?? [], { ...presetFor(model, rule), ...spec.modelOptions }) },
     rule: { name: rule.name, options: resolveOptions(`rule ${rule.name}`, rule.options ?? [], spec.ruleOptions) },
     optimizer: rule.output === 'update' ? null : optimizerConfig(spec),
     training: {
       epochs: epochs === null && steps === null ? DEFAULT_EPOCHS : epochs,
       steps,
-      batchSize: num('batchSize'),
+      batchSize: ruleDefault('batchSize'),
       evalEvery: num('evalEvery'),
       evalBatchSize: num('evalBatchSize'),
       checkpointEvery: num('checkpointEvery'),
-      logEvery: num('logEvery'),
-      diagEvery: num('diagEvery'),
+      logEvery: ruleDefault('logEvery'),
+      diagEvery: ruleDefault('diagEvery'),
       ...(num('finalTrainEval') > 0 ? { finalTrainEval: num('finalTrainEval') } : {}),
       ...(num('analyzeEvery') > 0
         ? { analysis: { every: num('analyzeEvery'), measures: analyze, points: analyzePoints } }

@@ -119,4 +119,5 @@ export function disposeBatch(b: Batch): void {
   b.x.dispose();
   b.y.dispose();
   b.mask?.dispose();
+  b.hints?.dispose();
 }

@@ -1,7 +1,8 @@
 /**
  * Loss and accuracy of a model over a whole split, in fixed file order; for
  * regression tasks (`mse`) also the normalized error Σ m‖z − y‖² / Σ m‖y‖²
- * (the metric of Murray 2019 and of the full-FORCE demos).
+ * (the metric of Murray 2019 and of the full-FORCE demos) and the mean
+ * absolute error Σ m|z − y| / Σ m (FORCE's test MAE).
  */
 import * as tf from '@tensorflow/tfjs';
 import { batches, disposeBatch } from './data.js';
@@ -14,6 +15,8 @@ export interface EvalResult {
   n: number;
   /** Normalized squared error over the split (regression tasks only). */
   nmse?: number;
+  /** Mean absolute error per counted output value (regression tasks only). */
+  mae?: number;
 }
 
 export function evaluate(model: Model, params: Params, dataset: Dataset, split: Split, batchSize = 1000, limit = Infinity): EvalResult {
@@ -21,7 +24,7 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
   let lossSum = 0;
   let correct = 0;
   let n = 0;
-  const sums = [0, 0];
+  const sums = [0, 0, 0, 0];
   const regression = dataset.loss === 'mse';
   for (const batch of batches(dataset, split, Math.min(batchSize, model.maxBatch ?? batchSize), undefined, limit)) {
     const [l, c] = tf.tidy(() => {
@@ -30,6 +33,8 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
         const m = batch.mask ? tf.expandDims(batch.mask, -1) : tf.onesLike(output);
         sums[0]! += tf.sum(tf.mul(m, tf.square(tf.sub(output, batch.y)))).dataSync()[0]!;
         sums[1]! += tf.sum(tf.mul(m, tf.square(batch.y))).dataSync()[0]!;
+        sums[2]! += tf.sum(tf.mul(m, tf.abs(tf.sub(output, batch.y)))).dataSync()[0]!;
+        sums[3]! += tf.sum(tf.mul(m, tf.onesLike(output))).dataSync()[0]!;
       }
       return [loss.value(output, batch), loss.correct(output, batch)];
     });
@@ -40,5 +45,5 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
     c.dispose();
     disposeBatch(batch);
   }
-  return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, n, ...(regression ? { nmse: sums[1]! > 0 ? sums[0]! / sums[1]! : NaN } : {}) };
+  return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, n, ...(regression ? { nmse: sums[1]! > 0 ? sums[0]! / sums[1]! : NaN, mae: sums[3]! > 0 ? sums[2]! / sums[3]! : NaN } : {}) };
 }

@@ -30,13 +30,13 @@ export async function comparisonReport(results: ComparisonResults, extra: Figure
   const lead = (r: GroupResult) => [r.rule, ...results.grid.map((k) => displayValue(r.values[k]) || '—')].map((c) => cell(c));
   const numbers = (r: GroupResult) =>
     regression
-      ? [exp(r.testNmse), exp(r.testLoss), pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]
+      ? [exp(r.testNmse), exp(r.testMae), exp(r.testLoss), pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]
       : [pm(r.testAccuracy, 100), pm(r.bestTestAccuracy, 100), pm(r.trainAccuracy, 100), exp(r.testLoss), pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)];
   const header = [
     'rule',
     ...results.grid,
     'runs',
-    ...(regression ? ['final normalized test error', 'test loss'] : ['final test acc (%)', 'best test acc (%)', 'train acc (%)', 'test loss']),
+    ...(regression ? ['final normalized test error', 'test MAE', 'test loss'] : ['final test acc (%)', 'best test acc (%)', 'train acc (%)', 'test loss']),
     's / epoch',
     'hidden-layer angle (°)',
   ];

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRequirements } from './capabilities.js';
 import { checkpointDir, loadCheckpoint, readParamsDir } from './checkpoint.js';
+import { disposeBatch } from './data.js';
 import type { ComponentConfig, RunConfig } from './config.js';
 import { RunDirError, UsageError } from './errors.js';
 import { lossFor } from './losses.js';
@@ -17,11 +18,13 @@ import { resolveOptions } from './options.js';
 import { analyses, datasets, models, rules, tasks } from './registries.js';
 import { Rng } from './rng.js';
 import { countParams } from './tensors.js';
-import type { Dataset, LearningRule, Model, Params, RegistryItem, RuleEntry } from './types.js';
+import type { Batch, DataInfo, Dataset, LearningRule, Model, Params, RegistryItem, RuleEntry } from './types.js';
 
 export interface RunParts {
   config: RunConfig;
   dataset: Dataset;
+  /** What the model and the rule were told about the dataset. */
+  data: DataInfo;
   model: Model;
   rule: LearningRule;
   ruleEntry: RuleEntry;
@@ -42,22 +45,25 @@ export async function loadDataset(config: RunConfig): Promise<Dataset> {
   return entry.load(currentOptions(`${kind} ${entry.name}`, entry, config.dataset), { seed: config.seed });
 }
 
-/** Builds a run from its config; `data` is its dataset when the caller has it loaded already. */
-export async function buildRun(config: RunConfig, data?: Dataset): Promise<RunParts> {
-  const dataset = data ?? (await loadDataset(config));
+/** Builds a run from its config; `loaded` is its dataset when the caller has it loaded already. */
+export async function buildRun(config: RunConfig, loaded?: Dataset): Promise<RunParts> {
+  const dataset = loaded ?? (await loadDataset(config));
   if (dataset.size('train') === 0) throw new UsageError(`dataset ${config.dataset.name} has no training examples`);
   const modelEntry = models.get(config.model.name);
-  const model = modelEntry.create(currentOptions(`model ${modelEntry.name}`, modelEntry, config.model), {
+  const data: DataInfo = {
     inputShape: dataset.inputShape,
     outputSize: dataset.outputSize,
     ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
+    ...(dataset.hintSize ? { hints: dataset.hintSize } : {}),
     trainInputs: () => {
       const b = dataset.batch('train', Int32Array.from({ length: dataset.size('train') }, (_, i) => i));
       b.y.dispose();
       b.mask?.dispose();
+      b.hints?.dispose();
       return b.x;
     },
-  });
+  };
+  const model = modelEntry.create(currentOptions(`model ${modelEntry.name}`, modelEntry, config.model), data);
   checkSize(model);
   checkSchedule(config, dataset);
   checkData(model, dataset);
@@ -66,7 +72,7 @@ export async function buildRun(config: RunConfig, data?: Dataset): Promise<RunPa
   const rule = ruleEntry.create(currentOptions(`rule ${ruleEntry.name}`, ruleEntry, config.rule));
   rule.check?.(model);
   for (const name of config.training.analysis?.measures ?? []) checkRequirements(`--analyze ${name}`, analyses.get(name).requires, model);
-  return { config, dataset, model, rule, ruleEntry };
+  return { config, dataset, data, model, rule, ruleEntry };
 }
 
 /** Parameters the wasm backend can train: it has 4 GB, and training holds about four copies (weights, gradients, two optimizer slots). */
@@ -92,13 +98,29 @@ function checkSchedule(config: RunConfig, dataset: Dataset): void {
   if (total > MAX_STEPS) throw new UsageError(`${steps !== null ? `--steps ${steps}` : `--epochs ${epochs}`} makes ${total.toExponential(2)} training steps; at most ${MAX_STEPS.toExponential(0)}`);
 }
 
+/** Steps of a task's trials the data check runs: the shapes show in a few, and long trials (FORCE's 14,400) would fill memory. */
+const CHECK_STEPS = 16;
+
+/** The first `steps` time steps of a batch of sequences (x and y [B, T, …]); other batches as they are. */
+function firstSteps(batch: Batch, steps: number): Batch {
+  if (batch.x.rank !== 3 || batch.y.rank !== 3 || batch.x.shape[1]! <= steps) return batch;
+  const cut = (t: tf.Tensor) => tf.slice(t, 0, [-1, steps]);
+  const short: Batch = { x: cut(batch.x), y: cut(batch.y), size: batch.size };
+  if (batch.mask) short.mask = cut(batch.mask);
+  if (batch.steps) short.steps = batch.steps.map((n) => Math.min(n, steps));
+  disposeBatch(batch);
+  return short;
+}
+
 /**
  * One forward pass and loss on two training examples with throwaway weights,
  * so a model that cannot take the data (an MLP on a task's sequences) is
  * refused before any run directory exists.
  */
 function checkData(model: Model, dataset: Dataset): void {
-  const batch = dataset.batch('train', Array.from({ length: Math.min(2, dataset.size('train')) }, (_, i) => i));
+  const whole = dataset.batch('train', Array.from({ length: Math.min(2, dataset.size('train')) }, (_, i) => i));
+  // A model that steps through time takes any length; others (an MLP) are checked on the whole trial.
+  const batch = model.recurrent ? firstSteps(whole, CHECK_STEPS) : whole;
   const params = model.init(new Rng('data-check'));
   const loss = lossFor(dataset.loss);
   const sequences = batch.y.rank === 3;
@@ -114,7 +136,8 @@ function checkData(model: Model, dataset: Dataset): void {
     if (e instanceof UsageError) throw e;
     throw new UsageError(`model ${model.name} cannot take the examples of ${dataset.name} (shape [${dataset.inputShape.join(', ')}]): ${(e as Error).message}`);
   } finally {
-    tf.dispose([...Object.values(params), batch.x, batch.y, ...(batch.mask ? [batch.mask] : [])]);
+    tf.dispose(Object.values(params));
+    disposeBatch(batch);
   }
   if (got.join('×') !== want.join('×')) {
     const hint = sequences ? ' (a task needs a model that steps through time: --model rnn)' : '';

@@ -273,7 +273,7 @@ async function start(parts: RunParts, runDir: string, options: TrainOptions): Pr
   store.project();
   await writeParamsDir(join(runDir, 'init'), store.values, { step: 0, model: config.model });
   // A rule's temporaries while it builds its state are freed here, whatever the rule does.
-  const ruleState = tidyObject(() => parts.rule.init(parts.model, store.values, rngs.stream('rule')));
+  const ruleState = tidyObject(() => parts.rule.init(parts.model, store.values, rngs.stream('rule'), parts.data));
   return runLoop(parts, runDir, { store, ruleState, rngs, saved: null, optimizerState: [] }, options);
 }
 

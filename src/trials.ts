@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RunResult } from './compare.js';
+import { disposeBatch } from './data.js';
 import { groupColor, SCHEMA, type Figure, type Spec } from './plots.js';
 import { loadRun } from './run.js';
 
@@ -33,7 +34,8 @@ export async function trialOutputsFigure(runs: RunResult[], groups: string[], tr
       const out = output.arraySync() as number[][][];
       const y = batch.y.arraySync() as number[][][];
       const mask = (batch.mask?.arraySync() as number[][] | undefined) ?? null;
-      tf.dispose([output, batch.x, batch.y, ...(batch.mask ? [batch.mask] : [])]);
+      output.dispose();
+      disposeBatch(batch);
       const dt = dataset.dtMs ?? 1;
       for (let b = 0; b < n; b++) {
         const trial = `test trial ${b}`;

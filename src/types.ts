@@ -148,6 +148,12 @@ export interface Recurrent {
   readonly roles: RecurrentRoles;
   initState(params: Params, batch: number): State;
   step(params: Params, state: State, input: tf.Tensor2D, options?: StepOptions): StepResult;
+  /**
+   * The parameters with what the step derives from them computed once (rnn: J ⊙ mask), for a
+   * caller that runs many steps while they stay fixed (FORCE's J); `step` gives the same numbers
+   * either way. The result holds new tensors the caller disposes (`prepared` lists them).
+   */
+  prepare?(params: Params): { params: Params; prepared: tf.Tensor[] };
   /** Per-step training noise for a trial of `steps` steps, drawn from `rng` (empty when noise-free or `rng` is absent). */
   noise(rng: Rng | undefined, batch: number, steps: number): StepNoise[];
 }
@@ -159,8 +165,10 @@ export interface Recurrent {
  * provide it.
  */
 export interface RateDynamics {
-  /** Euler step dt/τ. */
+  /** The factor of the update: dt/τ (Euler), or 1 − e^(−dt/τ) when integrated exactly over a step of constant drive. */
   readonly alpha: number;
+  /** dt/τ itself, for rules that integrate a network of their own alongside (full-FORCE's teacher). */
+  readonly dtOverTau: number;
   readonly activation: Activation;
   /** Presynaptic sign of every unit: +1 excitatory, −1 inhibitory (all +1 without Dale's law). */
   readonly signs: Float32Array;
@@ -246,6 +254,8 @@ export interface Batch {
   mask?: tf.Tensor;
   /** Tasks: each trial's own number of steps (the rest of the batch's time axis is padding). */
   steps?: Int32Array;
+  /** Tasks with hint channels [B, T, hints]: signals a target-generating network may be given (full-FORCE), never the trained one. */
+  hints?: tf.Tensor;
   size: number;
 }
 
@@ -259,6 +269,8 @@ export interface Dataset {
   size(split: Split): number;
   /** Time step in ms of sequence data (trial-based tasks). */
   readonly dtMs?: number;
+  /** Hint channels its batches carry (Batch.hints); absent: none. */
+  readonly hintSize?: number;
   /** The examples at `indices` of `split`, as tensors. */
   batch(split: Split, indices: ArrayLike<number>): Batch;
 }
@@ -269,6 +281,8 @@ export interface DataInfo {
   outputSize: number;
   /** Time step of sequence data in ms (tasks), for continuous-time models. */
   dtMs?: number;
+  /** Hint channels of the task's batches (Batch.hints). */
+  hints?: number;
   /** All training inputs as one tensor (the caller disposes it), for data-dependent initialisation. */
   trainInputs?: () => tf.Tensor;
 }
@@ -327,7 +341,8 @@ export interface FeedbackDiagnostic {
 export interface LearningRule {
   /** Throws a UsageError when the rule cannot train this model beyond what `requires` says (checked before any work). */
   check?(model: Model): void;
-  init(model: Model, params: Params, rng: Rng): RuleState;
+  /** `data` describes the dataset (outputs, hint channels) for rules that draw weights of their own, such as a teacher network. */
+  init(model: Model, params: Params, rng: Rng, data?: DataInfo): RuleState;
   step(ctx: RuleContext): RuleStep;
   /** New values for parameters the rule constrains itself (e.g. weight norms), applied after every update. */
   constrain?(params: Params, state: RuleState): Params;
@@ -360,10 +375,25 @@ export interface ModelEntry extends RegistryItem {
   create(options: ResolvedOptions, data: DataInfo): Model;
 }
 
+/**
+ * Settings a rule's papers train with, used wherever the command does not give
+ * them (config.json records the values used): full-FORCE's one trial per step
+ * and a network that starts at J = 0, for instance.
+ */
+export interface RuleDefaults {
+  batchSize?: number;
+  /** Steps between training-loss records and between gradient-alignment diagnostics (0: none). */
+  logEvery?: number;
+  diagEvery?: number;
+  /** Model options, applied to a model that has them. */
+  model?: Record<string, OptionValue>;
+}
+
 export interface RuleEntry extends RegistryItem {
   /** 'gradient': an optimizer steps against the rule's output; 'update': the output is added as is, with no optimizer. */
   output: RuleOutput;
   requires?: readonly Capability[];
+  defaults?: RuleDefaults;
   create(options: ResolvedOptions): LearningRule;
 }
 

@@ -9,6 +9,16 @@
  * Timing is in whole steps: I is the realised onset-to-onset interval and the go
  * time is rounded to the nearest step. Periods: fixation 100 ms, ready, measure,
  * set, production. Metric: normalized error Σ m (z − f)² / Σ m f².
+ *
+ * `--form bump` is full-FORCE's version (DePasquale et al. 2018, the demos'
+ * trial_ready_set_go.m): the output sits at −0.5 throughout and, from the
+ * same go time, traces a 500 ms bump −0.5 + 1.5·B(s)/max B, B the beta(4, 4)
+ * density over the window (peak 1.0), then returns to −0.5 for 100 ms; every
+ * step counts. `--hint ramp` adds their hint channel for the teacher network:
+ * a ramp rising linearly from the end of "ready" to the middle of "set", to
+ * the delay d in seconds, and falling back to 0 at the go time. The demos use
+ * d from 0.1 to 2.1 s (`--min-interval 150 --max-interval 2150`: onset to
+ * onset) and two input channels; here ready and set share one, as above.
  */
 import { UsageError } from '../../src/errors.js';
 import { option, parse } from '../../src/options.js';
@@ -17,9 +27,16 @@ import { TrialBuilder, defineTask } from './task.js';
 const PULSE_MS = 50;
 const GO_MS = 100;
 const AFTER_MS = 150;
+const BUMP_MS = 500;
+const BASELINE_AFTER_MS = 100;
+const BASELINE = -0.5;
 
-function check(o: { minInterval: number; maxInterval: number; gainFactor: number }): void {
+/** full-FORCE's response at s ∈ [0, 1] of its window: −0.5 + 1.5·B(s)/B(½), B(s) ∝ s³(1 − s)³ the beta(4, 4) density. */
+const bumpAt = (s: number) => BASELINE + 1.5 * 64 * s ** 3 * (1 - s) ** 3;
+
+function check(o: { minInterval: number; maxInterval: number; gainFactor: number; form: string; hint: string }): void {
   const [lo, hi, g] = [o.minInterval, o.maxInterval, o.gainFactor];
+  if (o.hint !== 'none' && o.form !== 'bump') throw new UsageError(`ready-set-go: --hint ${o.hint} belongs to --form bump (full-FORCE's version)`);
   if (!(lo > PULSE_MS && lo <= hi)) throw new UsageError(`ready-set-go needs ${PULSE_MS} ms < --min-interval ≤ --max-interval (got ${lo} and ${hi})`);
   if (g * lo < PULSE_MS) throw new UsageError(`ready-set-go: --gain-factor ${g} × --min-interval ${lo} puts the go pulse inside the ${PULSE_MS} ms set pulse`);
 }
@@ -36,29 +53,42 @@ export const readySetGo = defineTask({
     option('minInterval', '--min-interval <ms>', 'shortest ready–set interval', 400, parse.positiveNumber),
     option('maxInterval', '--max-interval <ms>', 'longest ready–set interval', 1000, parse.positiveNumber),
     option('gainFactor', '--gain-factor <g>', 'produce g × the interval', 1, parse.positiveNumber),
+    option('form', '--form <form>', 'pulse (a 100 ms go pulse from 0) or bump (full-FORCE’s 500 ms bump on a −0.5 baseline)', 'pulse' as 'pulse' | 'bump', parse.choice(['pulse', 'bump'] as const)),
+    option('hint', '--hint <hint>', 'with --form bump: ramp (full-FORCE’s hint channel for the teacher, rising over the delay and falling to the go time) or none', 'none' as 'ramp' | 'none', parse.choice(['ramp', 'none'] as const)),
   ],
+  hints: (o) => (o.hint === 'ramp' ? ['ramp'] : []),
   maxSteps(o, dt) {
     check(o);
     const steps = (v: number) => Math.max(1, Math.round(v / dt));
     const hi = o.maxInterval;
+    const [response, after] = o.form === 'bump' ? [BUMP_MS, BASELINE_AFTER_MS] : [GO_MS, AFTER_MS];
     // Rounding each period can lengthen the realised interval by up to a step.
-    return steps(100) + steps(PULSE_MS) + steps(hi - PULSE_MS) + Math.ceil((o.gainFactor * (hi + dt) + GO_MS + AFTER_MS) / dt) + 1;
+    return steps(100) + steps(PULSE_MS) + steps(hi - PULSE_MS) + Math.ceil((o.gainFactor * (hi + dt) + response + after) / dt) + 1;
   },
   trial(rng, o, dt) {
     const [lo, hi] = [o.minInterval, o.maxInterval];
-    const b = new TrialBuilder(1, 1, dt);
-    b.period('fixation', 100, () => ({}));
-    b.period('ready', PULSE_MS, () => ({ inputs: [1] }));
-    b.period('measure', lo + (hi - lo) * rng.uniform() - PULSE_MS, () => ({}));
-    const [readyStart, measureEnd] = [b.periods['ready']![0], b.periods['measure']![1]];
-    const interval = (measureEnd - readyStart) * dt;
-    const goStep = Math.round((o.gainFactor * interval) / dt); // steps after the set onset
-    const goSteps = Math.max(1, Math.round(GO_MS / dt));
-    const total = goStep + goSteps + Math.max(1, Math.round(AFTER_MS / dt));
+    const bump = o.form === 'bump';
+    const b = new TrialBuilder(1, 1, dt, o.hint === 'ramp' ? 1 : 0);
+    // The bump form's baseline holds, and counts, from the start.
+    const rest = bump ? { targets: [BASELINE], mask: 1 } : {};
+    b.period('fixation', 100, () => rest);
+    b.period('ready', PULSE_MS, () => ({ inputs: [1], ...rest }));
+    const measureSteps = Math.max(1, Math.round((lo + (hi - lo) * rng.uniform() - PULSE_MS) / dt));
+    const [readyStart, readyEnd] = b.periods['ready']!;
+    const interval = (readyEnd + measureSteps - readyStart) * dt;
     const setSteps = Math.max(1, Math.round(PULSE_MS / dt));
-    const target = (k: number) => ({ targets: [k >= goStep && k < goStep + goSteps ? 1 : 0], mask: 1 });
-    b.period('set', setSteps * dt, (k) => ({ inputs: [1], ...target(k) }));
-    b.period('production', (total - setSteps) * dt, (k) => target(setSteps + k));
+    const goStep = Math.round((o.gainFactor * interval) / dt); // steps after the set onset
+    const goSteps = Math.max(1, Math.round((bump ? BUMP_MS : GO_MS) / dt));
+    const total = goStep + goSteps + Math.max(1, Math.round((bump ? BASELINE_AFTER_MS : AFTER_MS) / dt));
+    // The hint: up over measure and the first half of set, down from there to the go time, peak d in seconds.
+    const peak = measureSteps + setSteps / 2;
+    const delaySec = (measureSteps * dt) / 1000;
+    const ramp = (k: number) => (o.hint !== 'ramp' ? {} : { hints: [delaySec * (k <= peak ? k / peak : Math.max(0, 1 - (k - peak) / (measureSteps + goStep - peak)))] });
+    const target = (k: number) =>
+      bump ? { targets: [k >= goStep && k < goStep + goSteps ? bumpAt((k - goStep) / Math.max(1, goSteps - 1)) : BASELINE], mask: 1 } : { targets: [k >= goStep && k < goStep + goSteps ? 1 : 0], mask: 1 };
+    b.period('measure', measureSteps * dt, (k) => ({ ...rest, ...ramp(k) }));
+    b.period('set', setSteps * dt, (k) => ({ inputs: [1], ...target(k), ...ramp(measureSteps + k) }));
+    b.period('production', (total - setSteps) * dt, (k) => ({ ...target(setSteps + k), ...ramp(measureSteps + setSteps + k) }));
     return b.build();
   },
 });

@@ -1,5 +1,6 @@
 /** Registers the trial-based tasks of this folder in the `tasks` registry. */
 import { tasks } from '../../src/registries.js';
+import { chirp } from './chirp.js';
 import { perceptualDecision } from './decision.js';
 import { delayedComparison } from './delayed-comparison.js';
 import { delayedXor } from './delayed-xor.js';
@@ -7,6 +8,7 @@ import { matchToSample } from './match-to-sample.js';
 import { pattern } from './pattern.js';
 import { readySetGo } from './ready-set-go.js';
 import { seqMnist } from './seq-mnist.js';
+import { sumOfSines } from './sum-of-sines.js';
 import { taskEntry } from './task.js';
 
-for (const task of [pattern, readySetGo, perceptualDecision, delayedComparison, matchToSample, delayedXor, seqMnist]) tasks.register(taskEntry(task));
+for (const task of [pattern, readySetGo, perceptualDecision, delayedComparison, matchToSample, delayedXor, seqMnist, chirp, sumOfSines]) tasks.register(taskEntry(task));

@@ -14,12 +14,14 @@ import { option, parse, type OptionSpec, type OptionsOf } from '../../src/option
 import { Rng } from '../../src/rng.js';
 import type { Batch, Dataset, DatasetEntry, LossKind, ResolvedOptions, Split } from '../../src/types.js';
 
-/** One trial, row-major over time: inputs [steps × inputs], targets [steps × outputs], mask [steps]. */
+/** One trial, row-major over time: inputs [steps × inputs], targets [steps × outputs], mask [steps], hints [steps × hints]. */
 export interface Trial {
   steps: number;
   inputs: Float32Array;
   targets: Float32Array;
   mask: Float32Array;
+  /** Tasks with hint channels: what a target-generating network is given besides the target (full-FORCE). */
+  hints?: Float32Array;
   /** Period name → [first step, end step) (for plots and tests). */
   periods: Record<string, [number, number]>;
 }
@@ -34,10 +36,14 @@ export interface TaskDefinition<O = ResolvedOptions> {
   /** `mse-decision`: accuracy of the sign of the response; `mse`: normalized error only; `sequence-ce`: class at the masked steps. */
   loss: LossKind;
   defaultDtMs: number;
+  /** Default --trials and --test-trials (2048 and 256): tasks whose trials are all alike need few. */
+  defaultTrials?: { train: number; test: number };
   /** Task-specific options (beyond --dt, --trials, --test-trials). */
   options: readonly OptionSpec[];
   /** Outputs and loss when an option changes them (e.g. a softmax readout); default `outputs` and `loss`. */
   readout?(opts: O): { outputs: string[]; loss: LossKind };
+  /** Hint channels for these options (none when absent). */
+  hints?(opts: O): string[];
   /** The longest trial, in steps, for these options. */
   maxSteps(opts: O, dtMs: number): number;
   /** Example i of the task's split (data-backed tasks: the source's example i). */
@@ -56,6 +62,7 @@ export function defineTask<const S extends readonly OptionSpec[]>(def: Omit<Task
   return {
     ...def,
     readout: def.readout ? (o) => def.readout!(typed(o)) : undefined,
+    hints: def.hints ? (o) => def.hints!(typed(o)) : undefined,
     maxSteps: (o, dt) => def.maxSteps(typed(o), dt),
     trial: (rng, o, dt, example) => def.trial(rng, typed(o), dt, example),
     source: def.source ? (o, dt) => def.source!(typed(o), dt) : undefined,
@@ -75,12 +82,13 @@ export interface TaskSource {
 /** Builds trials period by period: `period('delay', 500)` advances the clock by 500 ms. */
 export class TrialBuilder {
   readonly periods: Record<string, [number, number]> = {};
-  private readonly rows: { inputs: number[]; targets: number[]; mask: number }[] = [];
+  private readonly rows: { inputs: number[]; targets: number[]; mask: number; hints: number[] }[] = [];
 
   constructor(
     private readonly nIn: number,
     private readonly nOut: number,
     private readonly dtMs: number,
+    private readonly nHints = 0,
   ) {}
 
   /** Steps a duration takes (at least one). */
@@ -88,13 +96,18 @@ export class TrialBuilder {
     return Math.max(1, Math.round(ms / this.dtMs));
   }
 
-  /** Appends a period of `ms`; `fill(k, n)` gives the inputs, target and mask at its k-th of n steps. */
-  period(name: string, ms: number, fill: (k: number, n: number) => { inputs?: number[]; targets?: number[]; mask?: number }): void {
+  /** Appends a period of `ms`; `fill(k, n)` gives the inputs, target, mask and hints at its k-th of n steps. */
+  period(name: string, ms: number, fill: (k: number, n: number) => { inputs?: number[]; targets?: number[]; mask?: number; hints?: number[] }): void {
     const n = this.steps(ms);
     const start = this.rows.length;
     for (let k = 0; k < n; k++) {
       const f = fill(k, n);
-      this.rows.push({ inputs: f.inputs ?? new Array(this.nIn).fill(0), targets: f.targets ?? new Array(this.nOut).fill(0), mask: f.mask ?? 0 });
+      this.rows.push({
+        inputs: f.inputs ?? new Array(this.nIn).fill(0),
+        targets: f.targets ?? new Array(this.nOut).fill(0),
+        mask: f.mask ?? 0,
+        hints: f.hints ?? new Array(this.nHints).fill(0),
+      });
     }
     this.periods[name] = [start, start + n];
   }
@@ -104,19 +117,21 @@ export class TrialBuilder {
     const inputs = new Float32Array(steps * this.nIn);
     const targets = new Float32Array(steps * this.nOut);
     const mask = new Float32Array(steps);
+    const hints = new Float32Array(steps * this.nHints);
     this.rows.forEach((r, t) => {
       inputs.set(r.inputs, t * this.nIn);
       targets.set(r.targets, t * this.nOut);
       mask[t] = r.mask;
+      hints.set(r.hints, t * this.nHints);
     });
-    return { steps, inputs, targets, mask, periods: this.periods };
+    return { steps, inputs, targets, mask, periods: this.periods, ...(this.nHints ? { hints } : {}) };
   }
 }
 
-export const commonTaskOptions = (defaultDtMs: number): OptionSpec[] => [
+export const commonTaskOptions = (defaultDtMs: number, trials = { train: 2048, test: 256 }): OptionSpec[] => [
   option('dt', '--dt <ms>', 'time step in ms', defaultDtMs, parse.positiveNumber),
-  option('trials', '--trials <n>', 'training trials (one epoch)', 2048, parse.positiveInt),
-  option('testTrials', '--test-trials <n>', 'test trials', 256, parse.positiveInt),
+  option('trials', '--trials <n>', 'training trials (one epoch)', trials.train, parse.positiveInt),
+  option('testTrials', '--test-trials <n>', 'test trials', trials.test, parse.positiveInt),
 ];
 
 export class TaskDataset implements Dataset {
@@ -125,6 +140,7 @@ export class TaskDataset implements Dataset {
   readonly loss: LossKind;
   readonly dtMs: number;
   readonly maxSteps: number;
+  readonly hintSize: number;
 
   constructor(
     readonly task: TaskDefinition,
@@ -137,6 +153,7 @@ export class TaskDataset implements Dataset {
     const readout = task.readout?.(options) ?? { outputs: task.outputs, loss: task.loss };
     this.outputSize = readout.outputs.length;
     this.loss = readout.loss;
+    this.hintSize = task.hints?.(options).length ?? 0;
   }
 
   get name(): string {
@@ -163,6 +180,8 @@ export class TaskDataset implements Dataset {
     const x = new Float32Array(b * T * nIn);
     const y = new Float32Array(b * T * nOut);
     const mask = new Float32Array(b * T);
+    const nHints = this.hintSize;
+    const hints = new Float32Array(b * T * nHints);
     const steps = new Int32Array(b);
     for (let i = 0; i < b; i++) {
       const tr = this.trial(split, indices[i]!);
@@ -171,8 +190,16 @@ export class TaskDataset implements Dataset {
       x.set(tr.inputs, i * T * nIn);
       y.set(tr.targets, i * T * nOut);
       mask.set(tr.mask, i * T);
+      if (tr.hints) hints.set(tr.hints, i * T * nHints);
     }
-    return { x: tf.tensor3d(x, [b, T, nIn]), y: tf.tensor3d(y, [b, T, nOut]), mask: tf.tensor2d(mask, [b, T]), steps, size: b };
+    return {
+      x: tf.tensor3d(x, [b, T, nIn]),
+      y: tf.tensor3d(y, [b, T, nOut]),
+      mask: tf.tensor2d(mask, [b, T]),
+      steps,
+      ...(nHints ? { hints: tf.tensor3d(hints, [b, T, nHints]) } : {}),
+      size: b,
+    };
   }
 }
 
@@ -182,7 +209,7 @@ export function taskEntry(task: TaskDefinition): DatasetEntry {
     name: task.name,
     description: task.description,
     reference: task.reference,
-    options: [...commonTaskOptions(task.defaultDtMs).filter((o) => !task.source || o.key === 'dt'), ...task.options],
+    options: [...commonTaskOptions(task.defaultDtMs, task.defaultTrials).filter((o) => !task.source || o.key === 'dt'), ...task.options],
     load: async (opts) => new TaskDataset(task, opts, task.source ? await task.source(opts, opts['dt'] as number) : undefined),
   };
 }

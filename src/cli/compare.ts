@@ -215,10 +215,10 @@ export function resultsTable(results: ComparisonResults): string {
     `${r.finished}${r.diverged ? chalk.red(` +${r.diverged} diverged`) : ''}${r.failed ? chalk.red(` +${r.failed} failed`) : ''}`;
   if (results.groups.some((r) => r.testNmse.n > 0)) {
     const best = Math.min(...results.groups.map((r) => r.testNmse.mean).filter(Number.isFinite));
-    const rows = [[...head, 'test nmse', 'test loss', 's/epoch', 'hidden angle °']];
+    const rows = [[...head, 'test nmse', 'test MAE', 'test loss', 's/epoch', 'hidden angle °']];
     for (const r of results.groups) {
       const e = pmExp(r.testNmse);
-      rows.push([...leadCells(results, r), runs(r), r.testNmse.mean === best ? chalk.bold.green(e) : e, pmExp(r.testLoss), pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
+      rows.push([...leadCells(results, r), runs(r), r.testNmse.mean === best ? chalk.bold.green(e) : e, pmExp(r.testMae), pmExp(r.testLoss), pm(r.secPerEpoch, 1, 1), pm(r.hiddenAngle, 1, 1)]);
     }
     return table(rows);
   }

@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 import { flagName, type OptionSpec } from '../options.js';
 import { datasets, models, rules, tasks } from '../registries.js';
 import type { Registry } from '../registry.js';
-import type { RegistryItem } from '../types.js';
+import type { RegistryItem, RuleEntry } from '../types.js';
 
 export type Kind = 'dataset' | 'model' | 'rule';
 
@@ -180,7 +180,8 @@ export function addTrainFlags(cmd: Command, exclude: ReadonlySet<TrainKey>, extr
         (chosen[kind] ?? []).flatMap((name) => {
           try {
             const e = REGISTRIES[kind].get(name);
-            return [`${kind} ${e.name}: ${e.description}${e.reference ? ` (${e.reference})` : ''}`];
+            const line = `${kind} ${e.name}: ${e.description}${e.reference ? ` (${e.reference})` : ''}`;
+            return kind === 'rule' ? [line, ...presetLine(e as RuleEntry)] : [line];
           } catch {
             return [];
           }
@@ -190,6 +191,23 @@ export function addTrainFlags(cmd: Command, exclude: ReadonlySet<TrainKey>, extr
     },
   });
   return flags;
+}
+
+/** What a rule sets where the command does not (RuleEntry.defaults), as flags. */
+function presetLine(rule: RuleEntry): string[] {
+  const d = rule.defaults;
+  if (!d) return [];
+  const flags = [
+    ...(d.batchSize !== undefined ? [`--batch-size ${d.batchSize}`] : []),
+    ...(d.logEvery !== undefined ? [`--log-every ${d.logEvery}`] : []),
+    ...(d.diagEvery !== undefined ? [`--diag-every ${d.diagEvery}`] : []),
+    ...Object.entries(d.model ?? {}).map(([k, v]) => {
+      const spec = [...models.entries()].flatMap((m) => m.options ?? []).find((o) => o.key === k);
+      const flag = spec ? flagName(spec.flag) : `--${k}`;
+      return typeof v === 'boolean' ? (v ? flag : '') : `${flag} ${Array.isArray(v) ? v.join(',') : String(v)}`;
+    }),
+  ].filter(Boolean);
+  return [`  unless given, trains with ${flags.join(' ')} (its papers' settings)`];
 }
 
 export type RawFlags = Record<string, string | boolean | string[] | undefined>;
@@ -230,7 +248,9 @@ export function readTrainFlags(cmd: Command, raw: RawFlags, flags: Map<string, E
     if (!fromCli(attr)) continue;
     const accepting = chosen[f.kind].filter((n) => f.specs.has(n));
     if (!accepting.length) {
-      const what = chosen[f.kind].length === 1 ? `${f.kind} ${chosen[f.kind][0]}` : `any of the ${f.kind}s ${chosen[f.kind].join(', ')}`;
+      // Tasks share the dataset option group; name them as what they are.
+      const kind = f.kind === 'dataset' && spec.task !== undefined ? 'task' : f.kind;
+      const what = chosen[f.kind].length === 1 ? `${kind} ${chosen[f.kind][0]}` : `any of the ${kind}s ${chosen[f.kind].join(', ')}`;
       throw new UsageError(`${flagName(f.flag)} does not apply to ${what} (it is an option of ${[...f.specs.keys()].join(', ')})`);
     }
     given[f.kind][f.key] = raw[attr];

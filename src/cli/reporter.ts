@@ -24,9 +24,16 @@ export function progressIntervalSec(): number {
   return raw === undefined || raw.trim() === '' ? 10 : parseFlag(PROGRESS_ENV, raw, parse.positiveNumber);
 }
 
-/** Accuracy, or the normalized error of a regression task. */
-function metric(e: { accuracy: number; nmse?: number }): string {
-  return e.nmse !== undefined ? `nmse ${num(e.nmse)}` : `acc ${pct(e.accuracy)}`;
+/** Accuracy, or the normalized error of a regression task (none for its running train window, which has only the loss). */
+function metric(e: { accuracy: number; nmse?: number }, regression: boolean): string {
+  if (e.nmse !== undefined) return ` nmse ${num(e.nmse)}`;
+  return regression ? '' : ` acc ${pct(e.accuracy)}`;
+}
+
+/** Examples per second, or seconds per example when a step takes longer than a second (online rules, one trial a step). */
+function speed(v: number): string {
+  if (!Number.isFinite(v) || v <= 0) return '— ex/s';
+  return v >= 1 ? `${int(v)} ex/s` : `${num(1 / v, 3)} s/ex`;
 }
 
 /**
@@ -34,16 +41,17 @@ function metric(e: { accuracy: number; nmse?: number }): string {
  * train and speed, which a narrow terminal drops first.
  */
 export function evalLine(r: EvalRecord, epochs: number, width?: number): string {
+  const regression = r.test.nmse !== undefined;
   const fields: Field[] = [
     { text: `epoch ${num(r.epoch, 2)}/${num(epochs, 2)}`, rank: 1 },
     { text: `step ${r.step}`, rank: 2 },
-    { text: chalk.bold(`test loss ${num(r.test.loss)} ${metric(r.test)}`), rank: 0 },
+    { text: chalk.bold(`test loss ${num(r.test.loss)}${metric(r.test, regression)}`), rank: 0 },
   ];
-  if (r.val) fields.push({ text: `val loss ${num(r.val.loss)} ${metric(r.val)}`, rank: 3 });
+  if (r.val) fields.push({ text: `val loss ${num(r.val.loss)}${metric(r.val, regression)}`, rank: 3 });
   fields.push(
-    { text: `train loss ${num(r.train.loss)} ${metric(r.train)}`, rank: 4 },
+    { text: `train loss ${num(r.train.loss)}${metric(r.train, regression)}`, rank: 4 },
     // No training step has been timed yet at step 0.
-    { text: Number.isFinite(r.examplesPerSec) ? `${int(r.examplesPerSec)} ex/s` : '— ex/s', rank: 5 },
+    { text: speed(r.examplesPerSec), rank: 5 },
     { text: duration(r.wallSec), rank: 6 },
   );
   return fitFields(fields, width);
@@ -55,8 +63,9 @@ function progressFields(p: Progress): Field[] {
     { text: `step ${p.step}/${p.totalSteps}`, rank: 0 },
     { text: `epoch ${num(p.epoch, 2)}/${num(p.epochs, 2)}`, rank: 4 },
     { text: `loss ${num(p.loss)}`, rank: 2 },
-    { text: `acc ${pct(p.accuracy)}`, rank: 3 },
-    { text: `${Number.isFinite(p.examplesPerSec) ? int(p.examplesPerSec) : '—'} ex/s`, rank: 5 },
+    // Regression tasks have no accuracy.
+    ...(Number.isFinite(p.accuracy) ? [{ text: `acc ${pct(p.accuracy)}`, rank: 3 }] : []),
+    { text: speed(p.examplesPerSec), rank: 5 },
     { text: `ETA ${duration(p.etaSec)}`, rank: 1 },
   ];
 }

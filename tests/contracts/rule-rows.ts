@@ -15,11 +15,18 @@ export interface FeedforwardRow {
   steps: number;
 }
 
+export interface TaskRow {
+  task: string;
+  datasetOptions: Record<string, unknown>;
+}
+
 export interface TemporalRow {
   rule: string;
   ruleOptions?: Record<string, unknown>;
   /** Options by model, beyond the model's base options (RECURRENT_BASE). */
   modelOptions?: Record<string, Record<string, unknown>>;
+  /** Tasks of its own, instead of the table's (rules that regress a signal rather than classify). */
+  tasks?: TaskRow[];
   note?: string;
 }
 
@@ -54,4 +61,13 @@ export const TEMPORAL_ROWS: TemporalRow[] = [
   { rule: 'rflo' },
   { rule: 'modprop', modelOptions: { rnn: { dale: 0.8 } }, note: ' (E/I)' },
   { rule: 'bptt', modelOptions: { rnn: { recNoise: 0.05, inputNoise: 0.05 } }, note: ' with noise' },
+  // The target-based rules learn a signal online, one trial per step, at their papers' τ.
+  ...['force', 'full-force'].map((rule) => ({
+    rule,
+    modelOptions: { rnn: { tau: 20, ...(rule === 'force' ? { outputFeedback: 1, gain: 1.5 } : {}) } },
+    tasks: [
+      { task: 'chirp', datasetOptions: { trials: 64, testTrials: 4, dt: 5, durationMs: 800 } },
+      { task: 'sum-of-sines', datasetOptions: { trials: 64, testTrials: 1, dt: 5, durationMs: 1200 } },
+    ],
+  })),
 ];

@@ -14,7 +14,7 @@ describe.each(tasks.names())('task %s', (name) => {
   it('has trials whose periods tile the trial, with inputs, targets and mask of the stated sizes', async () => {
     const ds = await load(name);
     const [T, nIn] = ds.inputShape as [number, number];
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < Math.min(20, ds.size('train')); i++) {
       const tr = ds.trial('train', i);
       expect(tr.steps).toBeLessThanOrEqual(T);
       expect(tr.inputs.length).toBe(tr.steps * nIn);
@@ -154,6 +154,37 @@ describe('tasks', () => {
       }
     }
     await expect(load('ready-set-go', { gainFactor: 0.1 })).rejects.toThrow(/--gain-factor 0.1 × --min-interval 400 puts the go pulse inside/);
+  });
+
+  it('ready-set-go --form bump: a 500 ms beta(4,4) bump peaking at 1.0 on a −0.5 baseline from the go time; the ramp hint peaks at the delay mid-set and ends at go', async () => {
+    const dt = 5;
+    const ds = await load('ready-set-go', { dt, form: 'bump', hint: 'ramp', minInterval: 150, maxInterval: 2150 });
+    expect(ds.hintSize).toBe(1);
+    for (let i = 0; i < 5; i++) {
+      const tr = ds.trial('train', i);
+      const setStart = tr.periods['set']![0];
+      const interval = (setStart - tr.periods['ready']![0]) * dt;
+      const go = setStart + Math.round(interval / dt);
+      const bump = Array.from(tr.targets.slice(go, go + 100));
+      expect(tr.targets[go - 1]).toBe(-0.5);
+      expect(bump[0]).toBeCloseTo(-0.5, 6);
+      // The peak, 1.0, in the middle of the window (99 intervals: between steps 49 and 50).
+      expect(Math.max(...bump)).toBeGreaterThan(0.999);
+      expect(bump.indexOf(Math.max(...bump))).toBeGreaterThanOrEqual(49);
+      expect(bump.indexOf(Math.max(...bump))).toBeLessThanOrEqual(50);
+      expect(Array.from(tr.targets.slice(go + 100, tr.steps)).every((v) => v === -0.5)).toBe(true);
+      expect(Array.from(tr.mask.slice(0, tr.steps)).every((m) => m === 1)).toBe(true);
+      // The hint: 0 before the delay, the delay in seconds at the middle of set, back to 0 at go.
+      const hint = tr.hints!;
+      const delaySec = (setStart - tr.periods['measure']![0]) * dt / 1000;
+      expect(hint[tr.periods['ready']![0]]).toBe(0);
+      expect(Math.max(...Array.from(hint))).toBeCloseTo(delaySec, 5);
+      expect(hint[go]).toBeCloseTo(0, 6);
+      expect(delaySec).toBeGreaterThanOrEqual(0.1 - dt / 1000);
+      expect(delaySec).toBeLessThanOrEqual(2.1 + dt / 1000);
+    }
+    await expect(load('ready-set-go', { hint: 'ramp' })).rejects.toThrow(/--hint ramp belongs to --form bump/);
+    expect((await load('ready-set-go', { form: 'bump' })).hintSize).toBe(0);
   });
 
   it('delayed comparison: +1 exactly when the first frequency is higher', async () => {

@@ -34,6 +34,7 @@ describe('comparison bookkeeping', () => {
       trainAccuracy: 0.95,
       testLoss: 0.3,
       testNmse: NaN,
+      testMae: NaN,
       secPerEpoch: 1.5,
       wallSec: 4,
       angles,
@@ -49,8 +50,8 @@ describe('comparison bookkeeping', () => {
       runs: [run('bp', 0, { l0: 0, l1: 0 }), { ...run('fa,odd', 1, { l0: 70 }), status: 'failed', testAccuracy: NaN }],
     };
     const lines = resultsCsv(results).trim().split('\n');
-    expect(lines[0]).toBe('rule,seed,status,test_accuracy,best_test_accuracy,train_accuracy,test_loss,test_nmse,sec_per_epoch,hidden_angle_deg,angle_l0_deg,angle_l1_deg');
-    expect(lines[1]).toBe('bp,0,finished,0.9,0.91,0.95,0.3,,1.5,0,0,0');
-    expect(lines[2]).toBe('"fa,odd",1,failed,,0.91,0.95,0.3,,1.5,70,70,');
+    expect(lines[0]).toBe('rule,seed,status,test_accuracy,best_test_accuracy,train_accuracy,test_loss,test_nmse,test_mae,sec_per_epoch,hidden_angle_deg,angle_l0_deg,angle_l1_deg');
+    expect(lines[1]).toBe('bp,0,finished,0.9,0.91,0.95,0.3,,,1.5,0,0,0');
+    expect(lines[2]).toBe('"fa,odd",1,failed,,0.91,0.95,0.3,,,1.5,70,70,');
   });
 });

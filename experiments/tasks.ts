@@ -17,7 +17,7 @@ import { collectResults, stat, type ComparisonResults } from '../src/compare.js'
 import { parse, parseFlag } from '../src/options.js';
 import { groupColor, isRegression, renderSvg } from '../src/plots.js';
 import { modpropDelayedXor, modpropDelayedXorEach, modpropDelayedXorEiReadout, modpropDelayedXorLastStep, modpropDelayedXorReference, murrayPeriodic, rfloDelayedXorSymmetric } from './rnn/definitions.js';
-import { eiFullForceChirp, forceFourSines, fullForceChirp, fullForceVsForce } from './rnn/least-squares.js';
+import { eiFullForceChirp, forceFourSines, fullForceChirp, fullForceReadySetGo, fullForceVsForce } from './rnn/least-squares.js';
 import type { TaskExperiment } from './types.js';
 
 const EXPERIMENTS: TaskExperiment[] = [
@@ -32,6 +32,7 @@ const EXPERIMENTS: TaskExperiment[] = [
   fullForceVsForce,
   forceFourSines,
   eiFullForceChirp,
+  fullForceReadySetGo,
 ];
 const BIN = fileURLToPath(new URL('../bin/biocredit.js', import.meta.url));
 const TARGET = 0.95;
@@ -39,6 +40,7 @@ const TARGET = 0.95;
 const value = (e: { test: { accuracy: number; nmse?: number } }, regression: boolean) => (regression ? e.test.nmse! : e.test.accuracy);
 const exp = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : '—');
 const pct = (v: number) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '—');
+const num = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v.toPrecision(3) : '—');
 
 export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, command: string): string {
   const regression = isRegression(r.runs);
@@ -82,6 +84,15 @@ export function report(e: TaskExperiment, r: ComparisonResults, seeds: number, c
       );
       const reachSteps = first.map((v) => v ?? Infinity);
       summary.push({ rule: label, final: s.n ? s.mean : -Infinity, reach: reachSteps.reduce((a, b) => a + b, 0) / reachSteps.length });
+    }
+  }
+  // A task's own measures (test.task in the evaluations), final values per seed.
+  const taskKeys = [...new Set(r.runs.flatMap((x) => Object.keys(x.evals.at(-1)?.test.task ?? {})))];
+  if (taskKeys.length) {
+    lines.push('', `| rule | ${taskKeys.map((k) => `final ${k}, per seed`).join(' | ')} |`, `|---|${taskKeys.map(() => '---|').join('')}`);
+    for (const { label } of groups) {
+      const all = r.runs.filter((x) => x.group === label).sort((a, b) => a.seed - b.seed);
+      lines.push(`| ${label} | ${taskKeys.map((k) => all.map((x) => (x.status === 'finished' ? num(x.evals.at(-1)!.test.task?.[k]) : x.status)).join(', ')).join(' | ')} |`);
     }
   }
   const order = [...summary].sort((a, b) => (regression ? a.final - b.final : b.final - a.final || a.reach - b.reach)).map((x) => x.rule);

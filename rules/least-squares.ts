@@ -13,7 +13,7 @@
  * for all postsynaptic units at once, warm-started (src/nnls.ts; Ingrosso &
  * Abbott 2019's windowed solve). It minimises the same cost as RLS, Σ‖rM − f‖²
  * + α‖M‖², under the signs. `projected` takes the RLS step and then sets
- * wrong-signed entries to 0 (their cheaper baseline). Without RLS a mask
+ * wrong-signed entries to 0 (their cheaper baseline). Under RLS a mask
  * (sparse J) only restricts which entries the network uses, with one P shared
  * by all of them; the NNLS solve keeps masked entries at 0.
  */
@@ -21,9 +21,9 @@ import * as tf from '@tensorflow/tfjs';
 import { recurrentOf } from '../src/capabilities.js';
 import { constrainedLeastSquares } from '../src/nnls.js';
 import { option, parse } from '../src/options.js';
-import { rlsStep, symmetrize, updateNow, type RlsSchedule } from '../src/rls.js';
+import { rlsCorrection, rlsStep, symmetrize, updateNow, type RlsSchedule } from '../src/rls.js';
 import type { Rng } from '../src/rng.js';
-import type { Batch, Model, Params, Recurrent, RuleContext, StepNoise } from '../src/types.js';
+import type { Batch, Model, Params, Recurrent, StepNoise } from '../src/types.js';
 
 /** How sign-constrained (Dale) weights learn; the rules share these options. */
 export const signOptions = [
@@ -139,7 +139,7 @@ export function keepSymmetric(P: tf.Tensor2D, count: number, every: number): tf.
 /** One RLS step on r and the change −gain·e of each learned matrix for its a-priori error e (shared P). */
 export function rlsUpdate(P: tf.Tensor2D, r: tf.Tensor2D, errors: tf.Tensor2D[], forgetting: number): { P: tf.Tensor2D; corrections: tf.Tensor2D[]; gain: tf.Tensor2D } {
   const s = rlsStep(P, r, forgetting);
-  return { P: s.P, gain: s.gain, corrections: errors.map((e) => tf.neg(tf.matMul(s.gain, e)) as tf.Tensor2D) };
+  return { P: s.P, gain: s.gain, corrections: errors.map((e) => rlsCorrection(s.gain, e)) };
 }
 
 /** The roles of a recurrent model the rules learn: its readout, and J. */
@@ -186,4 +186,3 @@ export function batchOutput(trials: tf.Tensor2D[][]): tf.Tensor {
   return tf.stack(trials.map((outs) => tf.concat(outs, 0)));
 }
 
-export type { RuleContext };

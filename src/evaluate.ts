@@ -17,6 +17,8 @@ export interface EvalResult {
   nmse?: number;
   /** Mean absolute error per counted output value (regression tasks only). */
   mae?: number;
+  /** The task's own measures (Dataset.trialMetrics), averaged over the split's examples. */
+  task?: Record<string, number>;
 }
 
 export function evaluate(model: Model, params: Params, dataset: Dataset, split: Split, batchSize = 1000, limit = Infinity): EvalResult {
@@ -26,9 +28,18 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
   let n = 0;
   const sums = [0, 0, 0, 0];
   const regression = dataset.loss === 'mse';
+  const task: Record<string, number> = {};
   for (const batch of batches(dataset, split, Math.min(batchSize, model.maxBatch ?? batchSize), undefined, limit)) {
     const [l, c] = tf.tidy(() => {
       const { output } = model.forward(params, batch.x, { training: false });
+      // Batches come in file order: example n + b is row b.
+      if (dataset.trialMetrics) {
+        const rows = output.dataSync() as Float32Array;
+        const per = rows.length / batch.size;
+        for (let b = 0; b < batch.size; b++) {
+          for (const [k, v] of Object.entries(dataset.trialMetrics(split, n + b, rows.subarray(b * per, (b + 1) * per)))) task[k] = (task[k] ?? 0) + v;
+        }
+      }
       if (regression) {
         const m = batch.mask ? tf.expandDims(batch.mask, -1) : tf.onesLike(output);
         sums[0]! += tf.sum(tf.mul(m, tf.square(tf.sub(output, batch.y)))).dataSync()[0]!;
@@ -45,5 +56,12 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
     c.dispose();
     disposeBatch(batch);
   }
-  return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, n, ...(regression ? { nmse: sums[1]! > 0 ? sums[0]! / sums[1]! : NaN, mae: sums[3]! > 0 ? sums[2]! / sums[3]! : NaN } : {}) };
+  const taskMeans = Object.fromEntries(Object.entries(task).map(([k, v]) => [k, v / n]));
+  return {
+    loss: n ? lossSum / n : NaN,
+    accuracy: n ? correct / n : NaN,
+    n,
+    ...(regression ? { nmse: sums[1]! > 0 ? sums[0]! / sums[1]! : NaN, mae: sums[3]! > 0 ? sums[2]! / sums[3]! : NaN } : {}),
+    ...(Object.keys(taskMeans).length ? { task: taskMeans } : {}),
+  };
 }

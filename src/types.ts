@@ -273,6 +273,12 @@ export interface Dataset {
   readonly hintSize?: number;
   /** The examples at `indices` of `split`, as tensors. */
   batch(split: Split, indices: ArrayLike<number>): Batch;
+  /**
+   * Measures of a model's output on example `index` that only the task can
+   * define (a produced interval's error), from its output rows [steps × outputs];
+   * evaluation averages them over the split.
+   */
+  trialMetrics?(split: Split, index: number, output: Float32Array): Record<string, number>;
 }
 
 /** What a model needs to know about the data to build itself. */

@@ -19,6 +19,12 @@
  * the delay d in seconds, and falling back to 0 at the go time. The demos use
  * d from 0.1 to 2.1 s (`--min-interval 150 --max-interval 2150`: onset to
  * onset) and two input channels; here ready and set share one, as above.
+ *
+ * Task measures (evaluation, `test.task` in metrics.jsonl): `intervalErrorMs`,
+ * |t_peak(z) − t_peak(f)|, the first steps of the output's and the target's
+ * maxima after the set onset (the target's: the go pulse's onset, the bump's
+ * peak); `windowNmse`, the normalized error inside the response window
+ * only (the long baseline makes the whole-trial error look small).
  */
 import { UsageError } from '../../src/errors.js';
 import { option, parse } from '../../src/options.js';
@@ -43,7 +49,7 @@ function check(o: { minInterval: number; maxInterval: number; gainFactor: number
 
 export const readySetGo = defineTask({
   name: 'ready-set-go',
-  description: 'reproduce the ready–set interval (×gain) with a go pulse after set; normalized-error metric',
+  description: 'reproduce the ready–set interval (×gain) with a go pulse after set (--form bump: full-FORCE’s response bump, with --hint ramp); normalized-error metric',
   reference: 'Jazayeri & Shadlen 2015, Curr Biol; neurogym ReadySetGo',
   inputs: ['ready-set'],
   outputs: ['go'],
@@ -57,6 +63,23 @@ export const readySetGo = defineTask({
     option('hint', '--hint <hint>', 'with --form bump: ramp (full-FORCE’s hint channel for the teacher, rising over the delay and falling to the go time) or none', 'none' as 'ramp' | 'none', parse.choice(['ramp', 'none'] as const)),
   ],
   hints: (o) => (o.hint === 'ramp' ? ['ramp'] : []),
+  metrics(output, trial, o, dt) {
+    const setStart = trial.periods['set']![0];
+    // The response window: where the target rises above its resting value.
+    const rest = o.form === 'bump' ? BASELINE : 0;
+    const window: number[] = [];
+    for (let t = setStart; t < trial.steps; t++) if (trial.targets[t]! > rest) window.push(t);
+    // The first step of a maximum after the set onset, of the output and of the target.
+    const peakOf = (v: ArrayLike<number>) => {
+      let p = setStart;
+      for (let t = setStart; t < trial.steps; t++) if (v[t]! > v[p]!) p = t;
+      return p;
+    };
+    const [peak, go] = [peakOf(output), peakOf(trial.targets)];
+    let [err, norm] = [0, 0];
+    for (const t of window) [err, norm] = [err + (output[t]! - trial.targets[t]!) ** 2, norm + trial.targets[t]! ** 2];
+    return { intervalErrorMs: Math.abs(peak - go) * dt, windowNmse: err / norm };
+  },
   maxSteps(o, dt) {
     check(o);
     const steps = (v: number) => Math.max(1, Math.round(v / dt));

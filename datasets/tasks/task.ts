@@ -44,6 +44,8 @@ export interface TaskDefinition<O = ResolvedOptions> {
   readout?(opts: O): { outputs: string[]; loss: LossKind };
   /** Hint channels for these options (none when absent). */
   hints?(opts: O): string[];
+  /** Task measures of a model's output rows [steps × outputs] on a trial (Dataset.trialMetrics). */
+  metrics?(output: Float32Array, trial: Trial, opts: O, dtMs: number): Record<string, number>;
   /** The longest trial, in steps, for these options. */
   maxSteps(opts: O, dtMs: number): number;
   /** Example i of the task's split (data-backed tasks: the source's example i). */
@@ -63,6 +65,7 @@ export function defineTask<const S extends readonly OptionSpec[]>(def: Omit<Task
     ...def,
     readout: def.readout ? (o) => def.readout!(typed(o)) : undefined,
     hints: def.hints ? (o) => def.hints!(typed(o)) : undefined,
+    metrics: def.metrics ? (output, trial, o, dt) => def.metrics!(output, trial, typed(o), dt) : undefined,
     maxSteps: (o, dt) => def.maxSteps(typed(o), dt),
     trial: (rng, o, dt, example) => def.trial(rng, typed(o), dt, example),
     source: def.source ? (o, dt) => def.source!(typed(o), dt) : undefined,
@@ -171,6 +174,10 @@ export class TaskDataset implements Dataset {
   trial(split: Split, index: number): Trial {
     if (index < 0 || index >= this.size(split)) throw new UsageError(`${this.name}: no ${split} trial ${index} (the split has ${this.size(split)})`);
     return this.task.trial(new Rng(`${this.name}/${split}/${index}`), this.options, this.dtMs, this.source?.example(split, index));
+  }
+
+  trialMetrics(split: Split, index: number, output: Float32Array): Record<string, number> {
+    return this.task.metrics ? this.task.metrics(output, this.trial(split, index), this.options, this.dtMs) : {};
   }
 
   batch(split: Split, indices: ArrayLike<number>): Batch {

@@ -67,3 +67,22 @@ export const eiFullForceChirp: TaskExperiment = {
   published: { 'full-force': 'signs kept; balanced E and I currents' },
   differences: ['N = 300 tanh units instead of 500 half-tanh units; 50 training trials; no output feedback to the student (full-FORCE’s teacher carries it)', 'the windowed solve accumulates Σ rᵀr from the first trial on (ridge α = 1), solved every 1000 steps and at each trial’s end'],
 };
+
+/** (d) Ready-set-go in full-FORCE's form, with and without the ramp hint (DePasquale et al. 2018, Fig. 4). */
+export const fullForceReadySetGo: TaskExperiment = {
+  name: 'full-force-ready-set-go',
+  title: 'full-FORCE on ready-set-go with and without the ramp hint, N = 300 (DePasquale et al. 2018)',
+  source: 'DePasquale et al. 2018 (PLoS ONE) and the MATLAB demo_ready_set_go.m: N 1000, DTRLS 1, delays 0.1–2.1 s, 1000 training and 500 test trials; the hint makes the task learnable (without it the network does not time the interval)',
+  rules: ['full-force'],
+  args: [
+    '--task', 'ready-set-go', '--form', 'bump', '--min-interval', '150', '--max-interval', '2150', '--dt', '1', '--trials', '100', '--test-trials', '20',
+    '--model', 'rnn', '--units', '300', '--update-every', '1',
+    '--grid', 'hint=ramp,none',
+    '--steps', '100', '--eval-every', '25',
+  ],
+  published: { 'full-force': 'with the hint: intervals produced across 0.1–2.1 s; without: not learned' },
+  differences: [
+    'N = 300 instead of 1000 and 100 training trials instead of 1000 (one core: about 5 s per trial); 20 test trials',
+    'ready and set share one input channel (the demo uses two); every trial starts from rest, with 100 ms of baseline before ready instead of an exponential inter-trial interval',
+  ],
+};

@@ -187,6 +187,22 @@ describe('tasks', () => {
     expect((await load('ready-set-go', { form: 'bump' })).hintSize).toBe(0);
   });
 
+  it.each(['pulse', 'bump'])('ready-set-go --form %s measures the produced interval’s error and the error inside the response window', async (form) => {
+    const dt = 10;
+    const ds = await load('ready-set-go', { dt, form });
+    for (let i = 0; i < 4; i++) {
+      const tr = ds.trial('test', i);
+      const exact = Float32Array.from(tr.targets);
+      expect(ds.trialMetrics('test', i, exact)).toEqual({ intervalErrorMs: 0, windowNmse: 0 });
+      // The same response 7 steps late: 70 ms off, and mostly wrong inside the window.
+      const late = new Float32Array(tr.steps).fill(form === 'bump' ? -0.5 : 0);
+      for (let t = 0; t + 7 < tr.steps; t++) late[t + 7] = tr.targets[t]!;
+      const m = ds.trialMetrics('test', i, late);
+      expect(m['intervalErrorMs']).toBe(70);
+      expect(m['windowNmse']).toBeGreaterThan(0.05);
+    }
+  });
+
   it('delayed comparison: +1 exactly when the first frequency is higher', async () => {
     const ds = await load('delayed-comparison', { stimulusNoise: 0 });
     const seen = new Set<number>();

@@ -62,6 +62,25 @@ describe('rnn model', () => {
     Array.from(output.dataSync()).forEach((v, t) => expect(v).toBeCloseTo(zs[t]!, 6));
   });
 
+  it('a step on prepared parameters (J ⊙ mask computed once) gives the same numbers, and prepare hands back what it made', () => {
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, units: 8, sparsity: 0.5, dale: 0.5 }, { inputShape: [3, 1], outputSize: 1, dtMs: 10 });
+    const p = m.init(new Rng('rnn-prepare'));
+    const prepared = m.recurrent.prepare!(p);
+    const run = (params: typeof p) => {
+      let state = m.recurrent.initState(params, 1);
+      const out: number[] = [];
+      for (const v of [1, -0.5, 0.25]) {
+        const s = m.recurrent.step(params, state, tf.tensor2d([[v]]));
+        state = s.state;
+        out.push(...s.output.dataSync(), ...s.activity.dataSync());
+      }
+      return out;
+    };
+    expect(run(prepared.params)).toEqual(run(p));
+    expect(prepared.prepared.length).toBe(1);
+    expect(Array.from(prepared.prepared[0]!.dataSync())).toEqual(Array.from(tf.mul(p['rnn/J']!, p['rnn/mask']!).dataSync()));
+  });
+
   it("--dale: signed rows, balanced inputs, no autapses, only excitatory units read out", () => {
     const m = createRnn({ ...optionDefaults(rnnOptions), ...base, units: 20, dale: 0.8 }, { inputShape: [3, 2], outputSize: 2, dtMs: 10 });
     const p = m.init(new Rng('dale'));

@@ -5,6 +5,10 @@
  * - the eigenvalues of the effective recurrent matrix J ⊙ mask (the linearised
  *   dynamics around a state with f' = 1 are x ← (1 − α)x + α x J, stable while
  *   every eigenvalue has real part below 1);
+ * - the eigenvalues of diag(ḡ) (J ⊙ mask), ḡ_j the mean gain f'(x_j) of unit j
+ *   over the trials' steps: the linearisation around the activity the task
+ *   drives (in the papers' column form J·diag(φ'); Ingrosso & Abbott 2019 read
+ *   E/I balance off it);
  * - the largest Lyapunov exponent of the autonomous network (no input, bias b):
  *   a tangent vector v is carried along a trajectory by the Jacobian
  *   D_t = (1 − α) I + α diag(f'(x_t)) J and renormalised every step (the QR
@@ -33,6 +37,9 @@ export interface DynamicsResult {
   spectralRadius: number;
   /** Largest real part (the linearised continuous-time dynamics are stable below 1). */
   maxRealPart: number;
+  /** Eigenvalues of diag(ḡ)(J ⊙ mask), ḡ the mean gain f'(x) of each unit over the trials' steps, and their spectral radius. */
+  gainEigenvalues: { re: number; im: number }[];
+  gainSpectralRadius: number;
   lyapunov: { perStep: number; perSecond: number; steps: number; transient: number };
   participationRatio: number;
   /** Trials, and time steps summed over them, that the participation ratio was computed over. */
@@ -96,18 +103,21 @@ export function largestLyapunov(J: Float64Array, b: Float64Array, alpha: number,
 }
 
 
-/** The activity f(x_{t+1}) of every step of a noise-free trial batch [B, T, N], stepped by the model itself. */
-function activity(model: Model, params: Params, x: tf.Tensor): tf.Tensor {
+/** The activity f(x_{t+1}) and the potentials x_{t+1} of every step of a noise-free trial batch, each [B, T, N], stepped by the model itself. */
+function activity(model: Model, params: Params, x: tf.Tensor): { rates: tf.Tensor; potentials: tf.Tensor } {
   const recurrent = recurrentOf(model);
+  const { potential } = rateOf(model);
   return tf.tidy(() => {
     let state = recurrent.initState(params, x.shape[0]!);
-    const out: tf.Tensor[] = [];
+    const rates: tf.Tensor[] = [];
+    const potentials: tf.Tensor[] = [];
     for (const u of tf.unstack(x, 1) as tf.Tensor2D[]) {
       const s = recurrent.step(params, state, u);
       state = s.state;
-      out.push(s.activity);
+      rates.push(s.activity);
+      potentials.push(state[potential]!);
     }
-    return tf.stack(out, 1);
+    return { rates: tf.stack(rates, 1), potentials: tf.stack(potentials, 1) };
   });
 }
 
@@ -134,22 +144,32 @@ export function rnnDynamics(
   const batch = dataset.batch(opts.split, Int32Array.from({ length: trials }, (_, i) => i));
   let pr: number;
   let steps: number;
+  const gain = new Float64Array(n);
   try {
     // A task pads shorter trials to its longest; those steps are not activity of the trial.
     const T = batch.x.shape[1]!;
     const rows = Int32Array.from(Array.from({ length: trials }, (_, i) => Array.from({ length: batch.steps?.[i] ?? T }, (_, t) => i * T + t)).flat());
-    const rates = tf.tidy(() => tf.gather(tf.reshape(activity(model, params, batch.x), [-1, n]), rows));
+    const run = activity(model, params, batch.x);
+    const [rates, potentials] = tf.tidy(() => [tf.gather(tf.reshape(run.rates, [-1, n]), rows), tf.gather(tf.reshape(run.potentials, [-1, n]), rows)]);
+    tf.dispose([run.rates, run.potentials]);
     steps = rows.length;
     pr = participationRatio(rates);
-    rates.dispose();
+    const { df } = SCALAR[rate.activation.name];
+    const xs = potentials.dataSync();
+    for (let k = 0; k < xs.length; k++) gain[k % n]! += df(xs[k]!) / steps;
+    tf.dispose([rates, potentials]);
   } finally {
     disposeBatch(batch);
   }
+  // Row j of J holds unit j's outgoing weights: diag(ḡ) J scales it by unit j's gain.
+  const gainEv = eigenvalues(rows.map((row, j) => row.map((v) => gain[j]! * v)));
   const dtSec = (dataset.dtMs ?? 1) / 1000;
   return {
     eigenvalues: ev,
     spectralRadius: Math.max(...ev.map((e) => Math.hypot(e.re, e.im))),
     maxRealPart: Math.max(...ev.map((e) => e.re)),
+    gainEigenvalues: gainEv,
+    gainSpectralRadius: Math.max(...gainEv.map((e) => Math.hypot(e.re, e.im))),
     lyapunov: { perStep, perSecond: perStep / dtSec, steps: opts.steps, transient: opts.transient },
     participationRatio: pr,
     prSamples: { trials, steps },
@@ -183,7 +203,7 @@ function eigenvalueFigure(runs: { group: string; label: string; result: Dynamics
 export const dynamics = defineAnalysis({
   name: 'dynamics',
   key: 'dynamics',
-  description: 'recurrent networks: eigenvalues of J, largest Lyapunov exponent of the autonomous network, participation ratio of the activity',
+  description: 'recurrent networks: eigenvalues of J and of diag(f′)J at the task’s activity, largest Lyapunov exponent of the autonomous network, participation ratio of the activity',
   reference: 'Sompolinsky, Crisanti, Sommers 1988; Gao et al. 2017 (participation ratio)',
   requires: ['recurrent', 'rate-dynamics'],
   options: [
@@ -195,10 +215,11 @@ export const dynamics = defineAnalysis({
   run: (ctx, o) => rnnDynamics(ctx.model, ctx.params, ctx.dataset, { split: o.split, points: o.points, steps: o.lyapunovSteps, transient: Math.ceil(o.lyapunovSteps / 4) }, ctx.rng),
   columns: [
     { key: 'spectralRadius', title: 'ρ(J)', digits: 3 },
+    { key: 'gainSpectralRadius', title: 'ρ(diag(f′)J)', digits: 3 },
     { key: 'lyapunov', title: 'λ_Lyap (1/s)', digits: 2 },
     { key: 'activityPR', title: 'activity PR', digits: 2 },
   ],
-  numbers: (r: DynamicsResult) => ({ spectralRadius: r.spectralRadius, lyapunov: r.lyapunov.perSecond, activityPR: r.participationRatio }),
+  numbers: (r: DynamicsResult) => ({ spectralRadius: r.spectralRadius, gainSpectralRadius: r.gainSpectralRadius, lyapunov: r.lyapunov.perSecond, activityPR: r.participationRatio }),
   figures(runs, groups) {
     const f = eigenvalueFigure(runs.map(({ analysis, result }) => ({ group: analysis.group, label: `${analysis.group}-s${analysis.seed}`, result })), groups);
     return f ? [f] : [];

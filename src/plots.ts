@@ -27,7 +27,7 @@ export async function renderSvg(spec: Spec): Promise<string> {
 }
 
 /** Saturated colours that stay apart on white; a rule keeps its colour by its place in the rule registry. */
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#393b79', '#b8860b', '#637939', '#843c39', '#7b4173', '#555555', '#3182bd', '#e6550d'];
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#393b79', '#b8860b', '#637939', '#843c39', '#7b4173', '#e6550d', '#3182bd', '#555555'];
 
 /**
  * The colour of each group: a group that is a rule (no sweep) gets its rule's

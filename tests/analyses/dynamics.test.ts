@@ -112,6 +112,14 @@ describe('largest Lyapunov exponent', () => {
     expect(d.participationRatio).toBeLessThanOrEqual(20);
     const lengths = Array.from({ length: 8 }, (_, i) => (ds as TaskDataset).trial('test', i).steps);
     expect(d.prSamples).toEqual({ trials: 8, steps: lengths.reduce((a, b) => a + b, 0) });
+    // diag(ḡ)J: ḡ_j = mean of 1 − tanh²(x_j) over the trials' own steps, by hand from the forward pass; its trace is Σ ḡ_j J_jj.
+    const batch = ds.batch('test', Int32Array.from({ length: 8 }, (_, i) => i));
+    const pre = (model.forward(params, batch.x, { training: false }).trace[0]!.pre.arraySync() as number[][][]).flatMap((trial, i) => trial.slice(0, lengths[i]));
+    const g = Array.from({ length: 20 }, (_, j) => pre.reduce((a, x) => a + 1 - Math.tanh(x[j]!) ** 2, 0) / pre.length);
+    expect(d.gainEigenvalues.length).toBe(20);
+    expect(d.gainEigenvalues.reduce((a, v) => a + v.re, 0)).toBeCloseTo(Jm.reduce((a, r, j) => a + g[j]! * r[j]!, 0), 4);
+    expect(Math.abs(Jm.reduce((a, r, j) => a + g[j]! * r[j]!, 0))).toBeGreaterThan(0.01);
+    expect(d.gainSpectralRadius).toBeLessThan(d.spectralRadius);
   });
 
   it('leaves out the padding of shorter trials from the participation ratio', async () => {

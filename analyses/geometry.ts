@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { defineAnalysis } from '../src/analysis/contract.js';
 import { selectParams } from '../src/analysis/hvp.js';
+import { inputsOf } from '../src/data.js';
 import { symEig } from '../src/linalg.js';
 import { option, parse } from '../src/options.js';
 import type { Dataset, Model, Params } from '../src/types.js';
@@ -217,11 +218,7 @@ export interface GeometryResult {
 
 function firstExamples(dataset: Dataset, split: 'train' | 'test', n: number): tf.Tensor {
   const m = Math.min(n, dataset.size(split));
-  const b = dataset.batch(split, Int32Array.from({ length: m }, (_, i) => i));
-  b.y.dispose();
-  b.mask?.dispose();
-  b.hints?.dispose();
-  return b.x;
+  return inputsOf(dataset.batch(split, Int32Array.from({ length: m }, (_, i) => i)));
 }
 
 export const geometry = defineAnalysis({

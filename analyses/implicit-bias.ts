@@ -22,6 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineAnalysis, type Figure, type RunAnalysis } from '../src/analysis/contract.js';
+import { inputsOf } from '../src/data.js';
 import { gatedOf } from '../src/capabilities.js';
 import { UsageError } from '../src/errors.js';
 import { groupColor } from '../src/plots.js';
@@ -69,11 +70,9 @@ function allRows(dataset: Dataset, split: Split): { x: tf.Tensor2D; labels: Int3
   const n = dataset.size(split);
   const b = dataset.batch(split, Int32Array.from({ length: n }, (_, i) => i));
   const labels = Int32Array.from(b.y.dataSync());
-  b.y.dispose();
-  b.mask?.dispose();
-  b.hints?.dispose();
-  const x = b.x.reshape([n, -1]) as tf.Tensor2D;
-  if (x !== b.x) b.x.dispose();
+  const inputs = inputsOf(b);
+  const x = inputs.reshape([n, -1]) as tf.Tensor2D;
+  if (x !== inputs) inputs.dispose();
   return { x, labels };
 }
 

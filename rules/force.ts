@@ -73,8 +73,6 @@ export const force = defineRule({
     step(ctx) {
       const { model } = ctx;
       const { recurrent, J, W } = learned(model);
-      const n = ctx.params[W]!.shape[0]!;
-      const ones = tf.ones([1, n]);
       const sums = new StepSums();
       const outputs: tf.Tensor2D[][] = [];
       let learnedNow: Record<string, tf.Tensor> = { [W]: tf.clone(ctx.params[W]!), ...(o.internal ? { [J]: tf.clone(ctx.params[J]!) } : {}) };
@@ -101,8 +99,8 @@ export const force = defineRule({
           const u = rlsUpdate(c.P!, s.activity, [e], o.forgetting);
           const dW = u.corrections[0]!;
           const w: Record<string, tf.Tensor> = { [W]: constrained(model, W, tf.add(c.w[W]!, dW)) };
-          // Internal learning: unit i's incoming weights J[:, i] change as the readout does.
-          if (o.internal) w[J] = constrained(model, J, tf.add(c.w[J]!, tf.matMul(dW, ones)));
+          // Internal learning: unit i's incoming weights J[:, i] change as the readout does (dW [N, 1] broadcast over columns).
+          if (o.internal) w[J] = constrained(model, J, tf.add(c.w[J]!, dW));
           return {
             state: s.state,
             eq: null,

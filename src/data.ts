@@ -115,9 +115,14 @@ export function* batches(dataset: Dataset, split: Split, batchSize: number, rng?
   }
 }
 
-export function disposeBatch(b: Batch): void {
-  b.x.dispose();
+/** The inputs of a batch; the rest of it (targets, mask, hints) is disposed. */
+export function inputsOf(b: Batch): tf.Tensor {
   b.y.dispose();
   b.mask?.dispose();
   b.hints?.dispose();
+  return b.x;
+}
+
+export function disposeBatch(b: Batch): void {
+  inputsOf(b).dispose();
 }

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRequirements } from './capabilities.js';
 import { checkpointDir, loadCheckpoint, readParamsDir } from './checkpoint.js';
-import { disposeBatch } from './data.js';
+import { disposeBatch, inputsOf } from './data.js';
 import type { ComponentConfig, RunConfig } from './config.js';
 import { RunDirError, UsageError } from './errors.js';
 import { lossFor } from './losses.js';
@@ -55,13 +55,7 @@ export async function buildRun(config: RunConfig, loaded?: Dataset): Promise<Run
     outputSize: dataset.outputSize,
     ...(dataset.dtMs !== undefined ? { dtMs: dataset.dtMs } : {}),
     ...(dataset.hintSize ? { hints: dataset.hintSize } : {}),
-    trainInputs: () => {
-      const b = dataset.batch('train', Int32Array.from({ length: dataset.size('train') }, (_, i) => i));
-      b.y.dispose();
-      b.mask?.dispose();
-      b.hints?.dispose();
-      return b.x;
-    },
+    trainInputs: () => inputsOf(dataset.batch('train', Int32Array.from({ length: dataset.size('train') }, (_, i) => i))),
   };
   const model = modelEntry.create(currentOptions(`model ${modelEntry.name}`, modelEntry, config.model), data);
   checkSize(model);

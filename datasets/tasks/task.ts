@@ -157,7 +157,12 @@ export class TaskDataset implements Dataset {
     this.outputSize = readout.outputs.length;
     this.loss = readout.loss;
     this.hintSize = task.hints?.(options).length ?? 0;
+    // Only a task with measures has them: evaluation reads its outputs back for them.
+    const metrics = task.metrics;
+    if (metrics) this.trialMetrics = (split, index, output) => metrics(output, this.trial(split, index), this.options, this.dtMs);
   }
+
+  readonly trialMetrics?: (split: Split, index: number, output: Float32Array) => Record<string, number>;
 
   get name(): string {
     return this.task.name;
@@ -174,10 +179,6 @@ export class TaskDataset implements Dataset {
   trial(split: Split, index: number): Trial {
     if (index < 0 || index >= this.size(split)) throw new UsageError(`${this.name}: no ${split} trial ${index} (the split has ${this.size(split)})`);
     return this.task.trial(new Rng(`${this.name}/${split}/${index}`), this.options, this.dtMs, this.source?.example(split, index));
-  }
-
-  trialMetrics(split: Split, index: number, output: Float32Array): Record<string, number> {
-    return this.task.metrics ? this.task.metrics(output, this.trial(split, index), this.options, this.dtMs) : {};
   }
 
   batch(split: Split, indices: ArrayLike<number>): Batch {

@@ -193,11 +193,11 @@ describe('tasks', () => {
     for (let i = 0; i < 4; i++) {
       const tr = ds.trial('test', i);
       const exact = Float32Array.from(tr.targets);
-      expect(ds.trialMetrics('test', i, exact)).toEqual({ intervalErrorMs: 0, windowNmse: 0 });
+      expect(ds.trialMetrics!('test', i, exact)).toEqual({ intervalErrorMs: 0, windowNmse: 0 });
       // The same response 7 steps late: 70 ms off, and mostly wrong inside the window.
       const late = new Float32Array(tr.steps).fill(form === 'bump' ? -0.5 : 0);
       for (let t = 0; t + 7 < tr.steps; t++) late[t + 7] = tr.targets[t]!;
-      const m = ds.trialMetrics('test', i, late);
+      const m = ds.trialMetrics!('test', i, late);
       expect(m['intervalErrorMs']).toBe(70);
       expect(m['windowNmse']).toBeGreaterThan(0.05);
     }

@@ -10,7 +10,9 @@
  * and GEVB (`vnn-gevb`, `vnn-bp`, `mlp-1024`): a VNN with hidden widths
  * 1024, 512 under gevb and bp beside a conventional MLP of the same widths;
  * and target-based training (`full-force-300`, `full-force-1000`, `force-1000`):
- * ms per time step of one chirp trial (500 steps of 1 ms) per training step.
+ * ms per time step of one chirp trial (500 steps of 1 ms) per training step;
+ * and evolution strategies (`es-mlp`): ms per generation of OpenAI-ES with 256
+ * members on an MLP 784-64-10 (generations per second = 1000 / ms per step).
  *
  *   npm run bench                                   # both workloads, default backend
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
@@ -38,6 +40,9 @@ interface Workload {
   modelOptions: Record<string, unknown>;
   batchSize: number;
   rule?: string;
+  ruleOptions?: Record<string, unknown>;
+  /** A dataset other than MNIST. */
+  dataset?: string;
   /** A task instead of MNIST. */
   task?: { name: string; options: Record<string, unknown> };
   /** Most steps measured (recurrent rules are slow per step). */
@@ -79,6 +84,8 @@ const WORKLOADS: Record<string, Workload> = {
   'full-force-300': leastSquaresWorkload('full-force', 300),
   'full-force-1000': leastSquaresWorkload('full-force', 1000),
   'force-1000': leastSquaresWorkload('force', 1000),
+  // One ES generation per step: 256 members of 50,890 parameters on one batch of 256 (the cosine's backward pass off).
+  'es-mlp': { title: 'MLP 784-64-10 on mnist-mini, batch 256, es (openai), population 256', dataset: 'mnist-mini', model: 'mlp', modelOptions: { hidden: [64] }, batchSize: 256, rule: 'es', ruleOptions: { population: 256, cosine: 'off' }, maxSteps: 20 },
 };
 
 interface BenchResult {
@@ -102,10 +109,11 @@ async function bench(workload: string, backend: BackendChoice, maxSteps: number)
     const s = await train(
       {
         backend,
-        ...(w.task ? { task: w.task.name, datasetOptions: w.task.options } : { dataset: 'mnist' }),
+        ...(w.task ? { task: w.task.name, datasetOptions: w.task.options } : { dataset: w.dataset ?? 'mnist' }),
         model: w.model,
         modelOptions: w.modelOptions,
         rule: w.rule ?? 'bp',
+        ...(w.ruleOptions ? { ruleOptions: w.ruleOptions } : {}),
         // Update rules (RLS) take no optimizer.
         ...(rules.get(w.rule ?? 'bp').output === 'gradient' ? { optimizer: 'adam' as const, lr: 1e-3 } : {}),
         batchSize: w.batchSize,
@@ -225,7 +233,7 @@ const program = new Command('bench')
       }
       for (const r of results) {
         process.stdout.write(
-          `${WORKLOADS[r.workload]!.title}${rules.get(WORKLOADS[r.workload]!.rule ?? 'bp').output === 'gradient' ? ' + adam' : ''}, ${WORKLOADS[r.workload]!.task?.name ?? 'MNIST'}\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
+          `${WORKLOADS[r.workload]!.title}${rules.get(WORKLOADS[r.workload]!.rule ?? 'bp').output === 'gradient' ? ' + adam' : ''}, ${WORKLOADS[r.workload]!.task?.name ?? WORKLOADS[r.workload]!.dataset ?? 'MNIST'}\n  ${r.backend.padEnd(10)} ${r.msPerStep.toFixed(2).padStart(8)} ms/step  ${Math.round(r.examplesPerSec).toString().padStart(7)} examples/s  ` +
             (WORKLOADS[r.workload]!.timeSteps ? `${(r.msPerStep / WORKLOADS[r.workload]!.timeSteps!).toFixed(2)} ms per time step  ` : '') +
             `tensors ${r.tensorsFirst} → ${r.tensorsLast} over ${r.steps} steps${r.tensorGrowth ? '  GROWTH' : ''}\n`,
         );

@@ -5,6 +5,7 @@ import { brsf } from './brsf.js';
 import { bptt, tbptt } from './bptt.js';
 import { dfa } from './dfa.js';
 import { eprop } from './eprop.js';
+import { es } from './es.js';
 import { fa } from './fa.js';
 import { force } from './force.js';
 import { frsf } from './frsf.js';
@@ -14,4 +15,4 @@ import { modprop } from './modprop.js';
 import { rflo } from './rflo.js';
 import { usf } from './usf.js';
 
-for (const rule of [bp, fa, dfa, usf, frsf, brsf, bptt, tbptt, eprop, rflo, modprop, gevb, force, fullForce]) rules.register(rule);
+for (const rule of [bp, fa, dfa, usf, frsf, brsf, bptt, tbptt, eprop, rflo, modprop, gevb, force, fullForce, es]) rules.register(rule);

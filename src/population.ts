@@ -47,8 +47,14 @@ export function populationLosses(model: Model, params: Params, population: Param
 export function batchedProduct(h: tf.Tensor, w: tf.Tensor): tf.Tensor {
   if (w.rank === 2 && h.rank === 2) return tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D);
   if (w.rank === 2) return tf.reshape(tf.matMul(tf.reshape(h, [-1, h.shape.at(-1)!]), w as tf.Tensor2D), [...h.shape.slice(0, -1), w.shape[1]!]);
-  const lifted = h.rank === 2 ? tf.mul(tf.ones([w.shape[0]!, 1, 1]), h) : h;
-  return tf.matMul(lifted as tf.Tensor3D, w as tf.Tensor3D);
+  if (h.rank === 2) {
+    // Shared activations, P weights: one wide product h [B, in] · [in, P·out] is ~10× faster
+    // on wasm than a batched product over h copied P times.
+    const [P, n, m] = w.shape as [number, number, number];
+    const wide = tf.reshape(tf.transpose(w, [1, 0, 2]), [n, P * m]);
+    return tf.transpose(tf.reshape(tf.matMul(h as tf.Tensor2D, wide), [h.shape[0]!, P, m]), [1, 0, 2]);
+  }
+  return tf.matMul(h as tf.Tensor3D, w as tf.Tensor3D);
 }
 
 /** a + b for a bias [n] or a population's biases [P, n] on activations [B, n] or [P, B, n]. */

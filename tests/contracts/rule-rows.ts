@@ -11,7 +11,8 @@ export interface FeedforwardRow {
   model: string;
   modelOptions: Record<string, unknown>;
   data: 'flat' | 'image';
-  lr: number;
+  /** Adam's rate for gradient rules; rules that apply their own updates take none. */
+  lr?: number;
   steps: number;
 }
 
@@ -52,6 +53,8 @@ export const FEEDFORWARD_ROWS: FeedforwardRow[] = [
   { rule: 'bp', model: 'vnn', modelOptions: { hidden: [32, 16] }, data: 'flat', lr: 2e-3, steps: 300 },
   { rule: 'gevb', model: 'vnn-conv', modelOptions: { channels: [8], hidden: [32] }, data: 'image', lr: 1e-3, steps: 300 },
   { rule: 'bp', model: 'vnn-conv', modelOptions: { channels: [8], hidden: [32] }, data: 'image', lr: 1e-3, steps: 300 },
+  // Evolution strategies, through the mlp's vectorised population forward pass.
+  { rule: 'es', ruleOptions: { population: 32 }, model: 'mlp', modelOptions: { hidden: [32, 16] }, data: 'flat', steps: 300 },
 ];
 
 export const TEMPORAL_ROWS: TemporalRow[] = [

@@ -50,8 +50,8 @@ describe.each(FEEDFORWARD_ROWS.map((r) => ({ ...r, label: `${r.rule} on ${r.mode
     model,
     modelOptions,
     ...(ruleOptions ? { ruleOptions } : {}),
-    optimizer: 'adam' as const,
-    lr,
+    // Rules that apply their own updates take no optimizer.
+    ...(rules.get(rule).output === 'gradient' ? { optimizer: 'adam' as const, lr } : {}),
     batchSize: 32,
     steps,
     logEvery: 10,

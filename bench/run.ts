@@ -12,7 +12,8 @@
  * and target-based training (`full-force-300`, `full-force-1000`, `force-1000`):
  * ms per time step of one chirp trial (500 steps of 1 ms) per training step;
  * and evolution strategies (`es-mlp`): ms per generation of OpenAI-ES with 256
- * members on an MLP 784-64-10 (generations per second = 1000 / ms per step).
+ * members on an MLP 784-64-10 (generations per second = 1000 / ms per step);
+ * and `morris-lecar`: simulated ms per wall second of a 100-neuron network.
  *
  *   npm run bench                                   # both workloads, default backend
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
@@ -29,8 +30,8 @@ import { initBackend, parseBackendChoice, type BackendChoice } from '../src/back
 import { loadRun } from '../src/run.js';
 import { LossSurface, selectParams } from '../src/analysis/hvp.js';
 import { gaussianVec, lanczosTopK } from '../src/analysis/spectrum.js';
-import { parse, parseFlag } from '../src/options.js';
-import { rules } from '../src/registries.js';
+import { parse, parseFlag, resolveOptions } from '../src/options.js';
+import { models, rules } from '../src/registries.js';
 import { Rng } from '../src/rng.js';
 import { train } from '../src/trainer.js';
 
@@ -202,7 +203,41 @@ async function benchHessian(backend: BackendChoice, points = 10_000): Promise<He
   }
 }
 
-const ALL = [...Object.keys(WORKLOADS), 'hessian'];
+interface SimulationBench {
+  workload: string;
+  backend: string;
+  neurons: number;
+  batch: number;
+  stepMs: number;
+  /** Simulated milliseconds per wall-clock second (the batch's trials advance together). */
+  simulatedMsPerSec: number;
+  tensorGrowth: boolean;
+}
+
+/** A 100-neuron Morris–Lecar network (hopf, exp-euler, 0.05 ms substeps) run forward over 200 ms of noisy input, batch 1 and 16. */
+async function benchMorrisLecar(backend: BackendChoice): Promise<SimulationBench[]> {
+  const name = await initBackend(backend);
+  const [dtMs, ms] = [10, 200];
+  const T = ms / dtMs;
+  const entry = models.get('morris-lecar');
+  const model = entry.create(resolveOptions('model morris-lecar', entry.options ?? [], { units: 100 }), { inputShape: [T, 2], outputSize: 1, dtMs });
+  const params = model.init(new Rng('bench-ml'));
+  const out: SimulationBench[] = [];
+  for (const batch of [1, 16]) {
+    const u = tf.randomNormal([batch, T, 2], 0, 1, 'float32', 1);
+    tf.tidy(() => model.forward(params, u).output.dataSync());
+    const before = tf.memory().numTensors;
+    const t0 = performance.now();
+    tf.tidy(() => model.forward(params, u).output.dataSync());
+    const sec = (performance.now() - t0) / 1000;
+    out.push({ workload: 'morris-lecar', backend: name, neurons: 100, batch, stepMs: 0.05, simulatedMsPerSec: ms / sec, tensorGrowth: tf.memory().numTensors !== before });
+    u.dispose();
+  }
+  tf.dispose(Object.values(params));
+  return out;
+}
+
+const ALL = [...Object.keys(WORKLOADS), 'hessian', 'morris-lecar'];
 
 const program = new Command('bench')
   .option('--backends <list>', 'comma-separated backends to measure (auto, node, wasm, cpu)', 'auto')
@@ -214,16 +249,23 @@ const program = new Command('bench')
     const workloads = o.workloads.split(',').map((x) => parseFlag('--workloads', x, parse.choice(ALL)));
     const results: BenchResult[] = [];
     const curvature: HessianBench[] = [];
+    const simulation: SimulationBench[] = [];
     for (const workload of workloads) {
       for (const b of o.backends.split(',')) {
         const backend = parseBackendChoice(b, '--backends');
         if (workload === 'hessian') curvature.push(await benchHessian(backend));
+        else if (workload === 'morris-lecar') simulation.push(...(await benchMorrisLecar(backend)));
         else results.push(await bench(workload, backend, steps));
       }
     }
     if (o.json) {
-      process.stdout.write(`${JSON.stringify([...results, ...curvature], null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify([...results, ...curvature, ...simulation], null, 2)}\n`);
     } else {
+      for (const m of simulation) {
+        process.stdout.write(
+          `Morris–Lecar network, ${m.neurons} neurons, ${m.stepMs} ms substeps (exp-euler), batch ${m.batch}\n  ${m.backend.padEnd(10)} ${m.simulatedMsPerSec.toFixed(1)} simulated ms per wall second (all ${m.batch} trials together)${m.tensorGrowth ? '  GROWTH' : ''}\n`,
+        );
+      }
       for (const h of curvature) {
         process.stdout.write(
           `Curvature: MLP 784-256-256-10 (${h.params.toLocaleString('en-US')} parameters) after 1 epoch of bp, Hessian over ${h.points.toLocaleString('en-US')} MNIST training examples\n` +

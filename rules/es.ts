@@ -158,7 +158,13 @@ export const es = defineRule({
     option('l2', '--l2 <λ>', 'openai, pgpe: adds λθ to the gradient estimate (coupled L2 on every trained parameter, as OpenAI-ES)', 0, parse.nonNegativeNumber),
     option('esFitness', '--es-fitness <what>', 'what members minimise: loss (the training loss) or accuracy (the error rate 1 − accuracy; any decision, differentiable or not)', 'loss' as 'loss' | 'accuracy', parse.choice(['loss', 'accuracy'] as const)),
     option('chunk', '--chunk <members>', 'members evaluated together (bounds memory: chunk × batch × width activations)', 64, parse.positiveInt),
-    option('cosine', '--cosine <on|off>', 'on differentiable models: log the cosine between the ES direction and the autodiff gradient (one backward pass per generation)', 'on' as 'on' | 'off', parse.choice(['on', 'off'] as const)),
+    option(
+      'cosine',
+      '--cosine <on|off|auto>',
+      'on differentiable models: log the cosine between the ES direction and the autodiff gradient, one backward pass per generation (auto: on for models without a recurrent step, where that pass is cheap beside the generation)',
+      'auto' as 'auto' | 'on' | 'off',
+      parse.choice(['auto', 'on', 'off'] as const),
+    ),
   ],
   create: (o) => {
     const strategy = STRATEGIES[o.strategy]!;
@@ -262,7 +268,8 @@ export const es = defineRule({
           sigmaMin: tf.scalar(sigmaMin),
           sigmaMax: tf.scalar(sigmaMax),
         };
-        const exact = o.cosine === 'on' && provides(model, 'differentiable') ? autodiffStep({ model, params, batch, loss }) : null;
+        const cosineOn = o.cosine === 'auto' ? !provides(model, 'recurrent') : o.cosine === 'on';
+        const exact = cosineOn && provides(model, 'differentiable') ? autodiffStep({ model, params, batch, loss }) : null;
         if (exact) {
           metrics['gradientCosine'] = tf.scalar(cosine(direction, flatten(exact.updates, names, d)));
           tf.dispose([exact.loss, exact.output, ...Object.values(exact.updates)]);

@@ -10,5 +10,6 @@ import { readySetGo } from './ready-set-go.js';
 import { seqMnist } from './seq-mnist.js';
 import { sumOfSines } from './sum-of-sines.js';
 import { taskEntry } from './task.js';
+import { workingMemory } from './working-memory.js';
 
-for (const task of [pattern, readySetGo, perceptualDecision, delayedComparison, matchToSample, delayedXor, seqMnist, chirp, sumOfSines]) tasks.register(taskEntry(task));
+for (const task of [pattern, readySetGo, perceptualDecision, delayedComparison, matchToSample, delayedXor, seqMnist, chirp, sumOfSines, workingMemory]) tasks.register(taskEntry(task));

@@ -230,6 +230,7 @@ describe('the conventions the README states', () => {
 
   it('every model starts its biases at 0', async () => {
     expect(readme).toContain('biases start at 0');
+    expect(readme.replace(/\s+/g, ' ')).toContain('whose bias currents are a physical baseline and start at `--bias-current`');
     for (const [name, rows] of Object.entries(MODEL_ROWS)) {
       const entry = models.get(name);
       const data = await rows[0]!.data();
@@ -240,7 +241,9 @@ describe('the conventions the README states', () => {
       });
       const params = model.init(new Rng(`bias/${name}`));
       for (const [p, spec] of Object.entries(model.specs)) {
-        if (spec.role === 'bias') expect(Array.from(params[p]!.dataSync()).every((v) => v === 0), `${name} ${p}`).toBe(true);
+        // Morris–Lecar bias currents start at --bias-current, as the README says.
+        const start = name === 'morris-lecar' && p === 'ml/b' ? 80 : 0;
+        if (spec.role === 'bias') expect(Array.from(params[p]!.dataSync()).every((v) => v === start), `${name} ${p}`).toBe(true);
       }
       tf.dispose(Object.values(params));
     }

@@ -34,4 +34,9 @@ export const MODEL_ROWS: Record<string, ModelRow[]> = {
   vnn: [{ label: 'dense', options: { hidden: [8, 6] }, data: flat, vectorised: false }],
   'vnn-conv': [{ label: 'conv', options: { channels: [4], hidden: [8] }, data: image, vectorised: false }],
   gln: [{ label: 'one gated layer', options: { hidden: [6], gates: 2, threshold: 'random' }, data: flat, vectorised: false }],
+  // A 1 ms substep keeps the 50 ms task steps short; the dynamics are tested in tests/models/morris-lecar.test.ts.
+  'morris-lecar': [
+    { label: 'exp-euler', options: { units: 6, stepMs: 1 }, data: task, vectorised: true, recurrent: true },
+    { label: 'rk4, snlc, all excitatory', options: { units: 5, stepMs: 2.5, integrator: 'rk4', preset: 'snlc', excitatory: 1 }, data: task, vectorised: true, recurrent: true },
+  ],
 };

@@ -17,7 +17,7 @@ import { models, rules, tasks } from '../../src/registries.js';
 import { train } from '../../src/trainer.js';
 import type { Model } from '../../src/types.js';
 import { tempDir, timeless } from '../helpers.js';
-import { RECURRENT_BASE, TEMPORAL_ROWS, type TaskRow, type TemporalRow } from './rule-rows.js';
+import { RECURRENT_BASE, RECURRENT_ELSEWHERE, TEMPORAL_ROWS, type TaskRow, type TemporalRow } from './rule-rows.js';
 
 const TASKS: TaskRow[] = [
   { task: 'perceptual-decision', datasetOptions: { trials: 256, testTrials: 64, dt: 20 } },
@@ -41,7 +41,7 @@ async function recurrentModel(name: string, options: Record<string, unknown>, ta
 const table: (Omit<TemporalRow, 'modelOptions'> & TaskRow & { modelOptions: Record<string, unknown>; model: string; label: string })[] = [];
 for (const r of TEMPORAL_ROWS) {
   for (const t of r.tasks ?? TASKS) {
-    for (const name of models.entries().map((e) => e.name)) {
+    for (const name of models.entries().map((e) => e.name).filter((n) => !RECURRENT_ELSEWHERE[n])) {
       const modelOptions = { ...RECURRENT_BASE[name], ...r.modelOptions?.[name] };
       const m = await recurrentModel(name, modelOptions, t);
       if (m && (rules.get(r.rule).requires ?? []).every((c) => provides(m, c))) table.push({ ...r, ...t, modelOptions, model: name, label: `${r.rule}${r.note ?? ''} on ${name}, ${t.task}` });

@@ -1,12 +1,12 @@
 /**
  * Loss and accuracy of a model over a whole split, in fixed file order; for
- * regression tasks (`mse`) also the normalized error Σ m‖z − y‖² / Σ m‖y‖²
+ * regression tasks (`mse`, `mae`) also the normalized error Σ m‖z − y‖² / Σ m‖y‖²
  * (the metric of Murray 2019 and of the full-FORCE demos) and the mean
  * absolute error Σ m|z − y| / Σ m (FORCE's test MAE).
  */
 import * as tf from '@tensorflow/tfjs';
 import { batches, disposeBatch } from './data.js';
-import { lossFor } from './losses.js';
+import { isRegression, lossFor } from './losses.js';
 import type { Dataset, Model, Params, Split } from './types.js';
 
 export interface EvalResult {
@@ -27,7 +27,7 @@ export function evaluate(model: Model, params: Params, dataset: Dataset, split: 
   let correct = 0;
   let n = 0;
   const sums = [0, 0, 0, 0];
-  const regression = dataset.loss === 'mse';
+  const regression = isRegression(dataset.loss);
   const task: Record<string, number> = {};
   for (const batch of batches(dataset, split, Math.min(batchSize, model.maxBatch ?? batchSize), undefined, limit)) {
     const [l, c] = tf.tidy(() => {

@@ -183,12 +183,53 @@ const sequenceCrossEntropy: Loss = {
   },
 };
 
+/**
+ * Mean absolute error on real targets shaped like the output: L = Σ m mean_k |a_k − y_k| / Σ m
+ * over the examples (and masked steps). Its gradient is sign(a − y) over the count; its
+ * second derivative is 0 almost everywhere, so curvature analyses say little about it.
+ */
+function absoluteTerms(outputs: tf.Tensor, batch: Batch): tf.Tensor {
+  return tf.mean(tf.abs(tf.sub(outputs, batch.y)), -1);
+}
+
+const meanAbsoluteError: Loss = {
+  kind: 'mae',
+  value(output, batch) {
+    return tf.tidy(() => {
+      const perStep = absoluteTerms(output, batch);
+      if (!batch.mask) return tf.mean(perStep) as tf.Scalar;
+      return tf.div(tf.sum(tf.mul(perStep, batch.mask)), tf.maximum(tf.sum(batch.mask), 1)) as tf.Scalar;
+    });
+  },
+  values(outputs, batch) {
+    return tf.tidy(() => {
+      const perStep = absoluteTerms(outputs, batch);
+      return batch.mask ? maskedMemberMeans(perStep, batch.mask) : memberMeans(perStep);
+    });
+  },
+  outputGrad(output, batch) {
+    return tf.tidy(() => {
+      const k = output.shape.at(-1)!;
+      const sign = tf.sign(tf.sub(output, batch.y));
+      if (!batch.mask) return tf.div(sign, perStepCount(output) * k);
+      return tf.div(tf.mul(sign, tf.expandDims(batch.mask, -1)), tf.mul(tf.maximum(tf.sum(batch.mask), 1), k));
+    });
+  },
+  correct() {
+    return tf.scalar(NaN);
+  },
+};
+
+/** Losses on real-valued targets: evaluated by normalized and absolute error, not accuracy. */
+export const isRegression = (kind: LossKind) => kind === 'mse' || kind === 'mae';
+
 const losses: Record<LossKind, Loss> = {
   'softmax-ce': softmaxCrossEntropy,
   'sigmoid-bce': sigmoidCrossEntropy,
   mse: meanSquaredError,
   'mse-decision': decisionSquaredError,
   'sequence-ce': sequenceCrossEntropy,
+  mae: meanAbsoluteError,
 };
 
 export function lossFor(kind: LossKind): Loss {

@@ -21,7 +21,7 @@ import { TrainingError, UsageError } from './errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { angleDegrees, autodiffStep } from './grad.js';
 import { LOCK_FILE, lockDir } from './lock.js';
-import { lossFor } from './losses.js';
+import { isRegression, lossFor } from './losses.js';
 import { applyUpdate, Optimizer } from './optim.js';
 import { ParamStore } from './params.js';
 import { analyses } from './registries.js';
@@ -402,7 +402,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   const diagEvery = provides(model, 'differentiable') ? config.training.diagEvery : 0;
   const loss = lossFor(dataset.loss);
   // Regression tasks are judged by their normalized error (lower is better), the others by accuracy.
-  const metric: Best['metric'] = dataset.loss === 'mse' ? 'nmse' : 'accuracy';
+  const metric: Best['metric'] = isRegression(dataset.loss) ? 'nmse' : 'accuracy';
   const measureOf = (r: EvalResult) => (metric === 'nmse' ? (r.nmse ?? NaN) : r.accuracy);
   const better = (v: number, than: number) => Number.isFinite(v) && (!Number.isFinite(than) || (metric === 'nmse' ? v < than : v > than));
   const optimizer = config.optimizer ? new Optimizer(config.optimizer, store) : null;

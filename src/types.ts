@@ -35,7 +35,7 @@ export interface ParamSpec {
   constraint?: Constraint;
 }
 
-export type LossKind = 'softmax-ce' | 'sigmoid-bce' | 'mse' | 'mse-decision' | 'sequence-ce';
+export type LossKind = 'softmax-ce' | 'sigmoid-bce' | 'mse' | 'mse-decision' | 'sequence-ce' | 'mae';
 
 export interface Loss {
   readonly kind: LossKind;

@@ -1,6 +1,6 @@
 /** The rows of the model contract table (tests/contracts/models.test.ts): one or more per registered model. */
 import { resolveOptions } from '../../src/options.js';
-import { tasks } from '../../src/registries.js';
+import { datasets, tasks } from '../../src/registries.js';
 import type { Dataset } from '../../src/types.js';
 import { smallDigits, teacherDataset } from '../helpers.js';
 
@@ -9,6 +9,11 @@ const image = async (): Promise<Dataset> => smallDigits();
 const task = async (): Promise<Dataset> => {
   const e = tasks.get('perceptual-decision');
   return e.load(resolveOptions('task', e.options ?? [], { trials: 8, testTrials: 4, dt: 50 }));
+};
+
+const rober = async (): Promise<Dataset> => {
+  const e = datasets.get('rober');
+  return e.load(resolveOptions('dataset rober', e.options ?? [], { observations: 6 }));
 };
 
 export interface ModelRow {
@@ -35,6 +40,7 @@ export const MODEL_ROWS: Record<string, ModelRow[]> = {
   'vnn-conv': [{ label: 'conv', options: { channels: [4], hidden: [8] }, data: image, vectorised: false }],
   gln: [{ label: 'one gated layer', options: { hidden: [6], gates: 2, threshold: 'random' }, data: flat, vectorised: false }],
   // A 1 ms substep keeps the 50 ms task steps short; the dynamics are tested in tests/models/morris-lecar.test.ts.
+  'neural-ode': [{ label: 'rk4, 2 substeps', options: { substeps: 2 }, data: rober, vectorised: true }],
   'morris-lecar': [
     { label: 'exp-euler', options: { units: 6, stepMs: 1 }, data: task, vectorised: true, recurrent: true },
     { label: 'rk4, snlc, all excitatory', options: { units: 5, stepMs: 2.5, integrator: 'rk4', preset: 'snlc', excitatory: 1 }, data: task, vectorised: true, recurrent: true },

@@ -18,6 +18,7 @@ const CASES: Record<LossKind, { shape: number[]; batch: () => Batch }> = {
   'sigmoid-bce': { shape: [B, 1], batch: () => ({ x: tf.zeros([B, 1]), y: tf.tensor1d([0, 1, 1, 0, 1, 0], 'int32'), size: B }) },
   mse: { shape: [B, T, K], batch: () => ({ x: tf.zeros([B, T, 1]), y: normals([B, T, K]), mask, size: B }) },
   'mse-decision': { shape: [B, T, 1], batch: () => ({ x: tf.zeros([B, T, 1]), y: tf.sign(normals([B, T, 1])), mask, size: B }) },
+  mae: { shape: [B, T, K], batch: () => ({ x: tf.zeros([B, T, 1]), y: normals([B, T, K]), mask, size: B }) },
   'sequence-ce': { shape: [B, T, K], batch: () => ({ x: tf.zeros([B, T, 1]), y: tf.oneHot(tf.tensor2d(Array.from({ length: B * T }, (_, i) => i % K), [B, T], 'int32'), K).toFloat(), mask, size: B }) },
 };
 

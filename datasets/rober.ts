@@ -41,6 +41,8 @@ export const rober = defineDataset({
   name: 'rober',
   description: 'ROBER stiff chemical kinetics: fit the 3-species trajectory at log-spaced times (MAE on species scaled by their maxima)',
   reference: 'Robertson 1966; Kim, Ji, Deng, Ma, Rackauckas 2021, Chaos',
+  // One trajectory: every step trains on it.
+  batchSize: 1,
   options: [
     option('observations', '--observations <n>', 'observation times, log-spaced', 50, parse.positiveInt),
     option('tFirst', '--t-first <t>', 'first observation time', 1e-5, parse.positiveNumber),

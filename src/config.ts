@@ -185,8 +185,10 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   // Validated even when --analyze-every is 0, so a typo is caught before a long run.
   const analyze = value('analyze', spec) as string[];
   const analyzePoints = num('analyzePoints');
-  // A setting the command leaves out takes the rule's default (its papers'), else the trainer's.
-  const ruleDefault = (k: 'batchSize' | 'logEvery' | 'diagEvery') => (spec[k] === undefined || spec[k] === null ? (rule.defaults?.[k] ?? num(k)) : num(k));
+  // A setting the command leaves out takes the dataset's batch size (a dataset smaller than any default batch),
+  // else the rule's default (its papers'), else the trainer's.
+  const ruleDefault = (k: 'batchSize' | 'logEvery' | 'diagEvery') =>
+    spec[k] === undefined || spec[k] === null ? ((k === 'batchSize' ? dataset.batchSize : undefined) ?? rule.defaults?.[k] ?? num(k)) : num(k);
   return {
     biocredit: VERSION,
     seed: num('seed'),

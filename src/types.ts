@@ -404,6 +404,8 @@ export interface RuleEntry extends RegistryItem {
 }
 
 export interface DatasetEntry extends RegistryItem {
+  /** A batch size for datasets too small for the defaults (one trajectory): used when the command gives none, before any rule's default. */
+  batchSize?: number;
   /** `seed` is the run seed, for datasets with seeded choices (training subsets). */
   load(options: ResolvedOptions, ctx?: { seed: number }): Promise<Dataset>;
 }

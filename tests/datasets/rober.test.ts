@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { roberSolution } from '../../datasets/rober.js';
+import { resolveConfig } from '../../src/config.js';
 import { lossFor } from '../../src/losses.js';
 import { solveStiff } from '../../src/ode.js';
 import { resolveOptions } from '../../src/options.js';
@@ -77,6 +78,11 @@ describe('neural ODE on rober', () => {
     const final = summary.final!.test;
     expect(Number.isFinite(final.loss)).toBe(true);
     expect(Number.isFinite(final.mae!)).toBe(true);
+  });
+
+  it('trains at batch size 1 unless told otherwise, whatever the rule’s default', () => {
+    for (const rule of ['bp', 'es']) expect(resolveConfig({ dataset: 'rober', model: 'neural-ode', rule }, 'wasm').training.batchSize).toBe(1);
+    expect(resolveConfig({ dataset: 'mnist-mini', model: 'mlp', rule: 'es' }, 'wasm').training.batchSize).toBe(256);
   });
 
   it('is refused on data without observation times, in one line', () => {

@@ -33,6 +33,7 @@ import { provides } from '../src/capabilities.js';
 import { defineRule } from '../src/entries.js';
 import { TrainingError, UsageError } from '../src/errors.js';
 import { autodiffStep } from '../src/grad.js';
+import { dot, norm } from '../src/linalg.js';
 import { option, parse, type Parser } from '../src/options.js';
 import { trainableNames } from '../src/params.js';
 import { populationLosses, populationOutputs } from '../src/population.js';
@@ -114,16 +115,9 @@ function negated(z: Float32Array): Float32Array {
   return out;
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let j = 0; j < a.length; j++) {
-    ab += a[j]! * b[j]!;
-    aa += a[j]! * a[j]!;
-    bb += b[j]! * b[j]!;
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+function cosine(a: Float64Array, b: Float64Array): number {
+  const [na, nb] = [norm(a), norm(b)];
+  return na > 0 && nb > 0 ? dot(a, b) / (na * nb) : 0;
 }
 
 const toTensors = (prefix: string, state: Record<string, Float64Array>) => Object.fromEntries(Object.entries(state).map(([k, v]) => [`${prefix}${k}`, tf.tensor1d(Float32Array.from(v))]));

@@ -17,7 +17,7 @@
  * The full form decomposes C every ⌈1/(10 d (c_1 + c_μ))⌉ generations by
  * Jacobi rotations in JavaScript, which limits it to FULL_CMA_LIMIT parameters.
  */
-import { symEig } from '../../src/linalg.js';
+import { norm, symEig } from '../../src/linalg.js';
 import { ascending } from './shaping.js';
 import type { Strategy, StrategyState } from './strategy.js';
 
@@ -129,9 +129,7 @@ function createCma(separable: boolean): Strategy {
       const pSigma = new Float64Array(d);
       const cs = Math.sqrt(k.cSigma * (2 - k.cSigma) * k.muEff);
       for (let j = 0; j < d; j++) pSigma[j] = (1 - k.cSigma) * state['pSigma']![j]! + cs * whitened[j]!;
-      let psNorm = 0;
-      for (const v of pSigma) psNorm += v * v;
-      psNorm = Math.sqrt(psNorm);
+      const psNorm = norm(pSigma);
       const hSigma = psNorm / Math.sqrt(1 - (1 - k.cSigma) ** (2 * (g.generation + 1))) < (1.4 + 2 / (d + 1)) * k.chi ? 1 : 0;
       const pc = new Float64Array(d);
       const ccs = hSigma * Math.sqrt(k.cc * (2 - k.cc) * k.muEff);

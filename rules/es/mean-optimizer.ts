@@ -9,6 +9,8 @@
  * - clipup (Toklu, Liskowski, Srivastava 2020): v ← 0.9 v + η ĝ/‖ĝ‖, ‖v‖
  *   clipped to 2η, Δ = −v.
  */
+import { norm } from '../../src/linalg.js';
+
 export const MEAN_OPTIMIZERS = ['adam', 'sgd', 'clipup'] as const;
 export type MeanOptimizer = (typeof MEAN_OPTIMIZERS)[number];
 
@@ -50,16 +52,10 @@ export function meanStep(kind: MeanOptimizer, lr: number, g: Float64Array, state
       return { delta, state: { m, v, t: Float64Array.of(t) } };
     }
     case 'clipup': {
-      let norm = 0;
-      for (const x of g) norm += x * x;
-      norm = Math.sqrt(norm);
+      const length = norm(g);
       const velocity = new Float64Array(d);
-      let speed = 0;
-      for (let j = 0; j < d; j++) {
-        velocity[j] = CLIPUP_MOMENTUM * state['velocity']![j]! + (norm > 0 ? (lr * g[j]!) / norm : 0);
-        speed += velocity[j]! * velocity[j]!;
-      }
-      speed = Math.sqrt(speed);
+      for (let j = 0; j < d; j++) velocity[j] = CLIPUP_MOMENTUM * state['velocity']![j]! + (length > 0 ? (lr * g[j]!) / length : 0);
+      const speed = norm(velocity);
       const scale = speed > 2 * lr ? (2 * lr) / speed : 1;
       for (let j = 0; j < d; j++) {
         velocity[j]! *= scale;

@@ -170,26 +170,29 @@ export function createMorrisLecar(opts: MorrisLecarOptions, data: DataInfo): Mod
     s: tf.clipByValue(s, 0, 1),
   });
 
+  /** x's entries [from, from + count) along `axis`. */
+  const rows = (x: tf.Tensor, from: number, count: number, axis: number) => {
+    const begin = new Array<number>(x.rank).fill(0);
+    const size = new Array<number>(x.rank).fill(-1);
+    begin[axis] = from;
+    size[axis] = count;
+    return tf.slice(x, begin, size);
+  };
+  /** The presynaptic groups whose reversal potential enters I_syn (E at 0 mV drops out): [first neuron, count, E]. */
+  const groups = ([[0, nE, E_EXCITATORY], [nE, n - nE, E_INHIBITORY]] as const).filter(([, count, E]) => count > 0 && E !== 0);
+  /** W and its rows per group, sliced once per task step rather than in every substep. */
+  const synapses = (W: tf.Tensor) => ({ W, groups: groups.map(([from, count, E]) => ({ from, count, E, rows: rows(W, from, count, W.rank - 2) })) });
+  type Synapses = ReturnType<typeof synapses>;
+
   /** One substep of length h with the external current `drive` (input and bias) held. */
-  const substep = (params: Params, st: State, drive: tf.Tensor): State => {
-    const W = params['ml/W']!;
+  const substep = (syn: Synapses, st: State, drive: tf.Tensor): State => {
     const g = opts.synapticGain;
-    // I_syn,i = −ḡ [ (s W)_i V_i − Σ_j s_j E_j W_ji ], the second sum over the E and the I rows of W apart (no constant tensor to keep).
-    const rows = (x: tf.Tensor, from: number, count: number, axis: number) => {
-      const begin = new Array<number>(x.rank).fill(0);
-      const size = new Array<number>(x.rank).fill(-1);
-      begin[axis] = from;
-      size[axis] = count;
-      return tf.slice(x, begin, size);
-    };
+    // I_syn,i = −ḡ [ (s W)_i V_i − Σ_j s_j E_j W_ji ], the second sum over each group's rows of W (no constant tensor to keep).
     const reversed = (s: tf.Tensor) => {
-      const parts: tf.Tensor[] = [];
-      for (const [from, count, E] of [[0, nE, E_EXCITATORY], [nE, n - nE, E_INHIBITORY]] as const) {
-        if (count > 0 && E !== 0) parts.push(tf.mul(E, batchedProduct(rows(s, from, count, s.rank - 1), rows(W, from, count, W.rank - 2))));
-      }
+      const parts = syn.groups.map((q) => tf.mul(q.E, batchedProduct(rows(s, q.from, q.count, s.rank - 1), q.rows)));
       return parts.length ? tf.addN(parts) : tf.zerosLike(drive);
     };
-    const current = (V: tf.Tensor, s: tf.Tensor) => tf.add(drive, tf.mul(-g, tf.sub(tf.mul(batchedProduct(s, W), V), reversed(s))));
+    const current = (V: tf.Tensor, s: tf.Tensor) => tf.add(drive, tf.mul(-g, tf.sub(tf.mul(batchedProduct(s, syn.W), V), reversed(s))));
     const { V, w, s } = st as { V: tf.Tensor; w: tf.Tensor; s: tf.Tensor };
     if (opts.integrator === 'rk4') {
       const f = (v: tf.Tensor, x: tf.Tensor, y: tf.Tensor) => [eq.dV(v, x, current(v, y)), eq.dw(v, x), eq.ds(v, y)] as const;
@@ -216,8 +219,9 @@ export function createMorrisLecar(opts: MorrisLecarOptions, data: DataInfo): Mod
   /** One task step: the substeps, then the readout of s. */
   const advance = (params: Params, state: State, input: tf.Tensor) => {
     const drive = addBatchedBias(batchedProduct(input, params['ml/Win']!), params['ml/b']!);
+    const syn = synapses(params['ml/W']!);
     let st = state;
-    for (let i = 0; i < substeps; i++) st = substep(params, st, drive);
+    for (let i = 0; i < substeps; i++) st = substep(syn, st, drive);
     const output = addBatchedBias(batchedProduct(st['s']!, params['ml/Wout']!), params['ml/bout']!);
     return { state: st, output };
   };

@@ -18,24 +18,32 @@ import { TEMPORAL_REQUIRES, feedbackOption, onlineFeedbackScaleOption, onlineRul
 
 export function createEprop(opts: OnlineOptions): LearningRule {
   return onlineRule(opts, ({ alpha }, { units, inputs, batch }) => {
-    let eJ: tf.Tensor = tf.zeros([batch, units]);
-    let eIn: tf.Tensor = tf.zeros([batch, inputs]);
-    let eB: tf.Tensor = tf.zeros([batch, 1]);
-    const dJ: tf.Tensor[] = [];
-    const dWin: tf.Tensor[] = [];
-    const db: tf.Tensor[] = [];
-    const lowPass = (e: tf.Tensor, x: tf.Tensor | number) => tf.add(tf.mul(1 - alpha, e), tf.mul(alpha, x));
+    let eJ: tf.Tensor2D = tf.zeros([batch, units]);
+    let eIn: tf.Tensor2D = tf.zeros([batch, inputs]);
+    let eB = 0;
+    // Per step only the traces and L ⊙ ψ (and ε_B, the same for every example); the sums over
+    // time are one matmul over the stacked steps.
+    const traceJ: tf.Tensor2D[] = [];
+    const traceIn: tf.Tensor2D[] = [];
+    const g: tf.Tensor2D[] = [];
+    let db: tf.Tensor | null = null;
+    const lowPass = (e: tf.Tensor2D, x: tf.Tensor2D) => tf.add(tf.mul(1 - alpha, e), tf.mul(alpha, x)) as tf.Tensor2D;
     return {
       visit(s) {
         eJ = lowPass(eJ, s.rateIn);
         eIn = lowPass(eIn, s.input);
-        eB = lowPass(eB, 1);
-        const g = tf.mul(s.signal, s.psi);
-        dJ.push(tf.matMul(tf.transpose(eJ), g));
-        dWin.push(tf.matMul(tf.transpose(eIn), g));
-        db.push(tf.sum(tf.mul(eB, g), 0));
+        eB = (1 - alpha) * eB + alpha;
+        const gt = tf.mul(s.signal, s.psi) as tf.Tensor2D;
+        traceJ.push(eJ);
+        traceIn.push(eIn);
+        g.push(gt);
+        const dbt = tf.mul(eB, tf.sum(gt, 0));
+        db = db ? tf.add(db, dbt) : dbt;
       },
-      updates: () => ({ J: tf.addN(dJ), Win: tf.addN(dWin), b: tf.addN(db) }),
+      updates() {
+        const G = tf.concat(g, 0);
+        return { J: tf.matMul(tf.concat(traceJ, 0), G, true, false), Win: tf.matMul(tf.concat(traceIn, 0), G, true, false), b: db ?? tf.zeros([units]) };
+      },
     };
   });
 }

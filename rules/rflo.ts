@@ -9,48 +9,41 @@
  * with random feedback B by default (Murray's setting). Unlike e-prop, ψ sits
  * inside the filter, so the trace is O(N²) per example. With a linear
  * activation and J = 0 (and symmetric feedback) it equals the exact gradient.
+ *
+ * Computed without the trace: unrolling p_t and exchanging the sums,
+ *
+ *   ΔJ = Σ_s r_sᵀ G_s,   G_s = α ψ_s ⊙ Λ_s,   Λ_s = L_s + (1 − α) Λ_{s+1},  Λ_T = 0,
+ *
+ * the learning signal filtered backwards in time, then one matmul over the
+ * stacked steps (u_s for W_in, Σ G for b). Exactly the sum above, at O(N) memory
+ * per example and step instead of an [B, N, N] trace pushed through every step;
+ * tests/rules/eprop-rflo.test.ts checks it against the per-step recursion.
  * Reference: murray-lab/rflo-learning (50 units, τ = 10 steps, lr 0.03).
  */
 import * as tf from '@tensorflow/tfjs';
 import { defineRule } from '../src/entries.js';
-import { scanStep } from '../src/scan.js';
 import type { LearningRule } from '../src/types.js';
-import { TEMPORAL_REQUIRES, feedbackOption, onlineFeedbackScaleOption, onlineRule, type OnlineOptions } from './temporal.js';
+import { TEMPORAL_REQUIRES, feedbackOption, onlineFeedbackScaleOption, onlineRule, type OnlineOptions, type StepView } from './temporal.js';
 
 export function createRflo(opts: OnlineOptions): LearningRule {
-  return onlineRule(opts, ({ alpha }, { units: n, inputs, batch }) => {
-    // Traces and running sums, carried by the per-step scan: memory stays at a few [B, N, N]
-    // tensors however long the trial (each step's products are freed at once).
-    let st: Record<'pJ' | 'pIn' | 'pB' | 'dJ' | 'dWin' | 'db', tf.Tensor> = {
-      pJ: tf.zeros([batch, n, n]),
-      pIn: tf.zeros([batch, inputs, n]),
-      pB: tf.zeros([batch, n]),
-      dJ: tf.zeros([n, n]),
-      dWin: tf.zeros([inputs, n]),
-      db: tf.zeros([n]),
-    };
-    const lowPass = (p: tf.Tensor, x: tf.Tensor) => tf.add(tf.mul(1 - alpha, p), tf.mul(alpha, x));
+  return onlineRule(opts, ({ alpha }) => {
+    const steps: StepView[] = [];
     return {
-      visit(s) {
-        st = scanStep(st, (c) => {
-          const post = tf.expandDims(s.psi, 1);
-          const pJ = lowPass(c.pJ, tf.mul(tf.expandDims(s.rateIn, 2), post));
-          const pIn = lowPass(c.pIn, tf.mul(tf.expandDims(s.input, 2), post));
-          const pB = lowPass(c.pB, s.psi);
-          const signal = tf.expandDims(s.signal, 1);
-          return {
-            pJ,
-            pIn,
-            pB,
-            dJ: tf.add(c.dJ, tf.sum(tf.mul(pJ, signal), 0)),
-            dWin: tf.add(c.dWin, tf.sum(tf.mul(pIn, signal), 0)),
-            db: tf.add(c.db, tf.sum(tf.mul(pB, s.signal), 0)),
-          };
-        });
-      },
+      visit: (s) => steps.push(s),
       updates() {
-        tf.dispose([st.pJ, st.pIn, st.pB]);
-        return { J: st.dJ, Win: st.dWin, b: st.db };
+        const G: tf.Tensor2D[] = new Array<tf.Tensor2D>(steps.length);
+        let lambda: tf.Tensor2D | null = null;
+        for (let t = steps.length - 1; t >= 0; t--) {
+          const { signal, psi } = steps[t]!;
+          lambda = lambda ? (tf.add(signal, tf.mul(1 - alpha, lambda)) as tf.Tensor2D) : signal;
+          G[t] = tf.mul(alpha, tf.mul(psi, lambda)) as tf.Tensor2D;
+        }
+        const g = tf.concat(G, 0);
+        return {
+          J: tf.matMul(tf.concat(steps.map((s) => s.rateIn), 0), g, true, false),
+          Win: tf.matMul(tf.concat(steps.map((s) => s.input), 0), g, true, false),
+          b: tf.sum(g, 0),
+        };
       },
     };
   });

@@ -109,14 +109,17 @@ export function unroll(ctx: RuleContext): Unrolled {
   const states = [potential(state)];
   const rates = [rate.activation.f(potential(state)) as tf.Tensor2D];
   const outputs: tf.Tensor2D[] = [];
+  // What the model derives from fixed weights (the rnn's J ⊙ mask) once per trial, not per step.
+  const prepared = recurrent.prepare?.(params);
   for (let t = 0; t < T; t++) {
     const rec = noise[t]?.rec;
-    const s = recurrent.step(params, state, inputs[t]!, rec ? { noise: { rec } } : {});
+    const s = recurrent.step(prepared?.params ?? params, state, inputs[t]!, rec ? { noise: { rec } } : {});
     state = s.state;
     states.push(potential(s.state));
     rates.push(s.activity);
     outputs.push(s.output);
   }
+  tf.dispose(prepared?.prepared);
   const output = tf.stack(outputs, 1);
   const loss = ctx.loss.value(output, batch) as tf.Scalar;
   const dz = tf.unstack(ctx.loss.outputGrad(output, batch), 1) as tf.Tensor2D[];

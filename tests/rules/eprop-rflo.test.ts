@@ -78,34 +78,56 @@ describe('trace recursions with recurrence (J ≠ 0), written out by hand', () =
     return { steps, signal };
   }
 
-  it('e-prop: ΔJ = Σ_t ε_tᵀ (L_t ⊙ ψ_t), ε_t = (1−α)ε_{t−1} + α r_t', () => {
+  it('e-prop: ΔJ = Σ_t ε_tᵀ (L_t ⊙ ψ_t), ε_t = (1−α)ε_{t−1} + α r_t (u_t for W_in, 1 for b)', () => {
     const s = setup('tanh', false);
     const { steps, signal } = hand(s);
     const dJ = new Array(N * N).fill(0);
+    const dWin = new Array(I * N).fill(0);
+    const db = new Array(N).fill(0);
     for (const seq of steps) {
       let eps = new Array(N).fill(0);
+      let epsIn = new Array(I).fill(0);
+      let epsB = 0;
       for (const st of seq) {
         eps = eps.map((e, j) => (1 - alpha) * e + alpha * st.r[j]!);
         const L = signal(st.dz);
         for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) dJ[j * N + i] += eps[j]! * L[i]! * st.psi[i]!;
+        epsIn = epsIn.map((e, k) => (1 - alpha) * e + alpha * st.u[k]!);
+        epsB = (1 - alpha) * epsB + alpha;
+        for (let k = 0; k < I; k++) for (let i = 0; i < N; i++) dWin[k * N + i] += epsIn[k]! * L[i]! * st.psi[i]!;
+        for (let i = 0; i < N; i++) db[i] += epsB * L[i]! * st.psi[i]!;
       }
     }
-    expectClose(updatesOf(createEprop({ feedback: 'symmetric', feedbackScale: 1 }), s)['rnn/J']!, dJ);
+    const rule = updatesOf(createEprop({ feedback: 'symmetric', feedbackScale: 1 }), s);
+    expectClose(rule['rnn/J']!, dJ);
+    expectClose(rule['rnn/Win']!, dWin);
+    expectClose(rule['rnn/b']!, db);
   });
 
-  it('RFLO: ΔJ = Σ_t L_t[i] p_t[j, i], p_t = (1−α)p_{t−1} + α ψ_t[i] r_t[j]', () => {
+  it('RFLO: ΔJ = Σ_t L_t[i] p_t[j, i], p_t = (1−α)p_{t−1} + α ψ_t[i] r_t[j] (u_t for W_in, 1 for b), the per-step trace form', () => {
     const s = setup('tanh', false);
     const { steps, signal } = hand(s);
     const dJ = new Array(N * N).fill(0);
+    const dWin = new Array(I * N).fill(0);
+    const db = new Array(N).fill(0);
     for (const seq of steps) {
-      let pt = new Array(N * N).fill(0);
+      let pJ = new Array(N * N).fill(0);
+      let pIn = new Array(I * N).fill(0);
+      let pB = new Array(N).fill(0);
       for (const st of seq) {
-        pt = pt.map((v, k) => (1 - alpha) * v + alpha * st.psi[k % N]! * st.r[Math.floor(k / N)]!);
+        pJ = pJ.map((v, k) => (1 - alpha) * v + alpha * st.psi[k % N]! * st.r[Math.floor(k / N)]!);
+        pIn = pIn.map((v, k) => (1 - alpha) * v + alpha * st.psi[k % N]! * st.u[Math.floor(k / N)]!);
+        pB = pB.map((v, i) => (1 - alpha) * v + alpha * st.psi[i]!);
         const L = signal(st.dz);
-        for (let k = 0; k < N * N; k++) dJ[k] += L[k % N]! * pt[k]!;
+        for (let k = 0; k < N * N; k++) dJ[k] += L[k % N]! * pJ[k]!;
+        for (let k = 0; k < I * N; k++) dWin[k] += L[k % N]! * pIn[k]!;
+        for (let i = 0; i < N; i++) db[i] += L[i]! * pB[i]!;
       }
     }
-    expectClose(updatesOf(createRflo({ feedback: 'symmetric', feedbackScale: 1 }), s)['rnn/J']!, dJ);
+    const rule = updatesOf(createRflo({ feedback: 'symmetric', feedbackScale: 1 }), s);
+    expectClose(rule['rnn/J']!, dJ);
+    expectClose(rule['rnn/Win']!, dWin);
+    expectClose(rule['rnn/b']!, db);
   });
 
   it('random feedback is fixed per run and used for the learning signal', () => {

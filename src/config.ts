@@ -119,7 +119,7 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   epochs: option('epochs', '--epochs <n>', 'passes over the training data (default 10 unless --steps)', null as number | null, parse.positiveInt),
   steps: option('steps', '--steps <n>', 'total number of updates (instead of --epochs)', null as number | null, parse.positiveInt),
   batchSize: option('batchSize', '--batch-size <n>', 'examples per update', 64, parse.positiveInt),
-  evalEvery: option('evalEvery', '--eval-every <steps>', 'evaluate every n steps as well as at the end of every epoch (0: about 20 times a run, so learning curves show learning)', 0, parse.nonNegativeInt),
+  evalEvery: option('evalEvery', '--eval-every <steps>', 'evaluate every n steps as well as at the end of every epoch, unless the training split is one example (0: about 20 times a run, so learning curves show learning)', 0, parse.nonNegativeInt),
   evalBatchSize: option('evalBatchSize', '--eval-batch-size <n>', 'examples per evaluation batch', 1000, parse.positiveInt),
   finalTrainEval: option('finalTrainEval', '--final-train-eval <n>', 'evaluate the first n training examples at the end (0: the whole training split)', 0, parse.nonNegativeInt),
   checkpointEvery: option('checkpointEvery', '--checkpoint-every <steps>', 'also checkpoint every n steps (0: at every evaluation)', 0, parse.nonNegativeInt),

@@ -88,6 +88,7 @@ export interface TrainRecord {
   epoch: number;
   loss: number;
   accuracy: number;
+  /** Of the logged step: for gradient rules ‖gradient‖ (with weight decay) before clipping and the optimizer, for update rules ‖Δθ‖. */
   updateNorm: number;
   /** The rule's own step metrics (RuleStep.metrics), mean over the window. */
   metrics?: Record<string, number>;
@@ -641,7 +642,9 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
           etaSec: done > 0 ? ((totalSteps - st.step) * elapsed) / done : NaN,
         });
       }
-      const endOfEpoch = st.step % stepsPerEpoch === 0 || st.step === totalSteps;
+      // With one training example (rober's trajectory) every step ends an epoch;
+      // its evaluations and checkpoints then follow the interval alone.
+      const endOfEpoch = (nTrain > 1 && st.step % stepsPerEpoch === 0) || st.step === totalSteps;
       const evalNow = endOfEpoch || st.step % evalInterval === 0;
       if (evalNow) {
         const results = evalAll();

@@ -64,7 +64,7 @@ const read = (dir: string) =>
     .split('\n')
     .map((l) => JSON.parse(l));
 
-describe.each(table)('recurrent contract: $label', ({ rule, ruleOptions, modelOptions, model, task, datasetOptions }) => {
+describe.each(table)('recurrent contract: $label', ({ rule, ruleOptions, modelOptions, model, task, datasetOptions, batchSize }) => {
   // Update rules take no optimizer and train at their own batch size.
   const gradient = rules.get(rule).output === 'gradient';
   const spec = {
@@ -75,6 +75,7 @@ describe.each(table)('recurrent contract: $label', ({ rule, ruleOptions, modelOp
     rule,
     ...(ruleOptions ? { ruleOptions } : {}),
     ...(gradient ? { lr: 1e-2, batchSize: 16 } : {}),
+    ...(batchSize ? { batchSize } : {}),
     steps: 60,
     evalEvery: 30,
     logEvery: 10,

@@ -28,6 +28,8 @@ export interface TemporalRow {
   modelOptions?: Record<string, Record<string, unknown>>;
   /** Tasks of its own, instead of the table's (rules that regress a signal rather than classify). */
   tasks?: TaskRow[];
+  /** Trials per step, for an update rule whose own default is larger than the table's tasks. */
+  batchSize?: number;
   note?: string;
 }
 
@@ -72,6 +74,8 @@ export const TEMPORAL_ROWS: TemporalRow[] = [
   { rule: 'rflo' },
   { rule: 'modprop', modelOptions: { rnn: { dale: 0.8 } }, note: ' (E/I)' },
   { rule: 'bptt', modelOptions: { rnn: { recNoise: 0.05, inputNoise: 0.05 } }, note: ' with noise' },
+  // Evolution strategies through the rnn's vectorised population forward pass (every member sees the same trials and noise).
+  { rule: 'es', ruleOptions: { population: 16, sigma: 0.1 }, batchSize: 16 },
   // The target-based rules learn a signal online, one trial per step, at their papers' τ.
   ...['force', 'full-force'].map((rule) => ({
     rule,

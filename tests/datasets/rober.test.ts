@@ -6,6 +6,8 @@
  * a few steps by bp and es; one-line refusals.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { roberSolution } from '../../datasets/rober.js';
 import { resolveConfig } from '../../src/config.js';
@@ -78,6 +80,30 @@ describe('neural ODE on rober', () => {
     const final = summary.final!.test;
     expect(Number.isFinite(final.loss)).toBe(true);
     expect(Number.isFinite(final.mae!)).toBe(true);
+  });
+
+  it('evaluates and checkpoints on the interval, not at every step (each step ends an epoch of one example)', async () => {
+    const dir = tempDir();
+    await train({ ...base, rule: 'bp', optimizer: 'adam', lr: 0.01, steps: 4, evalEvery: 2 }, { out: dir });
+    const evals = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number }).filter((r) => r.type === 'eval');
+    expect(evals.map((r) => r.step)).toEqual([0, 2, 4]);
+  });
+
+  it('without scaling trains on raw concentrations and still reports the MAE on scaled species', async () => {
+    const entry = datasets.get('rober');
+    const [scaled, raw] = await Promise.all(['max', 'none'].map((scaling) => entry.load(resolveOptions('dataset rober', entry.options ?? [], { observations: 6, scaling }))));
+    const [bs, br] = [scaled!.batch('test', [0]), raw!.batch('test', [0])];
+    const ys = bs.y.dataSync() as Float32Array;
+    const yr = br.y.dataSync() as Float32Array;
+    // y2 peaks near 3.6e-5 raw and at 1 scaled; y1 starts at 1 either way.
+    expect(Math.max(...Array.from({ length: 6 }, (_, i) => yr[i * 3 + 1]!))).toBeLessThan(1e-4);
+    expect(Math.max(...Array.from({ length: 6 }, (_, i) => ys[i * 3 + 1]!))).toBeCloseTo(1, 6);
+    // Output 0 everywhere: the scaled MAE is the mean scaled target in both trainings.
+    const meanScaled = ys.reduce((a, v) => a + v, 0) / ys.length;
+    for (const ds of [scaled!, raw!]) expect(ds.trialMetrics!('test', 0, new Float32Array(18))['scaledMae']).toBeCloseTo(meanScaled, 5);
+    // A perfect raw output scores 0.
+    expect(raw!.trialMetrics!('test', 0, yr)['scaledMae']).toBe(0);
+    tf.dispose([bs.x, bs.y, br.x, br.y]);
   });
 
   it('trains at batch size 1 unless told otherwise, whatever the rule’s default', () => {

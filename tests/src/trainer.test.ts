@@ -185,6 +185,17 @@ describe('trainer', () => {
     expect(fa.alignment!.layers['l1']!.feedbackAngle).toBeGreaterThan(45);
   });
 
+  it('logs a gradient rule’s gradient norm as its update norm: one plain SGD step moves θ by lr times it', async () => {
+    const dir = tempDir();
+    await train({ ...base, optimizer: 'sgd', lr: 0.1, steps: 1, logEvery: 1 }, { out: dir });
+    const [logged] = records(dir).filter((r) => r['type'] === 'train') as unknown as { updateNorm: number }[];
+    const init = readParamsDir(join(dir, 'init')).params;
+    const end = readParamsDir(join(dir, 'checkpoint')).params;
+    const moved = Math.sqrt(Object.keys(init).reduce((a, k) => a + tf.sum(tf.square(tf.sub(end[k]!, init[k]!))).dataSync()[0]!, 0));
+    expect(logged!.updateNorm).toBeGreaterThan(0);
+    expect(Math.abs(moved - 0.1 * logged!.updateNorm)).toBeLessThan(1e-4 * moved);
+  });
+
   it('keeps layer norms fixed under --weight-norm through training', async () => {
     const dir = tempDir();
     await train({ ...base, rule: 'usf', ruleOptions: { weightNorm: true }, lr: 0.01 }, { out: dir });

@@ -19,14 +19,16 @@
  *   npm run bench -- --backends wasm,cpu --workloads mlp --steps 200
  *   npm run bench -- --workloads hessian
  *   npm run bench -- --workloads rnn-bptt,rnn-rflo
+ *   python3 bench/pytorch.py > torch.jsonl && npm run bench -- --workloads mlp,lenet,rnn-bptt,rnn-rflo --compare-file torch.jsonl
  */
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../register.js';
 import { initBackend, parseBackendChoice, type BackendChoice } from '../src/backend.js';
+import { UsageError } from '../src/errors.js';
 import { loadRun } from '../src/run.js';
 import { LossSurface, selectParams } from '../src/analysis/hvp.js';
 import { gaussianVec, lanczosTopK } from '../src/analysis/spectrum.js';
@@ -239,13 +241,37 @@ async function benchMorrisLecar(backend: BackendChoice): Promise<SimulationBench
 
 const ALL = [...Object.keys(WORKLOADS), 'hessian', 'morris-lecar'];
 
+/** The lines of a --compare-file, by workload; a bad line is refused naming the file and the line. */
+function readReference(file: string): Map<string, { msPerStep: number; label: string }> {
+  if (!existsSync(file)) throw new UsageError(`--compare-file ${file}: no such file`);
+  const out = new Map<string, { msPerStep: number; label: string }>();
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let r: { workload?: unknown; msPerStep?: unknown; torch?: unknown };
+      try {
+        r = JSON.parse(line) as typeof r;
+      } catch {
+        throw new UsageError(`--compare-file ${file}, line ${i + 1}: not JSON`);
+      }
+      if (typeof r.workload !== 'string' || typeof r.msPerStep !== 'number' || !(r.msPerStep > 0)) {
+        throw new UsageError(`--compare-file ${file}, line ${i + 1}: expected {"workload": name, "msPerStep": a positive number}`);
+      }
+      out.set(r.workload, { msPerStep: r.msPerStep, label: typeof r.torch === 'string' ? `torch ${r.torch}` : 'reference' });
+    });
+  return out;
+}
+
 const program = new Command('bench')
   .option('--backends <list>', 'comma-separated backends to measure (auto, node, wasm, cpu)', 'auto')
   .option('--workloads <list>', `comma-separated workloads: ${ALL.join(', ')}`, ALL.join(','))
   .option('--steps <n>', 'training steps per workload and backend', '150')
   .option('--json', 'machine-readable output')
-  .action(async (o: { backends: string; workloads: string; steps: string; json?: boolean }) => {
+  .option('--compare-file <file>', "another framework's ms per step, one JSON object per line {workload, msPerStep} (bench/pytorch.py's output): printed beside each workload with the ratio; the temporal rules are set beside its rnn-bptt")
+  .action(async (o: { backends: string; workloads: string; steps: string; json?: boolean; compareFile?: string }) => {
     const steps = parseFlag('--steps', o.steps, parse.positiveInt);
+    const reference = o.compareFile ? readReference(o.compareFile) : new Map<string, { msPerStep: number; label: string }>();
     const workloads = o.workloads.split(',').map((x) => parseFlag('--workloads', x, parse.choice(ALL)));
     const results: BenchResult[] = [];
     const curvature: HessianBench[] = [];
@@ -279,6 +305,8 @@ const program = new Command('bench')
             (WORKLOADS[r.workload]!.timeSteps ? `${(r.msPerStep / WORKLOADS[r.workload]!.timeSteps!).toFixed(2)} ms per time step  ` : '') +
             `tensors ${r.tensorsFirst} → ${r.tensorsLast} over ${r.steps} steps${r.tensorGrowth ? '  GROWTH' : ''}\n`,
         );
+        const ref = reference.get(r.workload) ?? (r.workload.startsWith('rnn-') ? reference.get('rnn-bptt') : undefined);
+        if (ref) process.stdout.write(`  ${ref.label.padEnd(10)} ${ref.msPerStep.toFixed(2).padStart(8)} ms/step  (biocredit / it: ${(r.msPerStep / ref.msPerStep).toFixed(2)}×${r.workload.startsWith('rnn-') && r.workload !== 'rnn-bptt' ? ', its BPTT' : ''})\n`);
       }
     }
     if (results.some((r) => r.tensorGrowth) || curvature.some((h) => h.tensorGrowth)) {
@@ -287,4 +315,10 @@ const program = new Command('bench')
     }
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`bench: error: ${e.message}\n`);
+  process.exitCode = 2;
+}

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from './errors.js';
 import { KERNELS } from './kernels/index.js';
+import { nativeStatus } from './native-kernels.js';
 
 export const BACKEND_CHOICES = ['auto', 'node', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -99,6 +100,8 @@ export interface BackendInfo {
   backend: string;
   simd?: boolean;
   threads?: boolean;
+  /** The native kernels on the wasm heap: `on (avx512)`, `off (BIOCREDIT_NATIVE=0)`, `not built (…)`. */
+  native?: string;
 }
 
 export function backendInfo(): BackendInfo {
@@ -108,5 +111,6 @@ export function backendInfo(): BackendInfo {
     backend,
     simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
     threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT'),
+    native: nativeStatus(),
   };
 }

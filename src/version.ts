@@ -1,4 +1,4 @@
-/** biocredit's own version, read from its package.json. */
+/** biocredit's own version and install directory, from its package.json. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,4 +17,9 @@ function findPackageJson(): string {
   }
 }
 
-export const VERSION: string = (JSON.parse(readFileSync(findPackageJson(), 'utf8')) as { version: string }).version;
+const packageJson = findPackageJson();
+
+export const VERSION: string = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+
+/** The directory holding biocredit's package.json (and native/, where the addon is built). */
+export const PACKAGE_ROOT: string = dirname(packageJson);

@@ -51,7 +51,7 @@ export function infoCommand(): Command {
         return;
       }
       const a = info.active;
-      const flags = a.backend === 'wasm' ? ` (SIMD ${a.simd ? 'yes' : 'no'}, threads ${a.threads ? 'yes' : 'no'})` : '';
+      const flags = a.backend === 'wasm' ? ` (SIMD ${a.simd ? 'yes' : 'no'}, threads ${a.threads ? 'yes' : 'no'}, native kernels ${a.native})` : '';
       process.stdout.write(
         [
           `${chalk.bold('biocredit')} ${info.biocredit}`,

@@ -33,7 +33,8 @@ function digest(dir: string) {
 }
 
 function run(args: string[]): string {
-  const r = runCli([...args, '--quiet'], { BIOCREDIT_BACKEND: 'wasm' });
+  // Plain wasm kernels: the native addon's products round differently (tests/src/native.test.ts checks them).
+  const r = runCli([...args, '--quiet'], { BIOCREDIT_BACKEND: 'wasm', BIOCREDIT_NATIVE: '0' });
   expect(r.code, r.stderr).toBe(0);
   return r.stdout;
 }
@@ -63,8 +64,12 @@ describe.skipIf(Boolean(process.env['BIOCREDIT_BACKEND']) && process.env['BIOCRE
 
   it.each([
     ['modprop', { metrics: 'f6666ddc8192f947', weights: 'b34ca94545e7a88b', final: { loss: 0.5089956521987915, accuracy: 0.46875, n: 256 } }],
-    ['eprop', { metrics: 'b1c13833b61baa32', weights: '11516b9fcc57be0d', final: { loss: 0.3407772183418274, accuracy: 0.71875, n: 256 } }],
-    ['rflo', { metrics: '49940caee2704655', weights: 'f555fe3735d09901', final: { loss: 148190576, accuracy: 0.4765625, n: 256 } }],
+    // Re-pinned when e-prop's and RFLO's sums over time became one product over the stacked steps
+    // (the same sums in another order; tests/rules/eprop-rflo.test.ts checks them against the per-step
+    // recursions). Before: e-prop b1c13833b61baa32 / 11516b9fcc57be0d with the same final test loss;
+    // RFLO 49940caee2704655 / f555fe3735d09901, final test loss 148190576 (this run diverges).
+    ['eprop', { metrics: 'acdc9cd8457cf559', weights: '7391a1a335ee2e26', final: { loss: 0.3407772183418274, accuracy: 0.71875, n: 256 } }],
+    ['rflo', { metrics: 'c8ed55273e8bf733', weights: 'da52f3e52ddf1a90', final: { loss: 148204144, accuracy: 0.4765625, n: 256 } }],
   ])('biocredit train --model rnn --task delayed-xor --rule %s --dale 0.8 --steps 50', (rule, want) => {
     const dir = join(tempDir(), rule);
     run(['train', '--model', 'rnn', '--task', 'delayed-xor', '--rule', rule, '--dale', '0.8', '--steps', '50', '--eval-every', '32', '--out', dir]);

@@ -32,6 +32,27 @@ const matmuls = (): Case[] => {
     ...cases.map(([av, as, bv, bs, ta, tb]) => ({ label: `[${as}]${ta ? 'ᵀ' : ''} · [${bs}]${tb ? 'ᵀ' : ''}`, compute: () => tf.matMul(tf.tensor(av, as), tf.tensor(bv, bs), ta, tb), tol: 1e-5 })),
     // Batched (rank-3) products take the same path.
     { label: 'batched [2, 7, 5]ᵀ · [2, 7, 5]', compute: () => tf.matMul(tf.tensor(a[2]!.concat(a[2]!), [2, 7, 5]), tf.tensor(a[2]!.concat(a[2]!), [2, 7, 5]), true, false), tol: 1e-5 },
+    // Across the native GEMM's blocks (rows of 128, depth of 256, tiles of 32 columns, panels of 2048) and its ragged edges.
+    ...([
+      [[130, 300], [300, 70], false, false],
+      [[300, 130], [70, 300], true, true],
+      [[3, 40], [40, 2100], false, false],
+      [[40, 3], [2100, 40], true, true],
+    ] as [number[], number[], boolean, boolean][]).map(([as, bs, ta, tb]) => ({
+      label: `[${as}]${ta ? 'ᵀ' : ''} · [${bs}]${tb ? 'ᵀ' : ''}`,
+      compute: () => tf.matMul(tf.tensor(seq(size(as), (i) => Math.sin(0.13 * i)), as), tf.tensor(seq(size(bs), (i) => Math.cos(0.07 * i)), bs), ta, tb),
+      tol: 1e-5,
+    })),
+    // A matrix shared by the batch, on either side, and a batch of one against a batch of two.
+    { label: 'broadcast [3, 5, 7] · [7, 4]', compute: () => tf.matMul(tf.tensor(seq(105, (i) => Math.sin(i)), [3, 5, 7]), tf.tensor(seq(28, (i) => Math.cos(i)), [7, 4])), tol: 1e-5 },
+    { label: 'broadcast [5, 7]ᵀ · [2, 5, 4]', compute: () => tf.matMul(tf.tensor(seq(35, (i) => Math.sin(i)), [5, 7]), tf.tensor(seq(40, (i) => Math.cos(i)), [2, 5, 4]), true, false), tol: 1e-5 },
+    { label: 'broadcast [1, 5, 7] · [2, 7, 4]ᵀ', compute: () => tf.matMul(tf.tensor(seq(35, (i) => Math.sin(i)), [1, 5, 7]), tf.tensor(seq(56, (i) => Math.cos(i)), [2, 4, 7]), false, true), tol: 1e-5 },
+    // The gradients of a dense layer take both transposed forms.
+    {
+      label: 'gradient of sum(tanh(x · w)²) with respect to w',
+      compute: () => tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.tanh(tf.matMul(tf.tensor(seq(64 * 50, (i) => Math.sin(0.3 * i)), [64, 50]), w)))))(tf.tensor(seq(50 * 33, (i) => 0.1 * Math.cos(i)), [50, 33])),
+      tol: 1e-5,
+    },
   ];
 };
 

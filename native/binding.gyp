@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "biocredit_native",
+      "sources": ["src/addon.cc", "src/gemm.cc"],
+      # The host's vector ISA (AVX-512 or AVX2), chosen when the addon is built on the
+      # machine that runs it. GNU mode lets a*b+c contract to a fused multiply-add; no
+      # -ffast-math, which would let the compiler reorder sums.
+      "cflags_cc": ["-O3", "-march=native", "-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,14 @@
+// Single-precision matrix products for the wasm backend's heap (see gemm.cc).
+#pragma once
+#include <cstddef>
+
+namespace biocredit {
+
+// C = op(A) · op(B) for `batch` row-major products, C [M, N] overwritten.
+// op(A) is [M, K]: A stored [M, K], or [K, M] when transA. op(B) is [K, N]: B stored
+// [K, N], or [N, K] when transB. Consecutive products start strideA / strideB floats
+// apart (0: one matrix shared by the whole batch); C's are M·N apart.
+void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
+          std::size_t strideA, std::size_t strideB);
+
+}  // namespace biocredit

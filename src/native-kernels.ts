@@ -1,0 +1,47 @@
+/**
+ * The native kernels: a C++ N-API addon (native/) that `npm install` builds for
+ * the host's vector ISA and that computes in place on the wasm backend's heap.
+ * Loaded once, on first use. Absent (not built, failing to load, or disabled by
+ * BIOCREDIT_NATIVE=0), biocredit runs on plain WebAssembly; an addon that was
+ * expected but does not load says so once on stderr.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './version.js';
+
+export interface NativeKernels {
+  /** C = op(A) · op(B) over a batch (native/src/gemm.h); offsets in bytes into `heap`, strides in floats. */
+  gemm(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  /** The vector ISA the addon was built for: avx512, avx2 or generic. */
+  isa(): string;
+}
+
+const ADDON = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'biocredit_native.node');
+
+let cached: { kernels: NativeKernels | null; status: string } | undefined;
+
+function load(): { kernels: NativeKernels | null; status: string } {
+  if (process.env['BIOCREDIT_NATIVE'] === '0') return { kernels: null, status: 'off (BIOCREDIT_NATIVE=0)' };
+  if (!existsSync(ADDON)) return { kernels: null, status: 'not built (npm install builds it with node-gyp)' };
+  try {
+    const kernels = createRequire(import.meta.url)(ADDON) as NativeKernels;
+    return { kernels, status: `on (${kernels.isa()})` };
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    process.stderr.write(`biocredit: native kernels failed to load (${why}); running on WebAssembly\n`);
+    return { kernels: null, status: `failed to load: ${why}` };
+  }
+}
+
+/** The addon, or null when biocredit runs without it. */
+export function nativeKernels(): NativeKernels | null {
+  cached ??= load();
+  return cached.kernels;
+}
+
+/** Whether the native kernels run, for `biocredit info` and run summaries: `on (avx512)`, `off (…)`, `not built (…)`. */
+export function nativeStatus(): string {
+  cached ??= load();
+  return cached.status;
+}

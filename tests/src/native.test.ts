@@ -1,0 +1,83 @@
+/**
+ * The native kernels (native/): the addon's GEMM against a double-precision
+ * product written out here, its argument checks, and the switch that turns it
+ * off. The kernel table (kernels.test.ts) checks the products it computes
+ * through tfjs against the CPU backend, with or without the addon.
+ */
+import { describe, expect, it } from 'vitest';
+import { nativeKernels, nativeStatus } from '../../src/native-kernels.js';
+import { runCli } from '../helpers.js';
+
+const native = nativeKernels();
+
+/** A heap holding A, B and C at 8-byte-aligned offsets (the wasm allocator's guarantee), as the backend lays them out. */
+function heapFor(M: number, N: number, K: number, batch: number, sharedB: boolean) {
+  const [na, nb, nc] = [batch * M * K, (sharedB ? 1 : batch) * K * N, batch * M * N];
+  const offA = 8;
+  const offB = offA + 4 * na + 8;
+  const offC = offB + 4 * nb + 8;
+  const heap = new ArrayBuffer(offC + 4 * nc + 64);
+  const f = new Float32Array(heap);
+  for (let i = 0; i < na; i++) f[offA / 4 + i] = Math.sin(0.17 * i);
+  for (let i = 0; i < nb; i++) f[offB / 4 + i] = Math.cos(0.05 * i);
+  f.fill(NaN, offC / 4, offC / 4 + nc);
+  return { heap, f, offA, offB, offC };
+}
+
+describe.runIf(native)('native GEMM', () => {
+  it.each([
+    [1, 1, 1, 1, false, false, false],
+    [37, 45, 300, 1, false, false, false],
+    [129, 33, 257, 2, true, false, false],
+    [8, 2049, 19, 1, false, true, false],
+    [20, 70, 40, 3, true, true, true],
+  ])('M %i, N %i, K %i, batch %i, transA %s, transB %s, B shared %s: equals the product in double precision', (M, N, K, batch, ta, tb, shared) => {
+    const { heap, f, offA, offB, offC } = heapFor(M, N, K, batch, shared);
+    native!.gemm(heap, offA, offB, offC, batch, M, N, K, ta, tb, M * K, shared ? 0 : K * N);
+    let worst = 0;
+    for (let n = 0; n < batch; n++) {
+      const A = (i: number, k: number) => f[offA / 4 + n * M * K + (ta ? k * M + i : i * K + k)]!;
+      const B = (k: number, j: number) => f[offB / 4 + (shared ? 0 : n * K * N) + (tb ? j * K + k : k * N + j)]!;
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          let sum = 0;
+          for (let k = 0; k < K; k++) sum += A(i, k) * B(k, j);
+          worst = Math.max(worst, Math.abs(f[offC / 4 + n * M * N + i * N + j]! - sum) / Math.max(1, Math.abs(sum)));
+        }
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it('fills C with zeros when K = 0, and gives the same bits on every call', () => {
+    const { heap, f, offA, offB, offC } = heapFor(4, 5, 0, 1, false);
+    native!.gemm(heap, offA, offB, offC, 1, 4, 5, 0, false, false, 0, 0);
+    expect(Array.from(f.subarray(offC / 4, offC / 4 + 20))).toEqual(new Array(20).fill(0));
+    const runs = [0, 1].map(() => {
+      const h = heapFor(50, 40, 600, 1, false);
+      native!.gemm(h.heap, h.offA, h.offB, h.offC, 1, 50, 40, 600, false, true, 0, 0);
+      return Array.from(h.f.subarray(h.offC / 4, h.offC / 4 + 2000));
+    });
+    expect(runs[0]).toEqual(runs[1]);
+  });
+
+  it('refuses calls that would reach outside the heap, overlap, or use a detached heap', () => {
+    const { heap, offA, offB, offC } = heapFor(4, 4, 4, 1, false);
+    expect(() => native!.gemm(heap, offA, offB, heap.byteLength - 8, 1, 4, 4, 4, false, false, 0, 0)).toThrow(/outside the heap/);
+    expect(() => native!.gemm(heap, offA, offB, offA, 1, 4, 4, 4, false, false, 0, 0)).toThrow(/overlaps an input/);
+    expect(() => native!.gemm(heap, offA + 2, offB, offC, 1, 4, 4, 4, false, false, 0, 0)).toThrow(/multiples of 4/);
+    expect(() => native!.gemm(heap, -4, offB, offC, 1, 4, 4, 4, false, false, 0, 0)).toThrow(/nonnegative integer/);
+    const moved = structuredClone(heap, { transfer: [heap] });
+    expect(moved.byteLength).toBeGreaterThan(0);
+    expect(() => native!.gemm(heap, offA, offB, offC, 1, 4, 4, 4, false, false, 0, 0)).toThrow(/detached/);
+  });
+});
+
+describe('native kernels switch', () => {
+  it('reports its state; BIOCREDIT_NATIVE=0 turns the addon off', () => {
+    expect(nativeStatus()).toMatch(native ? /^on \((avx512|avx2|generic)\)$/ : /^(not built|failed to load)/);
+    const off = runCli(['info', '--backend', 'wasm', '--json'], { BIOCREDIT_NATIVE: '0' });
+    expect(off.code).toBe(0);
+    expect(JSON.parse(off.stdout).active.native).toBe('off (BIOCREDIT_NATIVE=0)');
+  });
+});

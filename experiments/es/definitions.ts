@@ -35,7 +35,7 @@ export const esMnist: EsExperiment = {
   ],
   metric: 'accuracy',
   differences: [
-    'an MLP with 50,890 parameters on mnist-mini instead of the CNN on the full 60k/10k set (256 CNN forwards per generation cost about 100× an MLP generation here)',
+    'an MLP with 50,890 parameters on mnist-mini instead of the CNN on the full 60k/10k set (a generation of the CNN protocol evaluates 256 CNNs on the batch; not run)',
     'OpenAI-ES with biocredit’s defaults: σ 0.04, antithetic pairs, centered ranks, Adam 0.01 on the mean, batch 256 per generation',
   ],
 };

@@ -120,15 +120,20 @@ export function report(e: EsExperiment, runs: Run[], seeds: number, command: str
   const [shortest, longest] = [Math.min(...armTime), Math.max(...armTime)];
   if (armTime.length) {
     const fractions = [0.1, 0.25, 0.5, 1];
-    const budgets = [...new Set([...fractions.map((f) => f * shortest), ...(longest > 2 * shortest ? fractions.map((f) => f * longest) : [])].map((t) => Math.max(1, Math.round(t))))].sort((a, b) => a - b);
+    const budgets = [...fractions.map((f) => f * shortest), ...(longest > 2 * shortest ? fractions.map((f) => f * longest) : [])]
+      .map((t) => Math.max(1, Math.round(t)))
+      .sort((a, b) => a - b)
+      // Budgets within 10% of the one before say the same.
+      .filter((t, i, all) => i === 0 || t > 1.1 * all[i - 1]!);
     lines.push('', `${unit[0]!.toUpperCase()}${unit.slice(1)} at equal wall time (the last evaluation by then, mean over seeds; the arms take ${(shortest / 60).toFixed(1)}–${(longest / 60).toFixed(1)} min):`, '');
     lines.push(`| wall time | ${e.arms.map((a) => a.label).join(' | ')} |`, `|---|${e.arms.map(() => '---|').join('')}`);
     for (const b of budgets) lines.push(`| ${b} s | ${e.arms.map((a) => fmt(e, stat(runs.filter((r) => r.arm === a.label).map((r) => at(r, b)).filter(Number.isFinite)).mean)).join(' | ')} |`);
     // How long each arm needs to do as well as the weakest arm does at its end.
     const finals = e.arms.map((a) => stat(runs.filter((r) => r.arm === a.label).map((r) => r.evals.at(-1)?.value ?? NaN).filter(Number.isFinite)).mean).filter(Number.isFinite);
-    if (finals.length) {
-      const target = e.metric === 'accuracy' ? Math.min(...finals) : Math.max(...finals);
-      const reach = (r: Run) => r.evals.find((v) => !better(target, v.value))?.wallSec;
+    const target = e.metric === 'accuracy' ? Math.min(...finals) : Math.max(...finals);
+    const reach = (r: Run) => r.evals.find((v) => !better(target, v.value))?.wallSec;
+    // Only when it is progress: no run is there at its first evaluation.
+    if (finals.length && runs.every((r) => r.evals.length && better(target, r.evals[0]!.value))) {
       lines.push(
         '',
         `Wall time to first reach ${fmt(e, target)} (the weakest arm's final mean), per seed: ${e.arms.map((a) => `${a.label} ${runs.filter((r) => r.arm === a.label).map((r) => { const t = reach(r); return t === undefined ? 'never' : `${t.toFixed(0)} s`; }).join(', ')}`).join('; ')}.`,

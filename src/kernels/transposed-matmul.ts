@@ -17,8 +17,6 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
 
-const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
 /**
  * The product on the native addon, for float32 operands whose batch dimensions
  * are equal or one side's are all 1 (a shared matrix); null for anything else,
@@ -28,7 +26,7 @@ function nativeMatMul(native: NativeKernels, backend: WasmBackend, a: tf.TensorI
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
   const [outerA, outerB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  const [batchA, batchB, batch] = [product(outerA), product(outerB), product(outer)];
+  const [batchA, batchB, batch] = [outerA, outerB, outer].map((s) => tf.util.sizeFromShape(s)) as [number, number, number];
   // Either side steps through the batch in order, or is one matrix used for all of it.
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return null;
   const [ra, ca] = a.shape.slice(-2) as [number, number];

@@ -10,9 +10,24 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from './version.js';
 
+/**
+ * A convolution's geometry (native/src/conv.h): B, H, W, CI, OH, OW, CO, KH, KW,
+ * strides (h, w), dilations (h, w), padding (top, left); for max pooling CI = CO
+ * and KH × KW is the window.
+ */
+export type ConvGeometry = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
 export interface NativeKernels {
   /** C = op(A) · op(B) over a batch (native/src/gemm.h); offsets in bytes into `heap`, strides in floats. */
   gemm(heap: ArrayBuffer, aOffset: number, bOffset: number, cOffset: number, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  /** y = conv2d(x, filter), NHWC (native/src/conv.h). */
+  conv2d(heap: ArrayBuffer, xOffset: number, filterOffset: number, yOffset: number, ...geometry: ConvGeometry): void;
+  /** The input gradient of conv2d given dy. */
+  conv2dBackpropInput(heap: ArrayBuffer, dyOffset: number, filterOffset: number, dxOffset: number, ...geometry: ConvGeometry): void;
+  /** The filter gradient of conv2d given dy. */
+  conv2dBackpropFilter(heap: ArrayBuffer, xOffset: number, dyOffset: number, dfilterOffset: number, ...geometry: ConvGeometry): void;
+  /** Max pooling's input gradient, each output gradient to its window's first maximum. */
+  maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, ...geometry: ConvGeometry): void;
   /** The vector ISA the addon was built for: avx512, avx2 or generic. */
   isa(): string;
 }

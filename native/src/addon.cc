@@ -7,9 +7,12 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <new>
 #include <string>
+#include <vector>
 
+#include "conv.h"
 #include "gemm.h"
 
 namespace {
@@ -22,27 +25,22 @@ void check(napi_status status, const char* what) {
   if (status != napi_ok) throw Fail{std::string("biocredit native: cannot read ") + what};
 }
 
-double number(napi_env env, napi_value v, const char* name) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !std::isfinite(d) || d < 0 || d != std::floor(d) || d > 9007199254740991.0)
-    throw Fail{std::string("biocredit native: ") + name + " must be a nonnegative integer"};
-  return d;
-}
+// A byte range [start, end) of the heap one operand spans.
+struct Range {
+  double start, end;
+};
 
-bool flag(napi_env env, napi_value v, const char* name) {
-  bool b;
-  if (napi_get_value_bool(env, v, &b) != napi_ok) throw Fail{std::string("biocredit native: ") + name + " must be a boolean"};
-  return b;
-}
+// One call's arguments: argv[0] is the heap, the rest numbers and flags read by position.
+struct Call {
+  napi_env env;
+  std::vector<napi_value> argv;
+  unsigned char* base = nullptr;
+  std::size_t length = 0;
 
-// gemm(heap, aOffset, bOffset, cOffset, batch, M, N, K, transA, transB, strideA, strideB): see gemm.h;
-// offsets in bytes, strides in floats.
-napi_value Gemm(napi_env env, napi_callback_info info) {
-  try {
-    size_t argc = 12;
-    napi_value argv[12];
-    check(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "arguments");
-    if (argc != 12) throw Fail{"biocredit native: gemm takes 12 arguments"};
+  Call(napi_env e, napi_callback_info info, std::size_t expected, const char* name) : env(e), argv(expected) {
+    std::size_t argc = expected;
+    check(napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr), "arguments");
+    if (argc != expected) throw Fail{std::string("biocredit native: ") + name + " takes " + std::to_string(expected) + " arguments"};
     bool isBuffer = false;
     check(napi_is_arraybuffer(env, argv[0], &isBuffer), "heap");
     if (!isBuffer) throw Fail{"biocredit native: the heap must be an ArrayBuffer"};
@@ -50,30 +48,123 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     check(napi_is_detached_arraybuffer(env, argv[0], &detached), "heap");
     if (detached) throw Fail{"biocredit native: the heap buffer is detached (the wasm memory grew; pass its current buffer)"};
     void* data = nullptr;
-    size_t length = 0;
     check(napi_get_arraybuffer_info(env, argv[0], &data, &length), "heap");
-    const double offA = number(env, argv[1], "aOffset"), offB = number(env, argv[2], "bOffset"), offC = number(env, argv[3], "cOffset");
-    const double batch = number(env, argv[4], "batch"), M = number(env, argv[5], "M"), N = number(env, argv[6], "N"), K = number(env, argv[7], "K");
-    const bool transA = flag(env, argv[8], "transA"), transB = flag(env, argv[9], "transB");
-    const double strideA = number(env, argv[10], "strideA"), strideB = number(env, argv[11], "strideB");
-    for (double off : {offA, offB, offC})
-      if (std::fmod(off, 4.0) != 0) throw Fail{"biocredit native: offsets must be multiples of 4 bytes"};
-    // Byte ranges [start, end) each operand spans; all inside the buffer, C apart from A and B.
-    auto end = [&](double off, double stride, double size) { return off + 4.0 * ((batch > 0 ? batch - 1 : 0) * stride + size); };
-    const double endA = end(offA, strideA, M * K), endB = end(offB, strideB, K * N), endC = offC + 4.0 * batch * M * N;
-    if (endA > length || endB > length || endC > length) throw Fail{"biocredit native: an operand lies outside the heap"};
-    if ((offC < endA && offA < endC) || (offC < endB && offB < endC)) throw Fail{"biocredit native: the output overlaps an input"};
-    auto* base = static_cast<unsigned char*>(data);
-    biocredit::gemm(reinterpret_cast<const float*>(base + static_cast<size_t>(offA)), reinterpret_cast<const float*>(base + static_cast<size_t>(offB)),
-                    reinterpret_cast<float*>(base + static_cast<size_t>(offC)), static_cast<size_t>(batch), static_cast<size_t>(M), static_cast<size_t>(N),
-                    static_cast<size_t>(K), transA, transB, static_cast<size_t>(strideA), static_cast<size_t>(strideB));
-    return nullptr;
-  } catch (const Fail& f) {
-    napi_throw_error(env, nullptr, f.message.c_str());
+    base = static_cast<unsigned char*>(data);
+  }
+
+  double number(std::size_t i, const char* name) const {
+    double d;
+    if (napi_get_value_double(env, argv[i], &d) != napi_ok || !std::isfinite(d) || d < 0 || d != std::floor(d) || d > 9007199254740991.0)
+      throw Fail{std::string("biocredit native: ") + name + " must be a nonnegative integer"};
+    return d;
+  }
+
+  std::size_t size(std::size_t i, const char* name) const { return static_cast<std::size_t>(number(i, name)); }
+
+  bool flag(std::size_t i, const char* name) const {
+    bool b;
+    if (napi_get_value_bool(env, argv[i], &b) != napi_ok) throw Fail{std::string("biocredit native: ") + name + " must be a boolean"};
+    return b;
+  }
+
+  // The byte offset at argv[i] of an operand `floats` long, checked to be 4-byte aligned and inside the heap.
+  Range operand(std::size_t i, double floats, const char* name) const {
+    const double off = number(i, name);
+    if (std::fmod(off, 4.0) != 0) throw Fail{"biocredit native: offsets must be multiples of 4 bytes"};
+    const Range r{off, off + 4.0 * floats};
+    if (r.end > length) throw Fail{"biocredit native: an operand lies outside the heap"};
+    return r;
+  }
+
+  float* at(const Range& r) const { return reinterpret_cast<float*>(base + static_cast<std::size_t>(r.start)); }
+};
+
+// An output must not share bytes with any input (the kernels read inputs while writing it).
+void apart(const Range& out, std::initializer_list<Range> inputs) {
+  for (const Range& in : inputs)
+    if (out.start < in.end && in.start < out.end && out.end > out.start && in.end > in.start) throw Fail{"biocredit native: the output overlaps an input"};
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F f) {
+  try {
+    f();
+  } catch (const Fail& fail) {
+    napi_throw_error(env, nullptr, fail.message.c_str());
   } catch (const std::bad_alloc&) {
-    napi_throw_error(env, nullptr, "biocredit native: out of memory for packing buffers");
+    napi_throw_error(env, nullptr, "biocredit native: out of memory for scratch buffers");
   }
   return nullptr;
+}
+
+// gemm(heap, aOffset, bOffset, cOffset, batch, M, N, K, transA, transB, strideA, strideB): see gemm.h;
+// offsets in bytes, strides in floats.
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 12, "gemm");
+    const double batch = c.number(4, "batch"), M = c.number(5, "M"), N = c.number(6, "N"), K = c.number(7, "K");
+    const bool transA = c.flag(8, "transA"), transB = c.flag(9, "transB");
+    const double strideA = c.number(10, "strideA"), strideB = c.number(11, "strideB");
+    const double last = batch > 0 ? batch - 1 : 0;
+    const Range a = c.operand(1, last * strideA + M * K, "aOffset"), b = c.operand(2, last * strideB + K * N, "bOffset");
+    const Range out = c.operand(3, batch * M * N, "cOffset");
+    apart(out, {a, b});
+    biocredit::gemm(c.at(a), c.at(b), c.at(out), static_cast<std::size_t>(batch), static_cast<std::size_t>(M), static_cast<std::size_t>(N),
+                    static_cast<std::size_t>(K), transA, transB, static_cast<std::size_t>(strideA), static_cast<std::size_t>(strideB));
+  });
+}
+
+// The geometry at argv[4..18]: B, H, W, CI, OH, OW, CO, KH, KW, sh, sw, dh, dw, top, left.
+biocredit::ConvShape convShape(const Call& c) {
+  const char* names[] = {"B", "H", "W", "CI", "OH", "OW", "CO", "KH", "KW", "strideHeight", "strideWidth", "dilationHeight", "dilationWidth", "top", "left"};
+  std::size_t v[15];
+  for (std::size_t i = 0; i < 15; ++i) v[i] = c.size(4 + i, names[i]);
+  biocredit::ConvShape s{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (s.sh == 0 || s.sw == 0 || s.dh == 0 || s.dw == 0) throw Fail{"biocredit native: strides and dilations must be positive"};
+  return s;
+}
+
+// The three tensors of a convolution kernel, by what they hold.
+enum class Holds { Image, Filter, Output };
+
+double floats(Holds h, const biocredit::ConvShape& s) {
+  switch (h) {
+    case Holds::Image:
+      return double(s.B) * s.H * s.W * s.CI;
+    case Holds::Filter:
+      return double(s.KH) * s.KW * s.CI * s.CO;
+    case Holds::Output:
+      return double(s.B) * s.OH * s.OW * s.CO;
+  }
+  return 0;
+}
+
+// name(heap, in0Offset, in1Offset, outOffset, ...geometry): out = kernel(in0, in1).
+template <void (*Kernel)(const float*, const float*, float*, const biocredit::ConvShape&)>
+napi_value convCall(napi_env env, napi_callback_info info, const char* name, Holds in0, Holds in1, Holds out, bool keepsChannels = false) {
+  return guarded(env, [&] {
+    Call c(env, info, 19, name);
+    const auto s = convShape(c);
+    if (keepsChannels && s.CI != s.CO) throw Fail{std::string("biocredit native: ") + name + " keeps the channels (CI must equal CO)"};
+    const Range a = c.operand(1, floats(in0, s), "input offset"), b = c.operand(2, floats(in1, s), "input offset");
+    const Range y = c.operand(3, floats(out, s), "output offset");
+    apart(y, {a, b});
+    Kernel(c.at(a), c.at(b), c.at(y), s);
+  });
+}
+
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  return convCall<biocredit::conv2d>(env, info, "conv2d", Holds::Image, Holds::Filter, Holds::Output);
+}
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  return convCall<biocredit::conv2dBackpropInput>(env, info, "conv2dBackpropInput", Holds::Output, Holds::Filter, Holds::Image);
+}
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  return convCall<biocredit::conv2dBackpropFilter>(env, info, "conv2dBackpropFilter", Holds::Image, Holds::Output, Holds::Filter);
+}
+// The window is KH × KW.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return convCall<biocredit::maxPoolGrad>(env, info, "maxPoolGrad", Holds::Image, Holds::Output, Holds::Image, true);
 }
 
 // The vector width the addon was built for, so `biocredit info` can say which kernels run.
@@ -93,6 +184,10 @@ napi_value Isa(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -56,8 +56,19 @@ struct Operand {
 void packA(const Operand& A, std::size_t i0, std::size_t mc, std::size_t k0, std::size_t kc, float* out) {
   for (std::size_t s = 0; s < mc; s += MR) {
     const std::size_t rows = std::min<std::size_t>(MR, mc - s);
+    float* sliver = out + s * kc;
+    if (!A.trans) {
+      // Read each row of A contiguously.
+      for (std::size_t i = 0; i < rows; ++i) {
+        const float* src = A.p + (i0 + s + i) * A.cols + k0;
+        for (std::size_t k = 0; k < kc; ++k) sliver[k * MR + i] = src[k];
+      }
+      for (std::size_t i = rows; i < MR; ++i)
+        for (std::size_t k = 0; k < kc; ++k) sliver[k * MR + i] = 0.f;
+      continue;
+    }
     for (std::size_t k = 0; k < kc; ++k) {
-      float* dst = out + s * kc + k * MR;
+      float* dst = sliver + k * MR;
       for (std::size_t i = 0; i < rows; ++i) dst[i] = A.at(i0 + s + i, k0 + k);
       for (std::size_t i = rows; i < MR; ++i) dst[i] = 0.f;
     }
@@ -81,20 +92,27 @@ void packB(const Operand& B, std::size_t k0, std::size_t kc, std::size_t j0, std
 }
 
 // C[0:mr, 0:nr] (row stride ldc) = or += the product of one A sliver and one B panel over kc.
-void tile(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, std::size_t mr, std::size_t nr, bool accumulate) {
-  V acc[MR][2] = {};
+// A tile at most L columns wide (a narrow C, e.g. a convolution's few channels) only needs the first half.
+template <bool Narrow>
+void accumulateTile(std::size_t kc, const float* a, const float* b, V (&acc)[MR][2]) {
   for (std::size_t k = 0; k < kc; ++k) {
     const V b0 = *reinterpret_cast<const V*>(b + k * NR);
-    const V b1 = *reinterpret_cast<const V*>(b + k * NR + L);
+    const V b1 = Narrow ? V{} : *reinterpret_cast<const V*>(b + k * NR + L);
     const float* ak = a + k * MR;
     for (int i = 0; i < MR; ++i) {
       acc[i][0] += b0 * ak[i];
-      acc[i][1] += b1 * ak[i];
+      if (!Narrow) acc[i][1] += b1 * ak[i];
     }
   }
-  if (mr == MR && nr == NR) {
-    for (int i = 0; i < MR; ++i) {
-      float* row = c + i * ldc;
+}
+
+void tile(std::size_t kc, const float* a, const float* b, float* c, std::size_t ldc, std::size_t mr, std::size_t nr, bool accumulate) {
+  V acc[MR][2] = {};
+  if (nr <= std::size_t(L)) accumulateTile<true>(kc, a, b, acc);
+  else accumulateTile<false>(kc, a, b, acc);
+  for (std::size_t i = 0; i < mr; ++i) {
+    float* row = c + i * ldc;
+    if (nr == NR) {
       for (int h = 0; h < 2; ++h) {
         V v = acc[i][h];
         if (accumulate) {
@@ -104,21 +122,21 @@ void tile(std::size_t kc, const float* a, const float* b, float* c, std::size_t 
         }
         std::memcpy(row + h * L, &v, sizeof(V));
       }
+      continue;
     }
-    return;
+    for (std::size_t j = 0; j < nr; ++j) {
+      const float v = acc[i][j / L][j % L];
+      row[j] = accumulate ? row[j] + v : v;
+    }
   }
-  float full[MR][NR];
-  std::memcpy(full, acc, sizeof(full));
-  for (std::size_t i = 0; i < mr; ++i)
-    for (std::size_t j = 0; j < nr; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + full[i][j] : full[i][j];
 }
 
 thread_local std::unique_ptr<float, FreeDeleter> bufA, bufB;
 thread_local std::size_t capA = 0, capB = 0;
 
-void one(const Operand& A, const Operand& B, float* c, std::size_t M, std::size_t N, std::size_t K) {
+void one(const Operand& A, const Operand& B, float* c, std::size_t M, std::size_t N, std::size_t K, bool accumulate) {
   if (K == 0) {
-    std::fill(c, c + M * N, 0.f);
+    if (!accumulate) std::fill(c, c + M * N, 0.f);
     return;
   }
   float* pa = scratch(bufA, capA, MC * KC);
@@ -134,7 +152,7 @@ void one(const Operand& A, const Operand& B, float* c, std::size_t M, std::size_
         packA(A, i0, mc, k0, kc, pa);
         for (std::size_t js = 0; js < nc; js += NR)
           for (std::size_t is = 0; is < mc; is += MR)
-            tile(kc, pa + is * kc, pb + js * kc, c + (i0 + is) * N + j0 + js, N, std::min<std::size_t>(MR, mc - is), std::min<std::size_t>(NR, nc - js), k0 > 0);
+            tile(kc, pa + is * kc, pb + js * kc, c + (i0 + is) * N + j0 + js, N, std::min<std::size_t>(MR, mc - is), std::min<std::size_t>(NR, nc - js), accumulate || k0 > 0);
       }
     }
   }
@@ -143,9 +161,9 @@ void one(const Operand& A, const Operand& B, float* c, std::size_t M, std::size_
 }  // namespace
 
 void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
-          std::size_t strideA, std::size_t strideB) {
+          std::size_t strideA, std::size_t strideB, bool accumulate) {
   for (std::size_t n = 0; n < batch; ++n)
-    one(Operand{a + n * strideA, M, K, transA}, Operand{b + n * strideB, K, N, transB}, c + n * M * N, M, N, K);
+    one(Operand{a + n * strideA, M, K, transA}, Operand{b + n * strideB, K, N, transB}, c + n * M * N, M, N, K, accumulate);
 }
 
 }  // namespace biocredit

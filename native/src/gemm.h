@@ -7,8 +7,9 @@ namespace biocredit {
 // C = op(A) · op(B) for `batch` row-major products, C [M, N] overwritten.
 // op(A) is [M, K]: A stored [M, K], or [K, M] when transA. op(B) is [K, N]: B stored
 // [K, N], or [N, K] when transB. Consecutive products start strideA / strideB floats
-// apart (0: one matrix shared by the whole batch); C's are M·N apart.
+// apart (0: one matrix shared by the whole batch); C's are M·N apart. With
+// `accumulate`, the products are added to C instead.
 void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
-          std::size_t strideA, std::size_t strideB);
+          std::size_t strideA, std::size_t strideB, bool accumulate = false);
 
 }  // namespace biocredit

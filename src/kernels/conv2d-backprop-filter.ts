@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernels } from '../native-kernels.js';
 import { kernelScope } from './scope.js';
 import type { KernelOverride } from './kernel.js';
+import { convGeometry, isFloat32, wasmHeap } from './wasm-heap.js';
 
 /**
  * tfjs-backend-wasm 4.x has no Conv2DBackpropFilter kernel, so the gradient of
@@ -11,18 +13,20 @@ import type { KernelOverride } from './kernel.js';
  *
  * is conv2d(x_padᵀ [CI, H', W', B], dyᵀ [OH, OW, B, CO]) with dilation s, then
  * transposed to [KH, KW, CI, CO]. This registers that, built from the backend's
- * own Transpose, Slice and Conv2D kernels. Checked against the CPU backend in
+ * own Transpose, Slice and Conv2D kernels. With the native kernels, float32
+ * gradients are one pass of im2col and the addon's GEMM instead
+ * (native/src/conv.cc). Checked against the CPU backend in
  * tests/src/kernels.test.ts.
  */
 function install(backendName: string): void {
   if (tf.getKernel('Conv2DBackpropFilter', backendName)) return;
   const need = ['Transpose', 'Slice', 'Conv2D'].map((k) => tf.getKernel(k, backendName));
   if (need.some((k) => !k)) return;
+  const native = nativeKernels();
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const k = kernelScope(backendName, backend);
       const x = inputs['x'] as tf.TensorInfo;
       const dy = inputs['dy'] as tf.TensorInfo;
       const { strides, pad, dimRoundingMode, filterShape } = attrs as unknown as {
@@ -39,6 +43,13 @@ function install(backendName: string): void {
         pad as 'same',
         dimRoundingMode,
       );
+      if (native && isFloat32(x, dy)) {
+        const heap = wasmHeap(backend);
+        const df = heap.output(filterShape);
+        native.conv2dBackpropFilter(heap.buffer(), heap.offset(x), heap.offset(dy), heap.offset(df), ...convGeometry(info));
+        return df;
+      }
+      const k = kernelScope(backendName, backend);
       const [kh, kw] = filterShape;
       const { top, left } = info.padInfo;
       // Rows and columns of the padded input that the forward convolution read.
@@ -72,7 +83,7 @@ function install(backendName: string): void {
 
 export const conv2dBackpropFilter: KernelOverride = {
   kernel: 'Conv2DBackpropFilter',
-  description: 'adds the filter gradient wasm lacks, as a convolution of the input with the output gradient',
+  description: 'adds the filter gradient wasm lacks: im2col and the native GEMM, or a convolution of the input with the output gradient',
   backends: ['wasm'],
   install,
 };

@@ -1,8 +1,9 @@
 /** Every kernel override, in installation order; the kernel test table has one row per entry. */
+import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import type { KernelOverride } from './kernel.js';
 import { maxPoolGrad } from './max-pool-grad.js';
 import { transposedMatMul } from './transposed-matmul.js';
 
-export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad];
+export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad];

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernels } from '../native-kernels.js';
 import type { KernelOverride } from './kernel.js';
+import { convGeometry, isFloat32, wasmHeap } from './wasm-heap.js';
 
 /**
  * tfjs-backend-wasm 4.22's MaxPoolGrad loses the gradient of every window whose
@@ -9,11 +11,13 @@ import type { KernelOverride } from './kernel.js';
  * it; tanh or sigmoid conv nets, and pooling before the activation, train on
  * wrong gradients. This replaces it with a direct loop over the windows that
  * routes each output gradient to the first maximum of its window, as the CPU
- * backend does; checked against the CPU backend in tests/src/kernels.test.ts.
+ * backend does (natively when the addon is built, native/src/conv.cc); checked
+ * against the CPU backend in tests/src/kernels.test.ts.
  */
 function install(backendName: string): void {
   const original = tf.getKernel('MaxPoolGrad', backendName);
   if (!original) return;
+  const native = nativeKernels();
   tf.unregisterKernel('MaxPoolGrad', backendName);
   tf.registerKernel({
     ...original,
@@ -32,6 +36,12 @@ function install(backendName: string): void {
         dimRoundingMode?: 'floor' | 'round' | 'ceil';
       };
       const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+      if (native && isFloat32(input, dy)) {
+        const heap = wasmHeap(backend);
+        const dx = heap.output(input.shape);
+        native.maxPoolGrad(heap.buffer(), heap.offset(input), heap.offset(dy), heap.offset(dx), ...convGeometry(info));
+        return dx;
+      }
       const x = b.readSync(input.dataId);
       const g = b.readSync(dy.dataId);
       const { batchSize, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;

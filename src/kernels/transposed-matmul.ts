@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { nativeKernels, type NativeKernels } from '../native-kernels.js';
 import { kernelScope } from './scope.js';
 import type { KernelOverride } from './kernel.js';
+import { wasmHeap, type Heap } from './wasm-heap.js';
 
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -10,19 +11,12 @@ function swapLastTwo(rank: number): number[] {
   return perm;
 }
 
-/** What a kernel function sees of the wasm backend: where tensors live on its heap, and how outputs are made. */
-interface WasmBackend {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
-
 /**
  * The product on the native addon, for float32 operands whose batch dimensions
  * are equal or one side's are all 1 (a shared matrix); null for anything else,
  * which the wasm path computes.
  */
-function nativeMatMul(native: NativeKernels, backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
+function nativeMatMul(native: NativeKernels, heap: Heap, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
   const [outerA, outerB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
@@ -33,11 +27,8 @@ function nativeMatMul(native: NativeKernels, backend: WasmBackend, a: tf.TensorI
   const [rb, cb] = b.shape.slice(-2) as [number, number];
   const [M, K] = transposeA ? [ca, ra] : [ra, ca];
   const N = transposeB ? rb : cb;
-  const out = backend.makeOutput([...outer, M, N], 'float32');
-  // After the output's allocation (which may grow the heap and replace its buffer).
-  const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  native.gemm(heap, offset(a), offset(b), offset(out), batch, M, N, K, transposeA, transposeB, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
+  const out = heap.output([...outer, M, N]);
+  native.gemm(heap.buffer(), heap.offset(a), heap.offset(b), heap.offset(out), batch, M, N, K, transposeA, transposeB, batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N);
   return out;
 }
 
@@ -62,7 +53,7 @@ function install(backendName: string): void {
       const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
       const a = inputs['a'] as tf.TensorInfo;
       const b = inputs['b'] as tf.TensorInfo;
-      const fast = native && nativeMatMul(native, backend as unknown as WasmBackend, a, b, transposeA, transposeB);
+      const fast = native && nativeMatMul(native, wasmHeap(backend), a, b, transposeA, transposeB);
       if (fast) return fast;
       if (!transposeA && !transposeB) return matmul.kernelFunc({ inputs, backend, attrs });
       const k = kernelScope(backendName, backend);

@@ -67,6 +67,9 @@ const convGrads = (wrt: 'x' | 'filter'): Case[] =>
       [[3, 10, 11, 2], [5, 5, 2, 3], 2, 'same'],
       [[3, 10, 11, 2], [4, 4, 2, 3], 2, 'same'],
       [[1, 12, 12, 1], [5, 5, 1, 6], 3, 'valid'],
+      [[1, 1, 1, 1], [1, 1, 1, 1], 1, 'valid'],
+      // More patches than one chunk of the native im2col (a million floats): the filter gradient sums over chunks.
+      [[20, 32, 32, 4], [5, 5, 4, 3], 1, 'same'],
     ] as [Shape4, Shape4, number, 'same' | 'valid'][]
   ).map(([xShape, kShape, stride, pad]) => ({
     label: `x [${xShape}], filter [${kShape}], stride ${stride}, ${pad}`,
@@ -76,6 +79,24 @@ const convGrads = (wrt: 'x' | 'filter'): Case[] =>
       const loss = (xi: tf.Tensor, ki: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, ki as tf.Tensor4D, stride, pad)));
       return wrt === 'x' ? tf.grad((xi: tf.Tensor) => loss(xi, k))(x) : tf.grad((ki: tf.Tensor) => loss(x, ki))(k);
     },
+    tol: 1e-5,
+  }));
+
+/** conv2d itself: strides, dilations, padding, a 1×1 image, and more patches than one native chunk. */
+const convs = (): Case[] =>
+  (
+    [
+      [[2, 9, 9, 3], [3, 3, 3, 4], 1, 1, 'same'],
+      [[3, 10, 11, 2], [4, 4, 2, 3], 2, 1, 'same'],
+      [[2, 14, 14, 6], [5, 5, 6, 16], 1, 1, 'valid'],
+      [[2, 12, 13, 3], [3, 3, 3, 5], 1, 2, 'same'],
+      [[1, 1, 1, 1], [1, 1, 1, 1], 1, 1, 'valid'],
+      [[20, 32, 32, 4], [5, 5, 4, 3], 1, 1, 'same'],
+    ] as [Shape4, Shape4, number, number, 'same' | 'valid'][]
+  ).map(([xShape, kShape, stride, dilation, pad]) => ({
+    label: `x [${xShape}], filter [${kShape}], stride ${stride}, dilation ${dilation}, ${pad}`,
+    compute: () =>
+      tf.conv2d(tf.tensor4d(seq(size(xShape), (i) => Math.sin(0.37 * i)), [...xShape]), tf.tensor4d(seq(size(kShape), (i) => Math.cos(0.11 * i)), [...kShape]), stride, pad, 'NHWC', dilation),
     tol: 1e-5,
   }));
 
@@ -96,6 +117,7 @@ const maxPoolGrads = (): Case[] =>
 
 const ROWS: Record<string, Case[]> = {
   BatchMatMul: matmuls(),
+  Conv2D: convs(),
   Conv2DBackpropFilter: convGrads('filter'),
   Conv2DBackpropInput: convGrads('x'),
   MaxPoolGrad: maxPoolGrads(),

@@ -73,6 +73,50 @@ describe.runIf(native)('native GEMM', () => {
   });
 });
 
+describe.runIf(native)('native convolutions', () => {
+  // x [2, 6, 6, 3] → y [2, 6, 6, 4] under a 3×3 filter, 'same' padding; laid out x, filter, y on one heap.
+  const geometry = [2, 6, 6, 3, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1] as const;
+  const [nx, nf, ny] = [2 * 6 * 6 * 3, 3 * 3 * 3 * 4, 2 * 6 * 6 * 4];
+  const layout = () => {
+    const offX = 8;
+    const offF = offX + 4 * nx;
+    const offY = offF + 4 * nf;
+    const heap = new ArrayBuffer(offY + 4 * ny + 8);
+    const f = new Float32Array(heap);
+    for (let i = 0; i < nx + nf; i++) f[offX / 4 + i] = Math.sin(0.3 * i);
+    return { heap, f, offX, offF, offY };
+  };
+
+  it('gives the same bits on every call, and each output gradient of max pooling reaches one input', () => {
+    const runs = [0, 1].map(() => {
+      const { heap, f, offX, offF, offY } = layout();
+      native!.conv2d(heap, offX, offF, offY, ...geometry);
+      // The filter gradient of Σ y² (dy = 2y), into the filter's slot.
+      for (let i = 0; i < ny; i++) f[offY / 4 + i]! *= 2;
+      native!.conv2dBackpropFilter(heap, offX, offY, offF, ...geometry);
+      return Array.from(f.subarray(offF / 4, offF / 4 + nf));
+    });
+    expect(runs[0]).toEqual(runs[1]);
+    expect(runs[0]!.every(Number.isFinite)).toBe(true);
+    // 2×2 windows, stride 2, over x [2, 6, 6, 3]; dy = 1 (in the filter's slot): each window's gradient lands on one input.
+    const { heap, f, offX, offF, offY } = layout();
+    f.fill(1, offF / 4, offF / 4 + 2 * 3 * 3 * 3);
+    native!.maxPoolGrad(heap, offX, offF, offY, 2, 6, 6, 3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 0, 0);
+    const dx = f.subarray(offY / 4, offY / 4 + nx);
+    expect(dx.reduce((a, b) => a + b, 0)).toBe(2 * 3 * 3 * 3);
+    expect(dx.every((v) => v === 0 || v === 1)).toBe(true);
+  });
+
+  it('refuses operands outside the heap, an output over an input, and a zero stride', () => {
+    const { heap, offX, offF, offY } = layout();
+    expect(() => native!.conv2d(heap, offX, offF, heap.byteLength - 8, ...geometry)).toThrow(/outside the heap/);
+    expect(() => native!.conv2dBackpropInput(heap, offY, offF, offF, ...geometry)).toThrow(/overlaps an input/);
+    const zeroStride = [...geometry] as [...typeof geometry];
+    (zeroStride as number[])[9] = 0;
+    expect(() => native!.conv2d(heap, offX, offF, offY, ...zeroStride)).toThrow(/strides and dilations must be positive/);
+  });
+});
+
 describe('native kernels switch', () => {
   it('reports its state; BIOCREDIT_NATIVE=0 turns the addon off', () => {
     expect(nativeStatus()).toMatch(native ? /^on \((avx512|avx2|generic)\)$/ : /^(not built|failed to load|off \(BIOCREDIT_NATIVE=0\))/);

@@ -1,0 +1,50 @@
+/** What a native kernel sees of the wasm backend: where tensors live on its heap, and how outputs are made. */
+import * as tf from '@tensorflow/tfjs';
+import type { ConvGeometry } from '../native-kernels.js';
+
+interface WasmBackend {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+export interface Heap {
+  /** A new float32 output on the heap. */
+  output(shape: number[]): tf.TensorInfo;
+  /** The heap's current buffer: read it after the last `output` (an allocation may grow the heap and replace it). */
+  buffer(): ArrayBuffer;
+  /** Byte offset of a tensor's data. */
+  offset(t: tf.TensorInfo): number;
+}
+
+export function wasmHeap(backend: unknown): Heap {
+  const b = backend as WasmBackend;
+  return {
+    output: (shape) => b.makeOutput(shape, 'float32'),
+    buffer: () => b.wasm.HEAPU8.buffer as ArrayBuffer,
+    offset: (t) => b.dataIdMap.get(t.dataId).memoryOffset,
+  };
+}
+
+/** The geometry the native convolution kernels take, from tfjs's own conv or pool info. */
+export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+export const isFloat32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');

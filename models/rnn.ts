@@ -53,6 +53,7 @@ import { UsageError } from '../src/errors.js';
 import { eigenvalues } from '../src/linalg.js';
 import { stopGradient } from '../src/ops.js';
 import { option, parse, type OptionsOf } from '../src/options.js';
+import { hasRateSequence, rateSequence } from '../src/kernels/rate-rnn.js';
 import { addBatchedBias, batchedProduct } from '../src/population.js';
 import type { Rng } from '../src/rng.js';
 import type { DataInfo, LayerTrace, Model, Params, ParamSpec, State, StepNoise, StepOptions, StepResult } from '../src/types.js';
@@ -219,6 +220,29 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     }));
   };
 
+  /**
+   * A training pass in two native kernels (src/kernels/rate-rnn.ts) when the backend has them:
+   * the same equations as `advance`, with the input drive u_t W_in + b of every step as one
+   * product and the readout of every step as another.
+   */
+  const wholeTrial = (params: Params, u: tf.Tensor, J: tf.Tensor, xi: StepNoise[], truncate: number) => {
+    const [batch, T] = u.shape as [number, number, number];
+    let inputs = tf.transpose(u, [1, 0, 2]);
+    if (xi[0]?.input) inputs = tf.add(inputs, tf.stack(xi.map((s) => s.input!)));
+    const drive = tf.add(tf.reshape(tf.matMul(tf.reshape(inputs, [T * batch, nIn]), params['rnn/Win'] as tf.Tensor2D), [T, batch, n]), params['rnn/b']!);
+    const rec = xi[0]?.rec ? (tf.stack(xi.map((s) => s.rec!)) as tf.Tensor3D) : undefined;
+    const x0 = initState(params, batch)['x'] as tf.Tensor2D;
+    const seq = rateSequence(x0, J as tf.Tensor2D, drive as tf.Tensor3D, rec, { alpha, activation: opts.activation, truncate });
+    const pre = tf.transpose(seq.xs, [1, 0, 2]);
+    const post = tf.transpose(seq.rs, [1, 0, 2]);
+    const output = tf.add(tf.reshape(tf.matMul(tf.reshape(post, [batch * T, n]), params['rnn/Wout'] as tf.Tensor2D), [batch, T, nOut]), params['rnn/bout']!);
+    const trace: LayerTrace[] = [
+      { name: 'rnn', input: u, pre, post },
+      { name: 'out', input: post, pre: output, post: output },
+    ];
+    return { output, trace };
+  };
+
   const truncated = (state: State): State => Object.fromEntries(Object.entries(state).map(([k, v]) => [k, stopGradient(v)]));
 
   return {
@@ -234,14 +258,15 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     ...(feedback ? {} : { rate: { alpha, dtOverTau: dt / opts.tau, activation: f, signs, potential: 'x' } }),
     forward(params, u, fwd = {}) {
       const [batch, T] = u.shape as [number, number, number];
+      const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
+      const J = masked(params);
+      if (fwd.training && !feedback && hasRateSequence()) return wholeTrial(params, u, J, xi, fwd.truncate ?? 0);
       let state = initState(params, batch);
       const k = fwd.truncate;
       const xs: tf.Tensor[] = [];
       const rates: tf.Tensor[] = [];
       const zs: tf.Tensor[] = [];
       const inputs = tf.unstack(u, 1) as tf.Tensor2D[];
-      const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
-      const J = masked(params);
       for (let t = 0; t < T; t++) {
         if (k && t > 0 && t % k === 0) state = truncated(state);
         // Each step's intermediates go at once (a tape keeps its own copies of what backprop needs):

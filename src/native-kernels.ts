@@ -28,6 +28,27 @@ export interface NativeKernels {
   conv2dBackpropFilter(heap: ArrayBuffer, xOffset: number, dyOffset: number, dfilterOffset: number, ...geometry: ConvGeometry): void;
   /** Max pooling's input gradient, each output gradient to its window's first maximum. */
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, ...geometry: ConvGeometry): void;
+  /** A rate RNN's trial forward (native/src/rate-rnn.h): states xs and rates rs [T, B, N] from x0, J, d and noise xi (read only with hasNoise). */
+  rateRnnForward(heap: ArrayBuffer, x0: number, J: number, d: number, xi: number, xs: number, rs: number, T: number, B: number, N: number, alpha: number, activation: number, hasNoise: boolean): void;
+  /** Its BPTT: dd [T, B, N], dJ [N, N], dx0 [B, N] from the forward's tensors and the gradients dxs, drs of its outputs. */
+  rateRnnBackward(
+    heap: ArrayBuffer,
+    x0: number,
+    J: number,
+    xs: number,
+    rs: number,
+    dxs: number,
+    drs: number,
+    dd: number,
+    dJ: number,
+    dx0: number,
+    T: number,
+    B: number,
+    N: number,
+    alpha: number,
+    activation: number,
+    truncate: number,
+  ): void;
   /** The vector ISA the addon was built for: avx512, avx2 or generic. */
   isa(): string;
 }

@@ -14,6 +14,7 @@
 
 #include "conv.h"
 #include "gemm.h"
+#include "rate-rnn.h"
 
 namespace {
 
@@ -60,6 +61,12 @@ struct Call {
   }
 
   std::size_t size(std::size_t i, const char* name) const { return static_cast<std::size_t>(number(i, name)); }
+
+  double real(std::size_t i, const char* name) const {
+    double d;
+    if (napi_get_value_double(env, argv[i], &d) != napi_ok || !std::isfinite(d)) throw Fail{std::string("biocredit native: ") + name + " must be a finite number"};
+    return d;
+  }
 
   bool flag(std::size_t i, const char* name) const {
     bool b;
@@ -167,6 +174,48 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return convCall<biocredit::maxPoolGrad>(env, info, "maxPoolGrad", Holds::Image, Holds::Output, Holds::Image, true);
 }
 
+biocredit::RateRnnShape rateRnnShape(const Call& c, std::size_t at) {
+  const std::size_t T = c.size(at, "T"), B = c.size(at + 1, "B"), N = c.size(at + 2, "N");
+  const double alpha = c.real(at + 3, "alpha");
+  if (!(alpha > 0 && alpha <= 1)) throw Fail{"biocredit native: alpha must be in (0, 1]"};
+  const std::size_t f = c.size(at + 4, "activation");
+  if (f > 4) throw Fail{"biocredit native: activation must be 0 (linear), 1 (relu), 2 (tanh), 3 (sigmoid) or 4 (softplus)"};
+  return {T, B, N, static_cast<float>(alpha), static_cast<biocredit::Activation>(f), 0};
+}
+
+// rateRnnForward(heap, x0, J, d, xi, xs, rs, T, B, N, alpha, activation, hasNoise): offsets in bytes; xi is read only with hasNoise.
+napi_value RateRnnForward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 13, "rateRnnForward");
+    const auto s = rateRnnShape(c, 7);
+    const bool noisy = c.flag(12, "hasNoise");
+    const double bn = double(s.B) * s.N, seq = s.T * bn;
+    const Range x0 = c.operand(1, bn, "x0Offset"), J = c.operand(2, double(s.N) * s.N, "JOffset"), d = c.operand(3, seq, "dOffset");
+    const Range xi = noisy ? c.operand(4, seq, "xiOffset") : Range{0, 0};
+    const Range xs = c.operand(5, seq, "xsOffset"), rs = c.operand(6, seq, "rsOffset");
+    apart(xs, {x0, J, d, xi, rs});
+    apart(rs, {x0, J, d, xi});
+    biocredit::rateRnnForward(c.at(x0), c.at(J), c.at(d), noisy ? c.at(xi) : nullptr, c.at(xs), c.at(rs), s);
+  });
+}
+
+// rateRnnBackward(heap, x0, J, xs, rs, dxs, drs, dd, dJ, dx0, T, B, N, alpha, activation, truncate)
+napi_value RateRnnBackward(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 16, "rateRnnBackward");
+    auto s = rateRnnShape(c, 10);
+    s.truncate = c.size(15, "truncate");
+    const double bn = double(s.B) * s.N, seq = s.T * bn, nn = double(s.N) * s.N;
+    const Range x0 = c.operand(1, bn, "x0Offset"), J = c.operand(2, nn, "JOffset"), xs = c.operand(3, seq, "xsOffset"), rs = c.operand(4, seq, "rsOffset");
+    const Range dxs = c.operand(5, seq, "dxsOffset"), drs = c.operand(6, seq, "drsOffset");
+    const Range dd = c.operand(7, seq, "ddOffset"), dJ = c.operand(8, nn, "dJOffset"), dx0 = c.operand(9, bn, "dx0Offset");
+    for (const Range& out : {dd, dJ, dx0}) apart(out, {x0, J, xs, rs, dxs, drs});
+    apart(dd, {dJ, dx0});
+    apart(dJ, {dx0});
+    biocredit::rateRnnBackward(c.at(x0), c.at(J), c.at(xs), c.at(rs), c.at(dxs), c.at(drs), c.at(dd), c.at(dJ), c.at(dx0), s);
+  });
+}
+
 // The vector width the addon was built for, so `biocredit info` can say which kernels run.
 napi_value Isa(napi_env env, napi_callback_info) {
 #if defined(__AVX512F__)
@@ -188,6 +237,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rateRnnForward", nullptr, RateRnnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rateRnnBackward", nullptr, RateRnnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -25,9 +25,6 @@ namespace {
 
 constexpr std::size_t CHUNK_FLOATS = std::size_t(1) << 20;
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
 thread_local std::unique_ptr<float, FreeDeleter> patches;
 thread_local std::size_t patchesCap = 0;
 

@@ -31,10 +31,6 @@ constexpr std::size_t KC = 256;
 constexpr std::size_t MC = 16 * MR;
 constexpr std::size_t NC = 64 * NR;
 
-struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
-};
-
 // A per-thread scratch buffer of at least n floats, 64-byte aligned, kept between calls.
 float* scratch(std::unique_ptr<float, FreeDeleter>& buf, std::size_t& cap, std::size_t n) {
   if (n > cap) {
@@ -134,25 +130,33 @@ void tile(std::size_t kc, const float* a, const float* b, float* c, std::size_t 
 thread_local std::unique_ptr<float, FreeDeleter> bufA, bufB;
 thread_local std::size_t capA = 0, capB = 0;
 
-void one(const Operand& A, const Operand& B, float* c, std::size_t M, std::size_t N, std::size_t K, bool accumulate) {
+std::size_t panelFloats(std::size_t kc, std::size_t nc) { return kc * ((nc + NR - 1) / NR) * NR; }
+
+// C = or += op(A) · op(B); `packed` holds op(B)'s panels in this loop's order (PackedMatrix) or is null.
+void one(const Operand& A, const Operand& B, const float* packed, float* c, std::size_t M, std::size_t N, std::size_t K, bool accumulate) {
   if (K == 0) {
     if (!accumulate) std::fill(c, c + M * N, 0.f);
     return;
   }
   float* pa = scratch(bufA, capA, MC * KC);
-  float* pb = scratch(bufB, capB, KC * ((std::min(NC, N) + NR - 1) / NR) * NR);
-  if (!pa || !pb) throw std::bad_alloc();
+  float* pb = packed ? nullptr : scratch(bufB, capB, panelFloats(KC, std::min(NC, N)));
+  if (!pa || (!packed && !pb)) throw std::bad_alloc();
   for (std::size_t j0 = 0; j0 < N; j0 += NC) {
     const std::size_t nc = std::min(NC, N - j0);
     for (std::size_t k0 = 0; k0 < K; k0 += KC) {
       const std::size_t kc = std::min(KC, K - k0);
-      packB(B, k0, kc, j0, nc, pb);
+      const float* panel = packed;
+      if (packed) packed += panelFloats(kc, nc);
+      else {
+        packB(B, k0, kc, j0, nc, pb);
+        panel = pb;
+      }
       for (std::size_t i0 = 0; i0 < M; i0 += MC) {
         const std::size_t mc = std::min(MC, M - i0);
         packA(A, i0, mc, k0, kc, pa);
         for (std::size_t js = 0; js < nc; js += NR)
           for (std::size_t is = 0; is < mc; is += MR)
-            tile(kc, pa + is * kc, pb + js * kc, c + (i0 + is) * N + j0 + js, N, std::min<std::size_t>(MR, mc - is), std::min<std::size_t>(NR, nc - js), accumulate || k0 > 0);
+            tile(kc, pa + is * kc, panel + js * kc, c + (i0 + is) * N + j0 + js, N, std::min<std::size_t>(MR, mc - is), std::min<std::size_t>(NR, nc - js), accumulate || k0 > 0);
       }
     }
   }
@@ -163,7 +167,27 @@ void one(const Operand& A, const Operand& B, float* c, std::size_t M, std::size_
 void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
           std::size_t strideA, std::size_t strideB, bool accumulate) {
   for (std::size_t n = 0; n < batch; ++n)
-    one(Operand{a + n * strideA, M, K, transA}, Operand{b + n * strideB, K, N, transB}, c + n * M * N, M, N, K, accumulate);
+    one(Operand{a + n * strideA, M, K, transA}, Operand{b + n * strideB, K, N, transB}, nullptr, c + n * M * N, M, N, K, accumulate);
+}
+
+PackedMatrix::PackedMatrix(const float* b, std::size_t K, std::size_t N, bool transB) : K(K), N(N) {
+  std::size_t total = 0;
+  for (std::size_t j0 = 0; j0 < N; j0 += NC)
+    for (std::size_t k0 = 0; k0 < K; k0 += KC) total += panelFloats(std::min(KC, K - k0), std::min(NC, N - j0));
+  data.reset(static_cast<float*>(std::aligned_alloc(64, ((std::max<std::size_t>(total, 1) * sizeof(float) + 63) / 64) * 64)));
+  if (!data) throw std::bad_alloc();
+  const Operand B{b, K, N, transB};
+  float* out = data.get();
+  for (std::size_t j0 = 0; j0 < N; j0 += NC)
+    for (std::size_t k0 = 0; k0 < K; k0 += KC) {
+      const std::size_t kc = std::min(KC, K - k0), nc = std::min(NC, N - j0);
+      packB(B, k0, kc, j0, nc, out);
+      out += panelFloats(kc, nc);
+    }
+}
+
+void gemm(const float* a, const PackedMatrix& b, float* c, std::size_t M, bool transA, bool accumulate) {
+  one(Operand{a, M, b.K, transA}, Operand{nullptr, b.K, b.N, false}, b.data.get(), c, M, b.N, b.K, accumulate);
 }
 
 }  // namespace biocredit

@@ -1,6 +1,8 @@
 // Single-precision matrix products for the wasm backend's heap (see gemm.cc).
 #pragma once
 #include <cstddef>
+#include <cstdlib>
+#include <memory>
 
 namespace biocredit {
 
@@ -11,5 +13,20 @@ namespace biocredit {
 // `accumulate`, the products are added to C instead.
 void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
           std::size_t strideA, std::size_t strideB, bool accumulate = false);
+
+struct FreeDeleter {
+  void operator()(float* p) const { std::free(p); }
+};
+
+// op(B) [K, N] packed once for many products with it (a recurrent weight used at
+// every time step): the same panels gemm packs on every call.
+struct PackedMatrix {
+  PackedMatrix(const float* b, std::size_t K, std::size_t N, bool transB);
+  std::size_t K, N;
+  std::unique_ptr<float, FreeDeleter> data;
+};
+
+// C [M, N] = (or += with `accumulate`) op(A) · B for a packed B; bit-identical to the unpacked gemm.
+void gemm(const float* a, const PackedMatrix& b, float* c, std::size_t M, bool transA, bool accumulate = false);
 
 }  // namespace biocredit

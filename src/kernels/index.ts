@@ -4,6 +4,7 @@ import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import type { KernelOverride } from './kernel.js';
 import { maxPoolGrad } from './max-pool-grad.js';
+import { rateRnn } from './rate-rnn.js';
 import { transposedMatMul } from './transposed-matmul.js';
 
-export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad];
+export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, rateRnn];

@@ -182,12 +182,14 @@ describe('rnn noise', () => {
     expect(run({ training: true, rng: new Rng('a') })).not.toEqual(run({ training: true, rng: new Rng('b') }));
     expect(run({ training: true, rng: new Rng('a') })).not.toEqual(clean);
     expect(run({ training: false, rng: new Rng('a') })).toEqual(clean);
-    expect(run({ training: true })).toEqual(clean);
+    // A training pass may take the native whole-trial kernels (src/kernels/rate-rnn.ts): equal up to float32 rounding.
+    const near = (a: number[], b: number[]) => a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-6));
+    near(run({ training: true }), clean);
     // Input noise alone: it enters through W_in (zero W_in, no effect).
     const only = createRnn({ ...optionDefaults(rnnOptions), ...base, inputNoise: 0.3 }, { inputShape: [6, 2], outputSize: 1, dtMs: 20 });
     const q = only.init(new Rng('noise-seeded'));
     q['rnn/Win']!.dispose();
     q['rnn/Win'] = tf.zeros([2, 6]);
-    expect(Array.from(only.forward(q, u, { training: true, rng: new Rng('a') }).output.dataSync())).toEqual(Array.from(only.forward(q, u).output.dataSync()));
+    near(Array.from(only.forward(q, u, { training: true, rng: new Rng('a') }).output.dataSync()), Array.from(only.forward(q, u).output.dataSync()));
   });
 });

@@ -7,7 +7,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend, parseBackendChoice } from '../../src/backend.js';
+import { createRnn, rnnOptions } from '../../models/rnn.js';
+import type { ActivationName } from '../../src/activations.js';
 import { KERNELS } from '../../src/kernels/index.js';
+import { optionDefaults } from '../../src/options.js';
+import { trainableNames } from '../../src/params.js';
+import { Rng } from '../../src/rng.js';
 
 type Shape4 = readonly [number, number, number, number];
 
@@ -115,12 +120,53 @@ const maxPoolGrads = (): Case[] =>
     tol: 1e-6,
   }));
 
+/**
+ * A rate RNN's training pass (the native whole-trial kernels on wasm, the per-step graph on the
+ * CPU backend): the loss and its gradient for every trainable parameter, across activations,
+ * Dale's law with a trainable x0, truncation, and input and recurrent noise.
+ */
+const rnnTrials = (): Case[] =>
+  (
+    [
+      ['tanh', {}, 0],
+      ['relu', {}, 0],
+      ['sigmoid', {}, 0],
+      ['softplus', {}, 0],
+      ['linear', { gain: 0.8 }, 0],
+      ['tanh', { dale: 0.8, trainX0: true }, 0],
+      ['tanh', {}, 7],
+      ['relu', { recNoise: 0.2, inputNoise: 0.3 }, 0],
+    ] as [ActivationName, Record<string, unknown>, number][]
+  ).map(([activation, extra, truncate]) => ({
+    label: `${activation} ${JSON.stringify(extra)}${truncate ? `, truncated every ${truncate} steps` : ''}`,
+    compute: () => {
+      const [B, T, I, O] = [3, 30, 2, 2];
+      const options = { ...optionDefaults(rnnOptions), units: 20, tau: 100, activation, gain: 1.5, sparsity: 1, dale: 0, trainX0: false, recNoise: 0, inputNoise: 0, ...extra };
+      const model = createRnn(options, { inputShape: [T, I], outputSize: O, dtMs: 20 });
+      const params = model.init(new Rng('rnn-table'));
+      if (options.trainX0) params['rnn/x0'] = tf.tensor1d(seq(20, (i) => 0.5 * Math.sin(i)));
+      const x = tf.tensor3d(seq(B * T * I, (i) => Math.sin(0.7 * i)), [B, T, I]);
+      const y = tf.tensor3d(seq(B * T * O, (i) => Math.cos(0.3 * i)), [B, T, O]);
+      const names = trainableNames(model.specs);
+      const loss = (...ws: tf.Tensor[]) => {
+        const p = { ...params };
+        names.forEach((n, i) => (p[n] = ws[i]!));
+        const { output } = model.forward(p, x, { training: true, rng: new Rng('rnn-table-noise'), ...(truncate ? { truncate } : {}) });
+        return tf.sum(tf.square(tf.sub(output, y))) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(loss)(names.map((n) => params[n]!));
+      return tf.concat([tf.reshape(value, [1]), ...grads.map((g) => tf.reshape(g, [-1]))]);
+    },
+    tol: 1e-4,
+  }));
+
 const ROWS: Record<string, Case[]> = {
   BatchMatMul: matmuls(),
   Conv2D: convs(),
   Conv2DBackpropFilter: convGrads('filter'),
   Conv2DBackpropInput: convGrads('x'),
   MaxPoolGrad: maxPoolGrads(),
+  RateRnnSequence: rnnTrials(),
 };
 
 afterAll(async () => {

@@ -56,7 +56,7 @@ import { option, parse, type OptionsOf } from '../src/options.js';
 import { hasRateSequence, rateSequence } from '../src/kernels/rate-rnn.js';
 import { addBatchedBias, batchedProduct } from '../src/population.js';
 import type { Rng } from '../src/rng.js';
-import type { DataInfo, LayerTrace, Model, Params, ParamSpec, State, StepNoise, StepOptions, StepResult } from '../src/types.js';
+import type { DataInfo, LayerTrace, Model, Params, ParamSpec, State, StepNoise, StepOptions, StepResult, TrialRun } from '../src/types.js';
 import { activationOption } from './mlp.js';
 
 export const rnnOptions = [
@@ -221,26 +221,30 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   };
 
   /**
-   * A training pass in two native kernels (src/kernels/rate-rnn.ts) when the backend has them:
-   * the same equations as `advance`, with the input drive u_t W_in + b of every step as one
-   * product and the readout of every step as another.
+   * A trial in two native kernels (src/kernels/rate-rnn.ts), for a backend that has them: the
+   * same equations as `advance`, with the input drive u_t W_in + b of every step as one product
+   * and the readout of every step as another. Tensors are time-major [T, B, …] but the output.
    */
   const wholeTrial = (params: Params, u: tf.Tensor, J: tf.Tensor, xi: StepNoise[], truncate: number) => {
     const [batch, T] = u.shape as [number, number, number];
-    let inputs = tf.transpose(u, [1, 0, 2]);
+    let inputs = tf.transpose(u, [1, 0, 2]) as tf.Tensor3D;
     if (xi[0]?.input) inputs = tf.add(inputs, tf.stack(xi.map((s) => s.input!)));
     const drive = tf.add(tf.reshape(tf.matMul(tf.reshape(inputs, [T * batch, nIn]), params['rnn/Win'] as tf.Tensor2D), [T, batch, n]), params['rnn/b']!);
     const rec = xi[0]?.rec ? (tf.stack(xi.map((s) => s.rec!)) as tf.Tensor3D) : undefined;
     const x0 = initState(params, batch)['x'] as tf.Tensor2D;
-    const seq = rateSequence(x0, J as tf.Tensor2D, drive as tf.Tensor3D, rec, { alpha, activation: opts.activation, truncate });
-    const pre = tf.transpose(seq.xs, [1, 0, 2]);
-    const post = tf.transpose(seq.rs, [1, 0, 2]);
-    const output = tf.add(tf.reshape(tf.matMul(tf.reshape(post, [batch * T, n]), params['rnn/Wout'] as tf.Tensor2D), [batch, T, nOut]), params['rnn/bout']!);
-    const trace: LayerTrace[] = [
-      { name: 'rnn', input: u, pre, post },
-      { name: 'out', input: post, pre: output, post: output },
-    ];
-    return { output, trace };
+    const { xs, rs } = rateSequence(x0, J as tf.Tensor2D, drive as tf.Tensor3D, rec, { alpha, activation: opts.activation, truncate });
+    const post = tf.transpose(rs, [1, 0, 2]);
+    const output = tf.add(tf.reshape(tf.matMul(tf.reshape(post, [batch * T, n]), params['rnn/Wout'] as tf.Tensor2D), [batch, T, nOut]), params['rnn/bout']!) as tf.Tensor3D;
+    return { inputs, x0, xs, rs, post, output };
+  };
+
+  /** Recurrent.trial: the whole-trial kernels without truncation, states and rates from step 0. */
+  const trial = (params: Params, u: tf.Tensor3D, xi: StepNoise[]): TrialRun | null => {
+    if (feedback || !hasRateSequence()) return null;
+    const run = wholeTrial(params, u, masked(params), xi, 0);
+    const states = tf.concat([tf.expandDims(run.x0, 0), run.xs]) as tf.Tensor3D;
+    const rates = tf.concat([tf.expandDims(f.f(run.x0), 0), run.rs]) as tf.Tensor3D;
+    return { inputs: run.inputs, states, rates, output: run.output };
   };
 
   const truncated = (state: State): State => Object.fromEntries(Object.entries(state).map(([k, v]) => [k, stopGradient(v)]));
@@ -252,7 +256,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     maxBatch: Math.max(1, Math.floor(8e6 / (data.inputShape[0]! * n))),
     specs,
     init,
-    recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, prepare, noise },
+    recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, prepare, noise, trial },
     // With output feedback the readout enters the dynamics: not the rate equation that
     // e-prop, RFLO, ModProp and --dynamics assume, so the model does not claim it.
     ...(feedback ? {} : { rate: { alpha, dtOverTau: dt / opts.tau, activation: f, signs, potential: 'x' } }),
@@ -260,7 +264,14 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       const [batch, T] = u.shape as [number, number, number];
       const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
       const J = masked(params);
-      if (fwd.training && !feedback && hasRateSequence()) return wholeTrial(params, u, J, xi, fwd.truncate ?? 0);
+      if (fwd.training && !feedback && hasRateSequence()) {
+        const run = wholeTrial(params, u, J, xi, fwd.truncate ?? 0);
+        const trace: LayerTrace[] = [
+          { name: 'rnn', input: u, pre: tf.transpose(run.xs, [1, 0, 2]), post: run.post },
+          { name: 'out', input: run.post, pre: run.output, post: run.output },
+        ];
+        return { output: run.output, trace };
+      }
       let state = initState(params, batch);
       const k = fwd.truncate;
       const xs: tf.Tensor[] = [];

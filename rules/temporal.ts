@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { rateOf, recurrentOf } from '../src/capabilities.js';
 import { option, parse } from '../src/options.js';
 import type { Rng } from '../src/rng.js';
-import type { Capability, LearningRule, Model, Params, RateDynamics, Recurrent, RecurrentRoles, RuleContext, RuleStep, State } from '../src/types.js';
+import type { Capability, LearningRule, Model, Params, RateDynamics, Recurrent, RecurrentRoles, RuleContext, RuleStep, State, StepNoise, TrialRun } from '../src/types.js';
 
 /** What e-prop, RFLO and ModProp need of a model. */
 export const TEMPORAL_REQUIRES: readonly Capability[] = ['recurrent', 'rate-dynamics'];
@@ -92,15 +92,18 @@ export interface Unrolled {
   readout: Params;
 }
 
-/** Runs the trial forward step by step (with the step's training noise) and differentiates the loss w.r.t. the readout. */
-export function unroll(ctx: RuleContext): Unrolled {
-  const recurrent = recurrentOf(ctx.model);
-  const rate = rateOf(ctx.model);
-  const { roles } = recurrent;
-  const { params, batch } = ctx;
-  const [bsz, T] = batch.x.shape as [number, number, number];
-  const noise = recurrent.noise(ctx.noise, bsz, T);
-  const inputs = (tf.unstack(batch.x, 1) as tf.Tensor2D[]).map((u, t) => {
+type Forward = Pick<Unrolled, 'inputs' | 'states' | 'rates' | 'output'>;
+
+/** A whole-trial run (Recurrent.trial) as the per-step lists the rules read. */
+function unstackTrial(run: TrialRun): Forward {
+  const split = (t: tf.Tensor3D) => tf.unstack(t) as tf.Tensor2D[];
+  return { inputs: split(run.inputs), states: split(run.states), rates: split(run.rates), output: run.output };
+}
+
+/** The trial by `step` (with each step's training noise). */
+function stepByStep(recurrent: Recurrent, rate: RateDynamics, params: Params, x: tf.Tensor, noise: StepNoise[]): Forward {
+  const [bsz, T] = x.shape as [number, number, number];
+  const inputs = (tf.unstack(x, 1) as tf.Tensor2D[]).map((u, t) => {
     const xi = noise[t]?.input;
     return xi ? (tf.add(u, xi) as tf.Tensor2D) : u;
   });
@@ -120,7 +123,19 @@ export function unroll(ctx: RuleContext): Unrolled {
     outputs.push(s.output);
   }
   tf.dispose(prepared?.prepared);
-  const output = tf.stack(outputs, 1);
+  return { inputs, states, rates, output: tf.stack(outputs, 1) };
+}
+
+/** Runs the trial forward (at once when the model can, else step by step) and differentiates the loss w.r.t. the readout. */
+export function unroll(ctx: RuleContext): Unrolled {
+  const recurrent = recurrentOf(ctx.model);
+  const rate = rateOf(ctx.model);
+  const { roles } = recurrent;
+  const { params, batch } = ctx;
+  const [bsz, T] = batch.x.shape as [number, number, number];
+  const noise = recurrent.noise(ctx.noise, bsz, T);
+  const whole = recurrent.trial?.(params, batch.x as tf.Tensor3D, noise);
+  const { inputs, states, rates, output } = whole ? unstackTrial(whole) : stepByStep(recurrent, rate, params, batch.x, noise);
   const loss = ctx.loss.value(output, batch) as tf.Scalar;
   const dz = tf.unstack(ctx.loss.outputGrad(output, batch), 1) as tf.Tensor2D[];
   const readout: Params = { [roles.readout]: tf.addN(dz.map((d, t) => tf.matMul(tf.transpose(rates[t + 1]!), d))) };

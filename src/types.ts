@@ -156,6 +156,23 @@ export interface Recurrent {
   prepare?(params: Params): { params: Params; prepared: tf.Tensor[] };
   /** Per-step training noise for a trial of `steps` steps, drawn from `rng` (empty when noise-free or `rng` is absent). */
   noise(rng: Rng | undefined, batch: number, steps: number): StepNoise[];
+  /**
+   * A whole trial at once, for a caller that would otherwise run `step` T times from
+   * `initState` with `noise` (rnn: the native whole-trial kernels): the inputs as the
+   * network received them [T, B, inputs], the potentials and rates of steps 0 … T
+   * [T + 1, B, N] (time-major) and the outputs [B, T, outputs], equal to the per-step
+   * results up to float32 rounding. Undefined or null when the model has no such form on
+   * the active backend; first-order differentiable at most.
+   */
+  trial?(params: Params, u: tf.Tensor3D, noise: StepNoise[]): TrialRun | null;
+}
+
+/** What `Recurrent.trial` returns. */
+export interface TrialRun {
+  inputs: tf.Tensor3D;
+  states: tf.Tensor3D;
+  rates: tf.Tensor3D;
+  output: tf.Tensor3D;
 }
 
 /**

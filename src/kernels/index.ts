@@ -5,6 +5,8 @@ import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import type { KernelOverride } from './kernel.js';
 import { maxPoolGrad } from './max-pool-grad.js';
 import { rateRnn } from './rate-rnn.js';
+import { slice } from './slice.js';
+import { unpack } from './unpack.js';
 import { transposedMatMul } from './transposed-matmul.js';
 
-export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, rateRnn];
+export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, rateRnn, slice, unpack];

@@ -160,6 +160,33 @@ const rnnTrials = (): Case[] =>
     tol: 1e-4,
   }));
 
+/** Slices of every rank, contiguous or not, float32 and int32, and an empty one. */
+const slices = (): Case[] =>
+  (
+    [
+      [[10], [3], [4], 'float32'],
+      [[4, 6], [1, 2], [2, 3], 'float32'],
+      [[5, 4, 3], [2, 0, 0], [2, 4, 3], 'float32'],
+      [[5, 4, 3], [1, 1, 1], [3, 2, 2], 'int32'],
+      [[2, 3, 4, 5], [1, 0, 2, 1], [1, 3, 2, 3], 'float32'],
+      [[2, 2, 2, 2, 3], [0, 1, 0, 1, 1], [2, 1, 2, 1, 2], 'float32'],
+      [[4, 6], [1, 2], [0, 3], 'float32'],
+    ] as [number[], number[], number[], 'float32' | 'int32'][]
+  ).map(([shape, begin, size, dtype]) => ({
+    label: `[${shape}] ${dtype} from [${begin}] size [${size}]`,
+    compute: () => tf.cast(tf.slice(tf.tensor(seq(tf.util.sizeFromShape(shape), (i) => (dtype === 'int32' ? i : Math.sin(i))), shape, dtype), begin, size), 'float32'),
+    // Copies: exact.
+    tol: 1e-12,
+  }));
+
+/** tf.unstack along every axis of a rank-3 tensor, the pieces concatenated back in order. */
+const unstacks = (): Case[] =>
+  [0, 1, 2, -1].map((axis) => ({
+    label: `[4, 3, 5] along axis ${axis}`,
+    compute: () => tf.concat(tf.unstack(tf.tensor3d(seq(60, (i) => Math.cos(i)), [4, 3, 5]), axis).map((t) => tf.reshape(t, [-1]))),
+    tol: 1e-12,
+  }));
+
 const ROWS: Record<string, Case[]> = {
   BatchMatMul: matmuls(),
   Conv2D: convs(),
@@ -167,6 +194,8 @@ const ROWS: Record<string, Case[]> = {
   Conv2DBackpropInput: convGrads('x'),
   MaxPoolGrad: maxPoolGrads(),
   RateRnnSequence: rnnTrials(),
+  Slice: slices(),
+  Unpack: unstacks(),
 };
 
 afterAll(async () => {

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from './errors.js';
+import { fusedAdam, hasFusedAdam } from './kernels/adam.js';
 import type { ParamStore } from './params.js';
 import { globalNorm, type NamedTensor } from './tensors.js';
 import type { Params } from './types.js';
@@ -44,7 +45,7 @@ function build(cfg: OptimizerConfig): tf.Optimizer {
     case 'momentum':
       return tf.train.momentum(cfg.lr, cfg.momentum);
     case 'adam':
-      return tf.train.adam(cfg.lr);
+      return new Adam(cfg.lr, 0.9, 0.999);
     case 'rmsprop':
       return tf.train.rmsprop(cfg.lr);
   }
@@ -54,6 +55,40 @@ function build(cfg: OptimizerConfig): tf.Optimizer {
 interface AdamInternals {
   accBeta1?: tf.Variable;
   accBeta2?: tf.Variable;
+}
+
+type Slot = { originalName: string; variable: tf.Variable };
+
+/**
+ * tfjs's Adam (tf.train.adam's defaults), stepping each tensor with one native
+ * kernel when the active backend has it (src/kernels/adam.ts: the same float32
+ * operations in the same order, so the same bits as twelve kernels per tensor),
+ * in tfjs's own slots: checkpoints and exact resume are unchanged.
+ */
+export class Adam extends tf.AdamOptimizer {
+  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
+    if (!hasFusedAdam() || !Array.isArray(variableGradients)) return super.applyGradients(variableGradients);
+    const own = this as unknown as Required<AdamInternals> & { accumulatedFirstMoment: Slot[]; accumulatedSecondMoment: Slot[] };
+    const slot = (slots: Slot[], i: number, name: string, suffix: string, value: tf.Tensor) =>
+      (slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }).variable;
+    const constants = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon };
+    tf.tidy(() => {
+      const c1 = tf.sub(1, own.accBeta1) as tf.Scalar;
+      const c2 = tf.sub(1, own.accBeta2) as tf.Scalar;
+      variableGradients.forEach(({ name, tensor: g }, i) => {
+        const value = tf.engine().registeredVariables[name]!;
+        const m = slot(own.accumulatedFirstMoment, i, name, 'm', value);
+        const v = slot(own.accumulatedSecondMoment, i, name, 'v', value);
+        const [x1, m1, v1] = fusedAdam(value, g, m, v, c1, c2, constants);
+        m.assign(m1);
+        v.assign(v1);
+        value.assign(x1);
+      });
+      own.accBeta1.assign(tf.mul(own.accBeta1, this.beta1));
+      own.accBeta2.assign(tf.mul(own.accBeta2, this.beta2));
+    });
+    this.incrementIterations();
+  }
 }
 
 export interface StepInfo {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "adam.h"
 #include "conv.h"
 #include "gemm.h"
 #include "rate-rnn.h"
@@ -216,6 +217,23 @@ napi_value RateRnnBackward(napi_env env, napi_callback_info info) {
   });
 }
 
+// adam(heap, x, g, m, v, c1, c2, x1, m1, v1, n, lr, beta1, beta2, epsilon): offsets in bytes; c1, c2 the
+// float32 scalars 1 − β1^t, 1 − β2^t; x1, m1, v1 the new values (n floats each).
+napi_value Adam(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 15, "adam");
+    const double n = c.number(10, "n");
+    const Range x = c.operand(1, n, "xOffset"), g = c.operand(2, n, "gOffset"), m = c.operand(3, n, "mOffset"), v = c.operand(4, n, "vOffset");
+    const Range c1 = c.operand(5, 1, "c1Offset"), c2 = c.operand(6, 1, "c2Offset");
+    const Range x1 = c.operand(7, n, "x1Offset"), m1 = c.operand(8, n, "m1Offset"), v1 = c.operand(9, n, "v1Offset");
+    for (const Range& out : {x1, m1, v1}) apart(out, {x, g, m, v, c1, c2});
+    apart(x1, {m1, v1});
+    apart(m1, {v1});
+    const biocredit::AdamSettings s{c.real(11, "lr"), c.real(12, "beta1"), c.real(13, "beta2"), c.real(14, "epsilon"), *c.at(c1), *c.at(c2)};
+    biocredit::adam(c.at(x), c.at(g), c.at(m), c.at(v), c.at(x1), c.at(m1), c.at(v1), static_cast<std::size_t>(n), s);
+  });
+}
+
 // The vector width the addon was built for, so `biocredit info` can say which kernels run.
 napi_value Isa(napi_env env, napi_callback_info) {
 #if defined(__AVX512F__)
@@ -239,6 +257,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rateRnnForward", nullptr, RateRnnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rateRnnBackward", nullptr, RateRnnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

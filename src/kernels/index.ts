@@ -1,4 +1,5 @@
 /** Every kernel override, in installation order; the kernel test table has one row per entry. */
+import { adam } from './adam.js';
 import { conv2d } from './conv2d.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
@@ -9,4 +10,4 @@ import { slice } from './slice.js';
 import { unpack } from './unpack.js';
 import { transposedMatMul } from './transposed-matmul.js';
 
-export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, rateRnn, slice, unpack];
+export const KERNELS: readonly KernelOverride[] = [transposedMatMul, conv2d, conv2dBackpropFilter, conv2dBackpropInput, maxPoolGrad, rateRnn, slice, unpack, adam];

@@ -10,6 +10,7 @@ import { initBackend, parseBackendChoice } from '../../src/backend.js';
 import { createRnn, rnnOptions } from '../../models/rnn.js';
 import type { ActivationName } from '../../src/activations.js';
 import { KERNELS } from '../../src/kernels/index.js';
+import { Adam } from '../../src/optim.js';
 import { optionDefaults } from '../../src/options.js';
 import { trainableNames } from '../../src/params.js';
 import { Rng } from '../../src/rng.js';
@@ -187,6 +188,28 @@ const unstacks = (): Case[] =>
     tol: 1e-12,
   }));
 
+/** Three Adam steps on two tensors (one gradient holds zeros, one is large): the values and both moments. */
+const adamSteps = (): Case[] => [
+  {
+    label: 'three steps, values and moments',
+    compute: () => {
+      const opt = new Adam(0.01, 0.9, 0.999);
+      const vars = [tf.variable(tf.tensor2d(seq(12, (i) => Math.sin(i)), [3, 4])), tf.variable(tf.tensor1d(seq(5, (i) => Math.cos(i))))];
+      for (let step = 0; step < 3; step++) {
+        const grads = [tf.tensor2d(seq(12, (i) => (i % 3 === 0 ? 0 : Math.cos(i + step))), [3, 4]), tf.tensor1d(seq(5, (i) => 1e3 * Math.sin(i * step)))];
+        opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
+        tf.dispose(grads);
+      }
+      const own = opt as unknown as { accumulatedFirstMoment: { variable: tf.Variable }[]; accumulatedSecondMoment: { variable: tf.Variable }[] };
+      const out = tf.concat([...vars, ...own.accumulatedFirstMoment.map((s) => s.variable), ...own.accumulatedSecondMoment.map((s) => s.variable)].map((t) => tf.reshape(t, [-1])));
+      opt.dispose();
+      tf.dispose(vars);
+      return out;
+    },
+    tol: 1e-6,
+  },
+];
+
 const ROWS: Record<string, Case[]> = {
   BatchMatMul: matmuls(),
   Conv2D: convs(),
@@ -196,6 +219,7 @@ const ROWS: Record<string, Case[]> = {
   RateRnnSequence: rnnTrials(),
   Slice: slices(),
   Unpack: unstacks(),
+  BiocreditAdam: adamSteps(),
 };
 
 afterAll(async () => {

@@ -4,11 +4,15 @@
  * off. The kernel table (kernels.test.ts) checks the products it computes
  * through tfjs against the CPU backend, with or without the addon.
  */
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { hasFusedAdam } from '../../src/kernels/adam.js';
+import { Adam } from '../../src/optim.js';
 import { nativeKernels, nativeStatus } from '../../src/native-kernels.js';
 import { runCli } from '../helpers.js';
 
 const native = nativeKernels();
+const seq = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
 
 /** A heap holding A, B and C at 8-byte-aligned offsets (the wasm allocator's guarantee), as the backend lays them out. */
 function heapFor(M: number, N: number, K: number, batch: number, sharedB: boolean) {
@@ -114,6 +118,29 @@ describe.runIf(native)('native convolutions', () => {
     const zeroStride = [...geometry] as [...typeof geometry];
     (zeroStride as number[])[9] = 0;
     expect(() => native!.conv2d(heap, offX, offF, offY, ...zeroStride)).toThrow(/strides and dilations must be positive/);
+  });
+});
+
+describe.runIf(native)('native Adam', () => {
+  it("gives the same bits as tfjs's Adam on wasm, moments and β powers included, over steps with zero and large gradients", async () => {
+    const run = async (make: () => tf.Optimizer) => {
+      const opt = make();
+      const vars = [tf.variable(tf.tensor2d(seq(300, (i) => Math.sin(i)), [30, 10])), tf.variable(tf.tensor1d(seq(7, (i) => Math.cos(i))))];
+      for (let step = 0; step < 5; step++) {
+        const grads = [tf.tensor2d(seq(300, (i) => (i % 4 === 0 ? 0 : Math.cos(i * (step + 1)) * 10 ** ((i % 7) - 3))), [30, 10]), tf.tensor1d(seq(7, (i) => 1e4 * Math.sin(i + step)))];
+        opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
+        tf.dispose(grads);
+      }
+      const weights = await opt.getWeights();
+      const out = [...vars.map((v) => Array.from(v.dataSync())), ...weights.map((w) => Array.from(w.tensor.dataSync()))];
+      opt.dispose();
+      tf.dispose(vars);
+      return out;
+    };
+    expect(hasFusedAdam()).toBe(true);
+    const fused = await run(() => new Adam(0.003, 0.9, 0.999));
+    const plain = await run(() => tf.train.adam(0.003));
+    expect(fused).toEqual(plain);
   });
 });
 

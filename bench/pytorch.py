@@ -13,6 +13,10 @@ bench/run.ts:
   lenet     LeNet-5 c6k5-m2-c16k5v-m2-d120-d84, batch 64
   rnn-bptt  rate RNN N 256 (Dale mask 80% E, tanh), batch 32, T 200, α 0.1,
             squared error on every step, BPTT (autograd through the unrolled steps)
+  vnn-gevb  vectorized nonnegative network 784·10-1024-512-1 (K = 10), batch 128,
+            cross-entropy on the output vector, GEVB's updates formed by hand
+            (the reference's set_model_grads) and the nonnegative weights
+            projected after every step
 
 Prints one JSON object per workload: {"workload", "msPerStep", "steps", "torch"};
 `npm run bench -- --compare-file FILE` reads these lines.
@@ -73,6 +77,64 @@ class RateRnn(nn.Module):
         return torch.stack(zs, 1)
 
 
+class Vnn(nn.Module):
+    """Clark et al.'s VNN as models/vnn.ts: a mixed-sign first layer per component, nonnegative
+    shared weights after it, vectorized ReLU gates t ∈ {±1}^K, one output vector unit."""
+
+    def __init__(self, inputs, widths, k):
+        super().__init__()
+        self.k = k
+        sizes = [inputs] + widths
+        self.W = nn.ParameterList([nn.Parameter(torch.randn(inputs, k * widths[0]) / inputs ** 0.5)] +
+                                  [nn.Parameter(torch.rand(a, b) * 2 / a ** 0.5) for a, b in zip(sizes[1:-1], sizes[2:])] +
+                                  [nn.Parameter(torch.rand(widths[-1], 1) / widths[-1] ** 0.5)])
+        self.b = nn.ParameterList([nn.Parameter(torch.zeros(k, n)) for n in widths] + [nn.Parameter(torch.zeros(k))])
+        for i, n in enumerate(widths):
+            t = torch.where(torch.rand(k, n // 2) < 0.5, 1.0, -1.0)
+            self.register_buffer(f't{i}', torch.stack([t, -t], 2).reshape(k, n))
+
+    def gates(self, a, i):
+        return ((a * getattr(self, f't{i}')).sum(1) >= 0).float()  # [B, n]
+
+    def forward(self, x, trace=None):
+        b = x.shape[0]
+        h = x
+        for i, (W, bias) in enumerate(zip(self.W, self.b)):
+            if i == 0:
+                a = (x @ W).reshape(b, self.k, -1) + bias
+            elif i < len(self.W) - 1:
+                a = h @ W + bias
+            else:
+                if trace is not None:
+                    trace.append((h, None))
+                return (h @ W).squeeze(-1) + bias
+            m = self.gates(a, i)
+            if trace is not None:
+                trace.append((h, m))
+            h = a * m[:, None, :]
+
+    def gevb(self, x, y):
+        """GEVB's updates into .grad: e = ∂L/∂z broadcast to every active unit."""
+        trace = []
+        with torch.no_grad():
+            z = self(x, trace)
+            e = (torch.softmax(z, 1) - F.one_hot(y, self.k).float()) / x.shape[0]
+            self.W[-1].grad = torch.einsum('bki,bk->i', trace[-1][0], e)[:, None]
+            self.b[-1].grad = e.sum(0)
+            for i, (inp, m) in enumerate(trace[:-1]):
+                self.b[i].grad = e.t() @ m
+                if i == 0:
+                    self.W[0].grad = x.t() @ (e[:, :, None] * m[:, None, :]).reshape(x.shape[0], -1)
+                else:
+                    self.W[i].grad = torch.einsum('bki,bk->bi', inp, e).t() @ m
+        return F.cross_entropy(z, y)
+
+    def project(self):
+        with torch.no_grad():
+            for W in self.W[1:]:
+                W.clamp_(min=0)
+
+
 def workloads():
     ce = lambda out, y: F.cross_entropy(out, y)
     mse = lambda out, y: 0.5 * ((out - y) ** 2).mean()
@@ -81,6 +143,7 @@ def workloads():
         'mlp-1024': (lambda: mlp([784, 1024, 512, 10]), lambda: (torch.randn(128, 784), torch.randint(0, 10, (128,))), ce),
         'lenet': (lenet, lambda: (torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))), ce),
         'rnn-bptt': (lambda: RateRnn(256, 1, 1, 0.1), lambda: (torch.randn(32, 200, 1), torch.randn(32, 200, 1)), mse),
+        'vnn-gevb': (lambda: Vnn(784, [1024, 512], 10), lambda: (torch.randn(128, 784), torch.randint(0, 10, (128,))), None),
     }
 
 
@@ -94,8 +157,11 @@ def measure(name, steps):
     for i in range(steps + 3):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
+        if hasattr(model, 'gevb'):
+            model.gevb(x, y)
+        else:
+            loss = loss_fn(model(x), y)
+            loss.backward()
         opt.step()
         if hasattr(model, 'project'):
             model.project()
@@ -113,7 +179,7 @@ def main():
     for name in a.workloads.split(','):
         if name not in workloads():
             raise SystemExit(f'unknown workload {name}; known: {", ".join(workloads())}')
-        steps = a.steps if not name.startswith('rnn') else min(a.steps, 10)
+        steps = a.steps if not name.startswith(('rnn', 'vnn')) else min(a.steps, 10)
         print(json.dumps({'workload': name, 'msPerStep': round(measure(name, steps), 3), 'steps': steps, 'torch': torch.__version__}), flush=True)
 
 

@@ -22,6 +22,7 @@ import { evaluate, type EvalResult } from './evaluate.js';
 import { angleDegrees, autodiffStep } from './grad.js';
 import { LOCK_FILE, lockDir } from './lock.js';
 import { isRegression, lossFor } from './losses.js';
+import { nativeStatus } from './native-kernels.js';
 import { applyUpdate, Optimizer } from './optim.js';
 import { ParamStore } from './params.js';
 import { analyses } from './registries.js';
@@ -148,6 +149,8 @@ export interface RunSummary {
   dataset: string;
   seed: number;
   backend: string;
+  /** On the wasm backend: whether the native kernels ran (`on (avx512)`, `off (BIOCREDIT_NATIVE=0)`, `not built …`). */
+  native?: string;
   params: number;
   steps: number;
   totalSteps: number;
@@ -463,6 +466,7 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
       dataset: config.dataset.name,
       seed: config.seed,
       backend: config.backend,
+      ...(config.backend === 'wasm' ? { native: nativeStatus() } : {}),
       params: countParams(model.specs),
       steps: st.step,
       totalSteps,

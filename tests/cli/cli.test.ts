@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { interruptedTrain, runCli, spawnCli, tempDir, timeless } from '../helpers.js';
+import { nativeStatus } from '../../src/native-kernels.js';
 
 function expectOneLineError(r: { code: number; stdout: string; stderr: string }, pattern: RegExp) {
   expect(r.code).not.toBe(0);
@@ -117,6 +118,9 @@ describe('biocredit CLI commands', () => {
     expect(s.final.test.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(['tensorflow', 'wasm', 'cpu']).toContain(s.backend);
     expect(r.stderr).toContain(`backend ${s.backend}`);
+    // On wasm the summary says whether the native kernels ran (this process loads the same addon).
+    if (s.backend === 'wasm') expect(s.native).toBe(nativeStatus());
+    else expect(s.native).toBeUndefined();
     // The step-0 evaluation comes before any timed step: its speed is shown as —, never NaN.
     expect(r.stderr).toMatch(/step 0 .*— ex\/s/);
     expect(r.stderr).not.toMatch(/NaN/);

@@ -16,16 +16,18 @@
 
 namespace biocredit {
 
-void adam(const float* x, const float* g, const float* m, const float* v, float* x1, float* m1, float* v1, std::size_t n, const AdamSettings& s) {
+void adam(const float* __restrict x, const float* __restrict g, const float* __restrict m, const float* __restrict v, float* __restrict x1, float* __restrict m1,
+          float* __restrict v1, std::size_t n, const AdamSettings& s) {
   const float b1 = static_cast<float>(s.beta1), b2 = static_cast<float>(s.beta2);
   const float keep1 = static_cast<float>(1 - s.beta1), keep2 = static_cast<float>(1 - s.beta2);
   const float eps = static_cast<float>(s.epsilon), step = static_cast<float>(-s.lr);
+  const float c1 = s.correction1, c2 = s.correction2;
   for (std::size_t i = 0; i < n; ++i) {
     const float first = m[i] * b1 + g[i] * keep1;
     const float square = g[i] * g[i];
     const float second = v[i] * b2 + square * keep2;
-    const float denom = std::sqrt(second / s.correction2) + eps;
-    x1[i] = ((first / s.correction1) / denom) * step + x[i];
+    const float denom = std::sqrt(second / c2) + eps;
+    x1[i] = ((first / c1) / denom) * step + x[i];
     m1[i] = first;
     v1[i] = second;
   }

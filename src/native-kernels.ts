@@ -51,6 +51,10 @@ export interface NativeKernels {
   ): void;
   /** One Adam step (native/src/adam.h): x1, m1, v1 from x, g, m, v (n floats each) and the float32 scalars c1 = 1 − β1^t, c2 = 1 − β2^t. */
   adam(heap: ArrayBuffer, x: number, g: number, m: number, v: number, c1: number, c2: number, x1: number, m1: number, v1: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number): void;
+  /** out = x + b for b [C] added to every row of x [rows, C] (native/src/rows.h). */
+  addRow(heap: ArrayBuffer, x: number, b: number, out: number, rows: number, C: number): void;
+  /** out [C] = the sum over the rows of x [rows, C]. */
+  sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, C: number): void;
   /** The vector ISA the addon was built for: avx512, avx2 or generic. */
   isa(): string;
 }

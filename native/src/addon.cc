@@ -16,6 +16,7 @@
 #include "conv.h"
 #include "gemm.h"
 #include "rate-rnn.h"
+#include "rows.h"
 
 namespace {
 
@@ -234,6 +235,28 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   });
 }
 
+// addRow(heap, x, b, out, rows, C): out = x + b, b [C] added to every row of x [rows, C].
+napi_value AddRow(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 6, "addRow");
+    const double rows = c.number(4, "rows"), C = c.number(5, "C");
+    const Range x = c.operand(1, rows * C, "xOffset"), b = c.operand(2, C, "bOffset"), out = c.operand(3, rows * C, "outOffset");
+    apart(out, {x, b});
+    biocredit::addRow(c.at(x), c.at(b), c.at(out), static_cast<std::size_t>(rows), static_cast<std::size_t>(C));
+  });
+}
+
+// sumRows(heap, x, out, rows, C): out [C] = the sum of the rows of x [rows, C].
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 5, "sumRows");
+    const double rows = c.number(3, "rows"), C = c.number(4, "C");
+    const Range x = c.operand(1, rows * C, "xOffset"), out = c.operand(2, C, "outOffset");
+    apart(out, {x});
+    biocredit::sumRows(c.at(x), c.at(out), static_cast<std::size_t>(rows), static_cast<std::size_t>(C));
+  });
+}
+
 // The vector width the addon was built for, so `biocredit info` can say which kernels run.
 napi_value Isa(napi_env env, napi_callback_info) {
 #if defined(__AVX512F__)
@@ -258,6 +281,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"rateRnnForward", nullptr, RateRnnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rateRnnBackward", nullptr, RateRnnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addRow", nullptr, AddRow, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -210,6 +210,40 @@ const adamSteps = (): Case[] => [
   },
 ];
 
+const tensorOf = (shape: number[], f: (i: number) => number) => tf.tensor(seq(tf.util.sizeFromShape(shape), f), shape);
+
+/** A bias added to rows (either operand, flat or [1, …, 1, C]), and Adds the native path leaves to wasm. */
+const adds = (): Case[] =>
+  (
+    [
+      [[4, 5, 5, 6], [6]],
+      [[6], [3, 6]],
+      [[7, 9], [1, 9]],
+      [[2, 3, 4], [1, 1, 4]],
+      [[3, 4], [3, 1]],
+      [[3, 4], [3, 4]],
+      [[1], [1]],
+    ] as [number[], number[]][]
+  ).map(([as, bs]) => ({ label: `[${as}] + [${bs}]`, compute: () => tf.add(tensorOf(as, Math.sin), tensorOf(bs, Math.cos)), tol: 1e-7 }));
+
+/** Sums over every axis but the last (kept dims or not), and sums the native path leaves to wasm. */
+const sums = (): Case[] =>
+  (
+    [
+      [[64, 7, 7, 6], [0, 1, 2], false],
+      [[130, 33], 0, false],
+      [[5, 4, 3], [1, 0], true],
+      [[5, 4, 3], [0, 2], false],
+      [[5, 4], 1, false],
+      [[5, 4, 3], undefined, false],
+    ] as [number[], number | number[] | undefined, boolean][]
+  ).map(([shape, axis, keep]) => ({
+    label: `[${shape}] over ${JSON.stringify(axis ?? 'all')}${keep ? ', kept' : ''}`,
+    compute: () => tf.sum(tensorOf(shape, (i) => Math.sin(0.1 * i)), axis, keep),
+    // Long sums with cancellation: wasm's own Sum differs from the CPU backend's by 1.3e-6 here.
+    tol: 1e-5,
+  }));
+
 const ROWS: Record<string, Case[]> = {
   BatchMatMul: matmuls(),
   Conv2D: convs(),
@@ -220,6 +254,8 @@ const ROWS: Record<string, Case[]> = {
   Slice: slices(),
   Unpack: unstacks(),
   BiocreditAdam: adamSteps(),
+  Add: adds(),
+  Sum: sums(),
 };
 
 afterAll(async () => {

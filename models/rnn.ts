@@ -238,9 +238,17 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     return { inputs, x0, xs, rs, post, output };
   };
 
+  /**
+   * Whether a pass runs on the whole-trial kernels: the backend has them, the network has no
+   * output feedback, and at most a first-order gradient is being recorded (their backward
+   * kernel has no gradient of its own; a Hessian-vector product runs the forward pass inside
+   * two nested gradients and keeps the per-step graph).
+   */
+  const fused = () => !feedback && hasRateSequence() && tf.engine().state.gradientDepth <= 1;
+
   /** Recurrent.trial: the whole-trial kernels without truncation, states and rates from step 0. */
   const trial = (params: Params, u: tf.Tensor3D, xi: StepNoise[]): TrialRun | null => {
-    if (feedback || !hasRateSequence()) return null;
+    if (!fused()) return null;
     const run = wholeTrial(params, u, masked(params), xi, 0);
     const states = tf.concat([tf.expandDims(run.x0, 0), run.xs]) as tf.Tensor3D;
     const rates = tf.concat([tf.expandDims(f.f(run.x0), 0), run.rs]) as tf.Tensor3D;
@@ -264,7 +272,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
       const [batch, T] = u.shape as [number, number, number];
       const xi = noise(fwd.training ? fwd.rng : undefined, batch, T);
       const J = masked(params);
-      if (fwd.training && !feedback && hasRateSequence()) {
+      if (fused()) {
         const run = wholeTrial(params, u, J, xi, fwd.truncate ?? 0);
         const trace: LayerTrace[] = [
           { name: 'rnn', input: u, pre: tf.transpose(run.xs, [1, 0, 2]), post: run.post },

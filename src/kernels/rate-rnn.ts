@@ -11,9 +11,10 @@
  * elsewhere the model unrolls step by step.
  *
  * Its gradient is first-order only (the backward kernel has none), so the model
- * uses it for training passes; evaluation and the curvature analyses, which
- * differentiate twice, keep the per-step graph. Checked against that graph on
- * the CPU backend in tests/src/kernels.test.ts.
+ * uses it unless a second-order gradient is being recorded: training, evaluation
+ * and first-order analyses run on it, the curvature analyses' Hessian-vector
+ * products keep the per-step graph. Checked against that graph on the CPU
+ * backend in tests/src/kernels.test.ts.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationName } from '../activations.js';

@@ -17,6 +17,7 @@ import type { LossKind } from '../../src/types.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch, Dataset, Model } from '../../src/types.js';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
+import { createRnn, rnnOptions } from '../../models/rnn.js';
 import { smallDigits, teacherDataset } from '../helpers.js';
 import { optionDefaults } from '../../src/options.js';
 
@@ -311,6 +312,30 @@ describe('curvature of a trained network', () => {
     const s = new LossSurface(model, params, data, { split: 'train', points: 256 }, names, 128);
     const rng = new Rng('tanh-check');
     for (let t = 0; t < 3; t++) expect(s.compareWithFd(gaussianVec(rng, s.dim))).toBeLessThan(2e-3);
+    s.dispose();
+    tf.dispose(Object.values(params));
+  });
+
+  it('rate RNN over J: exact products (the per-step graph, differentiated twice) agree with finite differences of gradients (the native whole-trial kernels where built)', () => {
+    const [n, T, I, O] = [12, 20, 2, 1];
+    const model = createRnn({ ...optionDefaults(rnnOptions), units: n, tau: 100, activation: 'tanh', gain: 1.3, sparsity: 1, dale: 0.75 }, { inputShape: [T, I], outputSize: O, dtMs: 20 });
+    const params = model.init(new Rng('rnn-hessian'));
+    const rng = new Rng('rnn-hessian-data');
+    const trials = Array.from({ length: 16 }, () => ({ x: Array.from({ length: T }, () => [rng.normal(), rng.normal()]), y: Array.from({ length: T }, (_, t) => [Math.sin(0.3 * t + rng.normal())]) }));
+    const data: Dataset = {
+      name: 'rnn-fixed',
+      inputShape: [T, I],
+      outputSize: O,
+      loss: 'mse',
+      size: () => trials.length,
+      batch: (_split, idx): Batch => {
+        const rows = Array.from(idx, (i) => trials[i]!);
+        return { x: tf.tensor3d(rows.map((r) => r.x)), y: tf.tensor3d(rows.map((r) => r.y)), mask: tf.ones([rows.length, T]), size: rows.length };
+      },
+    };
+    const s = new LossSurface(model, params, data, { split: 'train', points: 16 }, ['rnn/J'], 16);
+    const check = new Rng('rnn-check');
+    for (let t = 0; t < 2; t++) expect(s.compareWithFd(gaussianVec(check, s.dim))).toBeLessThan(5e-3);
     s.dispose();
     tf.dispose(Object.values(params));
   });

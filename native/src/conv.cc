@@ -28,15 +28,6 @@ constexpr std::size_t CHUNK_FLOATS = std::size_t(1) << 20;
 thread_local std::unique_ptr<float, FreeDeleter> patches;
 thread_local std::size_t patchesCap = 0;
 
-float* scratch(std::size_t n) {
-  if (n > patchesCap) {
-    patches.reset(static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64)));
-    patchesCap = patches ? n : 0;
-    if (!patches) throw std::bad_alloc();
-  }
-  return patches.get();
-}
-
 // Images per chunk: at least one, else as many as fit CHUNK_FLOATS of patches.
 std::size_t chunkImages(const ConvShape& s) {
   const std::size_t perImage = s.OH * s.OW * s.KH * s.KW * s.CI;
@@ -88,7 +79,7 @@ void conv2d(const float* x, const float* filter, float* y, const ConvShape& s) {
   const std::size_t cols = s.KH * s.KW * s.CI, step = chunkImages(s), perImage = s.OH * s.OW;
   for (std::size_t b0 = 0; b0 < s.B; b0 += step) {
     const std::size_t nb = std::min(step, s.B - b0);
-    float* p = scratch(nb * perImage * cols);
+    float* p = scratch(patches, patchesCap, nb * perImage * cols);
     im2col(x, s, b0, nb, p);
     gemm(p, filter, y + b0 * perImage * s.CO, 1, nb * perImage, s.CO, cols, false, false, 0, 0);
   }
@@ -99,7 +90,7 @@ void conv2dBackpropFilter(const float* x, const float* dy, float* dfilter, const
   if (s.B == 0) std::fill(dfilter, dfilter + cols * s.CO, 0.f);
   for (std::size_t b0 = 0; b0 < s.B; b0 += step) {
     const std::size_t nb = std::min(step, s.B - b0);
-    float* p = scratch(nb * perImage * cols);
+    float* p = scratch(patches, patchesCap, nb * perImage * cols);
     im2col(x, s, b0, nb, p);
     gemm(p, dy + b0 * perImage * s.CO, dfilter, 1, cols, s.CO, nb * perImage, true, false, 0, 0, b0 > 0);
   }
@@ -110,7 +101,7 @@ void conv2dBackpropInput(const float* dy, const float* filter, float* dx, const 
   std::fill(dx, dx + s.B * s.H * s.W * s.CI, 0.f);
   for (std::size_t b0 = 0; b0 < s.B; b0 += step) {
     const std::size_t nb = std::min(step, s.B - b0);
-    float* p = scratch(nb * perImage * cols);
+    float* p = scratch(patches, patchesCap, nb * perImage * cols);
     gemm(dy + b0 * perImage * s.CO, filter, p, 1, nb * perImage, cols, s.CO, false, true, 0, 0);
     taps(s, b0, nb, [&](std::size_t b, std::size_t ih, std::size_t iw0, std::size_t row, std::size_t tap0, std::size_t n) {
       float* dst = dx + ((b * s.H + ih) * s.W + iw0) * s.CI;

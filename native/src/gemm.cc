@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 
 namespace biocredit {
 namespace {
@@ -30,16 +31,6 @@ typedef float V __attribute__((vector_size(L * sizeof(float))));
 constexpr std::size_t KC = 256;
 constexpr std::size_t MC = 16 * MR;
 constexpr std::size_t NC = 64 * NR;
-
-// A per-thread scratch buffer of at least n floats, 64-byte aligned, kept between calls.
-float* scratch(std::unique_ptr<float, FreeDeleter>& buf, std::size_t& cap, std::size_t n) {
-  if (n > cap) {
-    std::size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
-    buf.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
-    cap = buf ? n : 0;
-  }
-  return buf.get();
-}
 
 struct Operand {
   const float* p;
@@ -140,7 +131,6 @@ void one(const Operand& A, const Operand& B, const float* packed, float* c, std:
   }
   float* pa = scratch(bufA, capA, MC * KC);
   float* pb = packed ? nullptr : scratch(bufB, capB, panelFloats(KC, std::min(NC, N)));
-  if (!pa || (!packed && !pb)) throw std::bad_alloc();
   for (std::size_t j0 = 0; j0 < N; j0 += NC) {
     const std::size_t nc = std::min(NC, N - j0);
     for (std::size_t k0 = 0; k0 < K; k0 += KC) {
@@ -163,6 +153,15 @@ void one(const Operand& A, const Operand& B, const float* packed, float* c, std:
 }
 
 }  // namespace
+
+float* scratch(std::unique_ptr<float, FreeDeleter>& buf, std::size_t& cap, std::size_t n) {
+  if (n > cap) {
+    buf.reset(static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64)));
+    cap = buf ? n : 0;
+    if (!buf) throw std::bad_alloc();
+  }
+  return buf.get();
+}
 
 void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
           std::size_t strideA, std::size_t strideB, bool accumulate) {

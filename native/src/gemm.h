@@ -18,6 +18,10 @@ struct FreeDeleter {
   void operator()(float* p) const { std::free(p); }
 };
 
+// A scratch buffer of at least n floats, 64-byte aligned, kept in `buf` between calls
+// (grown when n exceeds `cap`); throws std::bad_alloc when it cannot grow.
+float* scratch(std::unique_ptr<float, FreeDeleter>& buf, std::size_t& cap, std::size_t n);
+
 // op(B) [K, N] packed once for many products with it (a recurrent weight used at
 // every time step): the same panels gemm packs on every call.
 struct PackedMatrix {

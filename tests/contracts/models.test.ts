@@ -111,8 +111,14 @@ describe.each(TABLE.filter((t) => t.row.recurrent))('recurrent model $label', ({
         rates.push(s.activity);
         expect(s.output.shape).toEqual([5, outputs]);
       }
-      expect(Array.from(tf.stack(zs, 1).dataSync())).toEqual(Array.from(output.dataSync()));
-      expect(Array.from(tf.stack(rates, 1).dataSync())).toEqual(Array.from(trace[0]!.post.dataSync()));
+      // The forward pass may run the whole trial at once (the rnn's native kernels): equal up to float32 rounding.
+      const same = (a: tf.Tensor, b: tf.Tensor) => {
+        const [x, y] = [a.dataSync(), b.dataSync()];
+        expect(x.length).toBe(y.length);
+        x.forEach((v, i) => expect(Math.abs(v - y[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(y[i]!))));
+      };
+      same(tf.stack(zs, 1), output);
+      same(tf.stack(rates, 1), trace[0]!.post);
       if (model.rate) expect(Array.from(state[model.rate.potential]!.shape)).toEqual([5, units]);
     });
     if (roles.feedback) {

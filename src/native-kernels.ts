@@ -55,6 +55,8 @@ export interface NativeKernels {
   addRow(heap: ArrayBuffer, x: number, b: number, out: number, rows: number, C: number): void;
   /** out [C] = the sum over the rows of x [rows, C]. */
   sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, C: number): void;
+  /** Σ x[i]² over n floats, summed in double precision in a fixed order. */
+  sumSquares(heap: ArrayBuffer, x: number, n: number): number;
   /** The vector ISA the addon was built for: avx512, avx2 or generic. */
   isa(): string;
 }

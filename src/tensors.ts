@@ -1,9 +1,12 @@
 /** Small pure helpers over maps of tensors (Params and anything shaped like them). */
 import * as tf from '@tensorflow/tfjs';
+import { nativeGlobalNorm } from './kernels/global-norm.js';
 import type { Params } from './types.js';
 
 /** sqrt(Σ_k ‖m_k‖²) as a scalar tensor. */
 export function globalNorm(m: Params): tf.Scalar {
+  const native = nativeGlobalNorm(Object.values(m));
+  if (native) return native;
   return tf.tidy(() => {
     const squares = Object.values(m).map((t) => tf.sum(tf.square(t)));
     return (squares.length ? tf.sqrt(tf.addN(squares)) : tf.scalar(0)) as tf.Scalar;

@@ -257,6 +257,17 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   });
 }
 
+// sumSquares(heap, x, n): Σ x[i]² over n floats, as a double.
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  napi_value result = nullptr;
+  guarded(env, [&] {
+    Call c(env, info, 3, "sumSquares");
+    const double n = c.number(2, "n");
+    check(napi_create_double(env, biocredit::sumSquares(c.at(c.operand(1, n, "xOffset")), static_cast<std::size_t>(n)), &result), "the result");
+  });
+  return result;
+}
+
 // The vector width the addon was built for, so `biocredit info` can say which kernels run.
 napi_value Isa(napi_env env, napi_callback_info) {
 #if defined(__AVX512F__)
@@ -283,6 +294,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRow", nullptr, AddRow, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumSquares", nullptr, SumSquares, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

@@ -18,10 +18,15 @@
 #include <new>
 #include <vector>
 
+#include "conv-planes.h"
 #include "gemm.h"
 
 namespace biocredit {
 namespace {
+
+// Up to this many output channels (input channels for the input gradient) a stride-1
+// convolution runs on planes (conv-planes.cc): the GEMM would fill few of its lanes.
+constexpr std::size_t PLANES_MAX_CHANNELS = 16;
 
 constexpr std::size_t CHUNK_FLOATS = std::size_t(1) << 20;
 
@@ -76,6 +81,7 @@ void im2col(const float* x, const ConvShape& s, std::size_t b0, std::size_t nb, 
 }  // namespace
 
 void conv2d(const float* x, const float* filter, float* y, const ConvShape& s) {
+  if (planesFit(s) && s.CO <= PLANES_MAX_CHANNELS) return conv2dPlanes(x, filter, y, s);
   const std::size_t cols = s.KH * s.KW * s.CI, step = chunkImages(s), perImage = s.OH * s.OW;
   for (std::size_t b0 = 0; b0 < s.B; b0 += step) {
     const std::size_t nb = std::min(step, s.B - b0);
@@ -86,6 +92,7 @@ void conv2d(const float* x, const float* filter, float* y, const ConvShape& s) {
 }
 
 void conv2dBackpropFilter(const float* x, const float* dy, float* dfilter, const ConvShape& s) {
+  if (planesFit(s) && s.CO <= PLANES_MAX_CHANNELS) return conv2dBackpropFilterPlanes(x, dy, dfilter, s);
   const std::size_t cols = s.KH * s.KW * s.CI, step = chunkImages(s), perImage = s.OH * s.OW;
   if (s.B == 0) std::fill(dfilter, dfilter + cols * s.CO, 0.f);
   for (std::size_t b0 = 0; b0 < s.B; b0 += step) {
@@ -97,6 +104,7 @@ void conv2dBackpropFilter(const float* x, const float* dy, float* dfilter, const
 }
 
 void conv2dBackpropInput(const float* dy, const float* filter, float* dx, const ConvShape& s) {
+  if (planesFit(s) && s.CI <= PLANES_MAX_CHANNELS) return conv2dBackpropInputPlanes(dy, filter, dx, s);
   const std::size_t cols = s.KH * s.KW * s.CI, step = chunkImages(s), perImage = s.OH * s.OW;
   std::fill(dx, dx + s.B * s.H * s.W * s.CI, 0.f);
   for (std::size_t b0 = 0; b0 < s.B; b0 += step) {
@@ -115,31 +123,29 @@ void conv2dBackpropInput(const float* dy, const float* filter, float* dx, const 
 void maxPoolGrad(const float* x, const float* dy, float* dx, const ConvShape& s) {
   const std::size_t C = s.CI;
   std::fill(dx, dx + s.B * s.H * s.W * C, 0.f);
-  // Per channel of one window: its running maximum and where it is (row-major over the window, first wins).
-  std::vector<float> best(C);
-  std::vector<std::ptrdiff_t> at(C);
   for (std::size_t b = 0; b < s.B; ++b)
     for (std::size_t oh = 0; oh < s.OH; ++oh)
       for (std::size_t ow = 0; ow < s.OW; ++ow) {
-        std::fill(best.begin(), best.end(), -INFINITY);
-        std::fill(at.begin(), at.end(), -1);
-        for (std::size_t kh = 0; kh < s.KH; ++kh) {
-          const std::ptrdiff_t ih = std::ptrdiff_t(oh * s.sh + kh) - std::ptrdiff_t(s.top);
-          if (ih < 0 || std::size_t(ih) >= s.H) continue;
-          for (std::size_t kw = 0; kw < s.KW; ++kw) {
-            const std::ptrdiff_t iw = std::ptrdiff_t(ow * s.sw + kw) - std::ptrdiff_t(s.left);
-            if (iw < 0 || std::size_t(iw) >= s.W) continue;
-            const std::ptrdiff_t base = ((std::ptrdiff_t(b) * s.H + ih) * s.W + iw) * C;
-            for (std::size_t c = 0; c < C; ++c)
-              if (x[base + c] > best[c]) {
-                best[c] = x[base + c];
-                at[c] = base + c;
-              }
-          }
-        }
+        // The window's taps inside the image: rows r0 + [khLo, khHi), columns c0 + [kwLo, kwHi).
+        const std::ptrdiff_t r0 = std::ptrdiff_t(oh * s.sh) - std::ptrdiff_t(s.top), c0 = std::ptrdiff_t(ow * s.sw) - std::ptrdiff_t(s.left);
+        const std::ptrdiff_t khLo = std::max<std::ptrdiff_t>(0, -r0), khHi = std::min<std::ptrdiff_t>(s.KH, std::ptrdiff_t(s.H) - r0);
+        const std::ptrdiff_t kwLo = std::max<std::ptrdiff_t>(0, -c0), kwHi = std::min<std::ptrdiff_t>(s.KW, std::ptrdiff_t(s.W) - c0);
         const float* g = dy + ((b * s.OH + oh) * s.OW + ow) * C;
-        for (std::size_t c = 0; c < C; ++c)
-          if (at[c] >= 0) dx[at[c]] += g[c];
+        for (std::size_t c = 0; c < C; ++c) {
+          float best = -INFINITY;
+          std::ptrdiff_t at = -1;
+          for (std::ptrdiff_t kh = khLo; kh < khHi; ++kh) {
+            const std::ptrdiff_t base = ((std::ptrdiff_t(b * s.H) + r0 + kh) * std::ptrdiff_t(s.W) + c0) * std::ptrdiff_t(C) + std::ptrdiff_t(c);
+            // Selects, not branches: which tap holds the maximum is data, and mispredicting it cost most of the time.
+            for (std::ptrdiff_t kw = kwLo; kw < kwHi; ++kw) {
+              const std::ptrdiff_t i = base + kw * std::ptrdiff_t(C);
+              const bool above = x[i] > best;
+              best = above ? x[i] : best;
+              at = above ? i : at;
+            }
+          }
+          if (at >= 0) dx[at] += g[c];
+        }
       }
 }
 

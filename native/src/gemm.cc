@@ -154,15 +154,6 @@ void one(const Operand& A, const Operand& B, const float* packed, float* c, std:
 
 }  // namespace
 
-float* scratch(std::unique_ptr<float, FreeDeleter>& buf, std::size_t& cap, std::size_t n) {
-  if (n > cap) {
-    buf.reset(static_cast<float*>(std::aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64)));
-    cap = buf ? n : 0;
-    if (!buf) throw std::bad_alloc();
-  }
-  return buf.get();
-}
-
 void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size_t M, std::size_t N, std::size_t K, bool transA, bool transB,
           std::size_t strideA, std::size_t strideB, bool accumulate) {
   for (std::size_t n = 0; n < batch; ++n)

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 namespace biocredit {
 
@@ -15,12 +16,20 @@ void gemm(const float* a, const float* b, float* c, std::size_t batch, std::size
           std::size_t strideA, std::size_t strideB, bool accumulate = false);
 
 struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
+  void operator()(void* p) const { std::free(p); }
 };
 
-// A scratch buffer of at least n floats, 64-byte aligned, kept in `buf` between calls
+// A scratch buffer of at least n elements, 64-byte aligned, kept in `buf` between calls
 // (grown when n exceeds `cap`); throws std::bad_alloc when it cannot grow.
-float* scratch(std::unique_ptr<float, FreeDeleter>& buf, std::size_t& cap, std::size_t n);
+template <typename T>
+T* scratch(std::unique_ptr<T, FreeDeleter>& buf, std::size_t& cap, std::size_t n) {
+  if (n > cap) {
+    buf.reset(static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T) + 63) / 64) * 64)));
+    cap = buf ? n : 0;
+    if (!buf) throw std::bad_alloc();
+  }
+  return buf.get();
+}
 
 // op(B) [K, N] packed once for many products with it (a recurrent weight used at
 // every time step): the same panels gemm packs on every call.

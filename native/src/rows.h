@@ -1,4 +1,4 @@
-// Row-broadcast kernels on a [rows, C] view (see rows.cc).
+// Row-broadcast kernels on a [rows, C] view, and a sum of squares (see rows.cc).
 #pragma once
 #include <cstddef>
 
@@ -8,5 +8,7 @@ namespace biocredit {
 void addRow(const float* x, const float* b, float* out, std::size_t rows, std::size_t C);
 // out[c] = Σ_i x[i, c], summed over i in order.
 void sumRows(const float* x, float* out, std::size_t rows, std::size_t C);
+// Σ_i x[i]², in double precision, in a fixed order.
+double sumSquares(const float* x, std::size_t n);
 
 }  // namespace biocredit

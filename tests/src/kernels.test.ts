@@ -14,6 +14,7 @@ import { Adam } from '../../src/optim.js';
 import { optionDefaults } from '../../src/options.js';
 import { trainableNames } from '../../src/params.js';
 import { Rng } from '../../src/rng.js';
+import { globalNorm } from '../../src/tensors.js';
 
 type Shape4 = readonly [number, number, number, number];
 
@@ -76,9 +77,12 @@ const convGrads = (wrt: 'x' | 'filter'): Case[] =>
       [[1, 1, 1, 1], [1, 1, 1, 1], 1, 'valid'],
       // More patches than one chunk of the native im2col (a million floats): the filter gradient sums over chunks.
       [[20, 32, 32, 4], [5, 5, 4, 3], 1, 'same'],
-    ] as [Shape4, Shape4, number, 'same' | 'valid'][]
+      // Stride 1 with more channels than the native plane kernels take (im2col), and padding beyond the filter.
+      [[2, 8, 8, 20], [3, 3, 20, 18], 1, 'same'],
+      [[2, 6, 7, 2], [3, 3, 2, 3], 1, 3],
+    ] as [Shape4, Shape4, number, 'same' | 'valid' | number][]
   ).map(([xShape, kShape, stride, pad]) => ({
-    label: `x [${xShape}], filter [${kShape}], stride ${stride}, ${pad}`,
+    label: `x [${xShape}], filter [${kShape}], stride ${stride}, padding ${pad}`,
     compute: () => {
       const x = tf.tensor4d(seq(size(xShape), (i) => Math.sin(0.37 * i)), [...xShape]);
       const k = tf.tensor4d(seq(size(kShape), (i) => Math.cos(0.11 * i)), [...kShape]);
@@ -98,9 +102,11 @@ const convs = (): Case[] =>
       [[2, 12, 13, 3], [3, 3, 3, 5], 1, 2, 'same'],
       [[1, 1, 1, 1], [1, 1, 1, 1], 1, 1, 'valid'],
       [[20, 32, 32, 4], [5, 5, 4, 3], 1, 1, 'same'],
-    ] as [Shape4, Shape4, number, number, 'same' | 'valid'][]
+      [[2, 8, 8, 3], [3, 3, 3, 20], 1, 1, 'same'],
+      [[2, 6, 7, 2], [3, 3, 2, 3], 1, 1, 3],
+    ] as [Shape4, Shape4, number, number, 'same' | 'valid' | number][]
   ).map(([xShape, kShape, stride, dilation, pad]) => ({
-    label: `x [${xShape}], filter [${kShape}], stride ${stride}, dilation ${dilation}, ${pad}`,
+    label: `x [${xShape}], filter [${kShape}], stride ${stride}, dilation ${dilation}, padding ${pad}`,
     compute: () =>
       tf.conv2d(tf.tensor4d(seq(size(xShape), (i) => Math.sin(0.37 * i)), [...xShape]), tf.tensor4d(seq(size(kShape), (i) => Math.cos(0.11 * i)), [...kShape]), stride, pad, 'NHWC', dilation),
     tol: 1e-5,
@@ -244,6 +250,56 @@ const sums = (): Case[] =>
     tol: 1e-5,
   }));
 
+/** Identity shares its input's buffer on wasm: a clone outlives its source, and gradients that save tensors still hold. */
+const identities = (): Case[] => [
+  {
+    label: 'clone of a float tensor whose source is then disposed',
+    compute: () => {
+      const a = tensorOf([3, 5], Math.sin);
+      const b = a.clone();
+      a.dispose();
+      return b;
+    },
+    tol: 1e-12,
+  },
+  { label: 'clone of an int32 tensor', compute: () => tf.cast(tf.tensor1d([1, -2, 3], 'int32').clone(), 'float32'), tol: 1e-12 },
+  {
+    label: 'gradient of sum(exp(x)²), whose backward pass reads saved tensors',
+    compute: () => tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.exp(x))))(tensorOf([4, 3], (i) => 0.1 * i)),
+    tol: 1e-6,
+  },
+];
+
+/** Casts to the same dtype share the buffer on wasm; casts to bool test for nonzero (wasm's kept an integer's low byte). */
+const casts = (): Case[] =>
+  (
+    [
+      ['float32', 'float32'],
+      ['int32', 'int32'],
+      ['float32', 'int32'],
+      ['float32', 'bool'],
+      ['int32', 'bool'],
+    ] as [tf.DataType, tf.DataType][]
+  ).map(([from, to]) => ({
+    label: `${from} → ${to}`,
+    compute: () => tf.cast(tf.cast(tf.cast(tensorOf([7], (i) => 1.7 * i - 4), from), to), 'float32'),
+    tol: 1e-12,
+  }));
+
+/** The global norm of an update: several tensors (one not a multiple of the native pass's eight lanes), one, none. */
+const globalNorms = (): Case[] =>
+  (
+    [
+      [[3, 5], [130], [2, 2, 2]],
+      [[1]],
+      [],
+    ] as number[][][]
+  ).map((shapes) => ({
+    label: shapes.length ? shapes.map((s) => `[${s}]`).join(', ') : 'no tensors',
+    compute: () => globalNorm(Object.fromEntries(shapes.map((s, k) => [`p${k}`, tensorOf(s, (i) => Math.sin(0.3 * i + k))]))),
+    tol: 1e-6,
+  }));
+
 const ROWS: Record<string, Case[]> = {
   BatchMatMul: matmuls(),
   Conv2D: convs(),
@@ -256,6 +312,9 @@ const ROWS: Record<string, Case[]> = {
   BiocreditAdam: adamSteps(),
   Add: adds(),
   Sum: sums(),
+  Identity: identities(),
+  Cast: casts(),
+  BiocreditGlobalNorm: globalNorms(),
 };
 
 afterAll(async () => {

@@ -214,13 +214,15 @@ void conv2dBackpropFilterPlanes(const float* x, const float* dy, float* dfilter,
   // dy as CO planes over the same positions, zero where a position is dropped.
   float* d = scratch(dyBuf, dyCap, s.CO * g.Q);
   std::fill(d, d + s.CO * g.Q, 0.f);
+  // Contiguous stores and strided loads, which vectorise as gathers.
   for (std::size_t b = 0; b < s.B; ++b)
-    for (std::size_t r = 0; r < s.OH; ++r)
-      for (std::size_t c = 0; c < s.OW; ++c) {
-        const float* src = dy + ((b * s.OH + r) * s.OW + c) * s.CO;
-        float* dst = d + b * g.P + r * g.Wp + c;
-        for (std::size_t co = 0; co < s.CO; ++co) dst[co * g.Q] = src[co];
+    for (std::size_t r = 0; r < s.OH; ++r) {
+      const float* __restrict src = dy + (b * s.OH + r) * s.OW * s.CO;
+      for (std::size_t co = 0; co < s.CO; ++co) {
+        float* __restrict dst = d + co * g.Q + b * g.P + r * g.Wp;
+        for (std::size_t c = 0; c < s.OW; ++c) dst[c] = src[c * s.CO + co];
       }
+    }
   const std::size_t taps = s.KH * s.KW, entries = taps * s.CI * s.CO;
   std::vector<std::ptrdiff_t> off(taps);
   for (std::size_t t = 0; t < taps; ++t) off[t] = g.offset(t);

@@ -112,18 +112,29 @@ const convs = (): Case[] =>
     tol: 1e-5,
   }));
 
-/** The gradient of sum(maxPool(x)²), on inputs where some windows hold only negative values (the stock wasm kernel dropped those). */
+/**
+ * The gradient of sum(maxPool(x)²), on inputs where some windows hold only negative values (the stock wasm kernel
+ * dropped those); windows that overlap or reach past the image (the native loop) and windows apart inside it (the
+ * native gathers, 16 columns × channels at a time, with a ragged end), ties included.
+ */
 const maxPoolGrads = (): Case[] =>
   (
     [
-      [2, 2, 'valid'],
-      [3, 2, 'same'],
-      [2, 1, 'valid'],
-      [3, 3, 'valid'],
-    ] as [number, number, 'same' | 'valid'][]
-  ).map(([k, stride, pad]) => ({
-    label: `window ${k}, stride ${stride}, ${pad}`,
-    compute: () => tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.maxPool(x as tf.Tensor4D, k, stride, pad))))(tf.tensor4d(seq(2 * 7 * 7 * 3, (i) => Math.sin(1.7 * i) - 0.95), [2, 7, 7, 3])),
+      [2, 2, 'valid', [2, 7, 7, 3]],
+      [3, 2, 'same', [2, 7, 7, 3]],
+      [2, 1, 'valid', [2, 7, 7, 3]],
+      [3, 3, 'valid', [2, 7, 7, 3]],
+      [2, 2, 'same', [2, 7, 7, 3]],
+      [2, 2, 'valid', [2, 12, 12, 7]],
+      [2, 3, 'same', [1, 11, 10, 5]],
+    ] as [number, number, 'same' | 'valid', Shape4][]
+  ).map(([k, stride, pad, shape]) => ({
+    label: `window ${k}, stride ${stride}, ${pad}, x [${shape}]`,
+    compute: () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(tf.maxPool(x as tf.Tensor4D, k, stride, pad))))(
+        // Rounded to tenths so some windows hold their maximum twice (the first must win).
+        tf.tensor4d(seq(size(shape), (i) => Math.round(10 * (Math.sin(1.7 * i) - 0.95)) / 10), [...shape]),
+      ),
     tol: 1e-6,
   }));
 

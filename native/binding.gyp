@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "biocredit_native",
-      "sources": ["src/adam.cc", "src/addon.cc", "src/conv.cc", "src/conv-planes.cc", "src/gemm.cc", "src/rate-rnn.cc", "src/rows.cc"],
+      "sources": ["src/adam.cc", "src/addon.cc", "src/conv.cc", "src/conv-planes.cc", "src/gemm.cc", "src/pointwise.cc", "src/rate-rnn.cc", "src/rows.cc"],
       # The host's vector ISA (AVX-512 or AVX2), chosen when the addon is built on the
       # machine that runs it. GNU mode lets a*b+c contract to a fused multiply-add; no
       # -ffast-math, which would let the compiler reorder sums. -fno-math-errno only stops

@@ -26,6 +26,8 @@ export interface NativeKernels {
   conv2dBackpropInput(heap: ArrayBuffer, dyOffset: number, filterOffset: number, dxOffset: number, ...geometry: ConvGeometry): void;
   /** The filter gradient of conv2d given dy. */
   conv2dBackpropFilter(heap: ArrayBuffer, xOffset: number, dyOffset: number, dfilterOffset: number, ...geometry: ConvGeometry): void;
+  /** Max pooling: each window's largest input (CI = CO; KH × KW is the window). */
+  maxPool(heap: ArrayBuffer, xOffset: number, yOffset: number, ...geometry: ConvGeometry): void;
   /** Max pooling's input gradient, each output gradient to its window's first maximum. */
   maxPoolGrad(heap: ArrayBuffer, xOffset: number, dyOffset: number, dxOffset: number, ...geometry: ConvGeometry): void;
   /** A rate RNN's trial forward (native/src/rate-rnn.h): states xs and rates rs [T, B, N] from x0, J, d and noise xi (read only with hasNoise). */
@@ -55,6 +57,12 @@ export interface NativeKernels {
   addRow(heap: ArrayBuffer, x: number, b: number, out: number, rows: number, C: number): void;
   /** out [C] = the sum over the rows of x [rows, C]. */
   sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, C: number): void;
+  /** out = max(x, 0) over n floats (native/src/pointwise.h). */
+  relu(heap: ArrayBuffer, x: number, out: number, n: number): void;
+  /** out = 1 where x > 0, alpha elsewhere (NaN kept). */
+  step(heap: ArrayBuffer, x: number, out: number, n: number, alpha: number): void;
+  /** out = a ⊙ b over n floats. */
+  multiply(heap: ArrayBuffer, a: number, b: number, out: number, n: number): void;
   /** Σ x[i]² over n floats, summed in double precision in a fixed order. */
   sumSquares(heap: ArrayBuffer, x: number, n: number): number;
   /** The vector ISA the addon was built for: avx512, avx2 or generic. */

@@ -15,6 +15,7 @@
 #include "adam.h"
 #include "conv.h"
 #include "gemm.h"
+#include "pointwise.h"
 #include "rate-rnn.h"
 #include "rows.h"
 
@@ -123,11 +124,11 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   });
 }
 
-// The geometry at argv[4..18]: B, H, W, CI, OH, OW, CO, KH, KW, sh, sw, dh, dw, top, left.
-biocredit::ConvShape convShape(const Call& c) {
+// The geometry at argv[at..at+14]: B, H, W, CI, OH, OW, CO, KH, KW, sh, sw, dh, dw, top, left.
+biocredit::ConvShape convShape(const Call& c, std::size_t at) {
   const char* names[] = {"B", "H", "W", "CI", "OH", "OW", "CO", "KH", "KW", "strideHeight", "strideWidth", "dilationHeight", "dilationWidth", "top", "left"};
   std::size_t v[15];
-  for (std::size_t i = 0; i < 15; ++i) v[i] = c.size(4 + i, names[i]);
+  for (std::size_t i = 0; i < 15; ++i) v[i] = c.size(at + i, names[i]);
   biocredit::ConvShape s{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
   if (s.sh == 0 || s.sw == 0 || s.dh == 0 || s.dw == 0) throw Fail{"biocredit native: strides and dilations must be positive"};
   return s;
@@ -153,7 +154,7 @@ template <void (*Kernel)(const float*, const float*, float*, const biocredit::Co
 napi_value convCall(napi_env env, napi_callback_info info, const char* name, Holds in0, Holds in1, Holds out, bool keepsChannels = false) {
   return guarded(env, [&] {
     Call c(env, info, 19, name);
-    const auto s = convShape(c);
+    const auto s = convShape(c, 4);
     if (keepsChannels && s.CI != s.CO) throw Fail{std::string("biocredit native: ") + name + " keeps the channels (CI must equal CO)"};
     const Range a = c.operand(1, floats(in0, s), "input offset"), b = c.operand(2, floats(in1, s), "input offset");
     const Range y = c.operand(3, floats(out, s), "output offset");
@@ -174,6 +175,49 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
 // The window is KH × KW.
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return convCall<biocredit::maxPoolGrad>(env, info, "maxPoolGrad", Holds::Image, Holds::Output, Holds::Image, true);
+}
+
+// maxPool(heap, xOffset, yOffset, ...geometry): the window is KH × KW.
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 18, "maxPool");
+    const auto s = convShape(c, 3);
+    if (s.CI != s.CO) throw Fail{"biocredit native: maxPool keeps the channels (CI must equal CO)"};
+    const Range x = c.operand(1, floats(Holds::Image, s), "xOffset"), y = c.operand(2, floats(Holds::Output, s), "yOffset");
+    apart(y, {x});
+    biocredit::maxPool(c.at(x), c.at(y), s);
+  });
+}
+
+// relu(heap, x, out, n), step(heap, x, out, n, alpha), multiply(heap, a, b, out, n).
+napi_value Relu(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 4, "relu");
+    const double n = c.number(3, "n");
+    const Range x = c.operand(1, n, "xOffset"), out = c.operand(2, n, "outOffset");
+    apart(out, {x});
+    biocredit::relu(c.at(x), c.at(out), static_cast<std::size_t>(n));
+  });
+}
+
+napi_value Step(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 5, "step");
+    const double n = c.number(3, "n");
+    const Range x = c.operand(1, n, "xOffset"), out = c.operand(2, n, "outOffset");
+    apart(out, {x});
+    biocredit::step(c.at(x), c.at(out), static_cast<std::size_t>(n), static_cast<float>(c.real(4, "alpha")));
+  });
+}
+
+napi_value Multiply(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    Call c(env, info, 5, "multiply");
+    const double n = c.number(4, "n");
+    const Range a = c.operand(1, n, "aOffset"), b = c.operand(2, n, "bOffset"), out = c.operand(3, n, "outOffset");
+    apart(out, {a, b});
+    biocredit::multiply(c.at(a), c.at(b), c.at(out), static_cast<std::size_t>(n));
+  });
 }
 
 biocredit::RateRnnShape rateRnnShape(const Call& c, std::size_t at) {
@@ -289,6 +333,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"relu", nullptr, Relu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"step", nullptr, Step, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"multiply", nullptr, Multiply, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rateRnnForward", nullptr, RateRnnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rateRnnBackward", nullptr, RateRnnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},

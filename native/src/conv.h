@@ -19,6 +19,9 @@ void conv2dBackpropInput(const float* dy, const float* filter, float* dx, const 
 // dfilter = ∂/∂filter of Σ y ⊙ dy, overwriting dfilter.
 void conv2dBackpropFilter(const float* x, const float* dy, float* dfilter, const ConvShape& s);
 
+// Max pooling: the largest input of each window, NaN skipped and −∞ for a window
+// without taps (as tfjs's CPU backend). KH, KW are the window, sh, sw its strides; CI = CO = C.
+void maxPool(const float* x, float* y, const ConvShape& s);
 // Max pooling's input gradient: each output gradient goes to the first maximum of
 // its window (row-major within the window), as tfjs's CPU backend routes it,
 // negative maxima included. KH, KW are the window, sh, sw its strides; CI = CO = C.

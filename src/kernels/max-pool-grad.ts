@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernels } from '../native-kernels.js';
 import type { KernelOverride } from './kernel.js';
-import { convGeometry, isFloat32, wasmHeap } from './wasm-heap.js';
+import { convGeometry, isFloat32, poolInfo, wasmHeap } from './wasm-heap.js';
 
 /**
  * tfjs-backend-wasm 4.22's MaxPoolGrad loses the gradient of every window whose
@@ -29,13 +29,7 @@ function install(backendName: string): void {
       };
       const dy = inputs['dy'] as tf.TensorInfo;
       const input = inputs['input'] as tf.TensorInfo;
-      const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-        filterSize: [number, number] | number;
-        strides: [number, number] | number;
-        pad: 'valid' | 'same' | number;
-        dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      };
-      const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+      const info = poolInfo(input, attrs);
       if (native && isFloat32(input, dy)) {
         const heap = wasmHeap(backend);
         const dx = heap.output(input.shape);

@@ -1,6 +1,6 @@
 /** What a native kernel sees of the wasm backend: where tensors live on its heap, and how outputs are made. */
 import * as tf from '@tensorflow/tfjs';
-import type { ConvGeometry } from '../native-kernels.js';
+import { nativeKernels, type ConvGeometry, type NativeKernels } from '../native-kernels.js';
 
 interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -47,4 +47,30 @@ export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   ];
 }
 
+/** tfjs's geometry of a max or average pooling call from its kernel attributes. */
+export function poolInfo(x: tf.TensorInfo, attrs: unknown): tf.backend_util.Conv2DInfo {
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  return tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+}
+
 export const isFloat32 = (...ts: tf.TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/**
+ * Replaces a wasm kernel with a native one when the addon is built: `run` computes
+ * the call on the heap, or returns null to hand it to the original kernel (other
+ * dtypes, shapes it does not cover).
+ */
+export function replaceWithNative(kernel: string, backendName: string, run: (args: KernelArgs, native: NativeKernels, heap: Heap) => tf.TensorInfo | null): void {
+  const original = tf.getKernel(kernel, backendName);
+  const native = nativeKernels();
+  if (!original || !native) return;
+  tf.unregisterKernel(kernel, backendName);
+  tf.registerKernel({ ...original, kernelFunc: (args) => run(args, native, wasmHeap(args.backend)) ?? original.kernelFunc(args) });
+}

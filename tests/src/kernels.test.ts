@@ -80,6 +80,11 @@ const convGrads = (wrt: 'x' | 'filter'): Case[] =>
       // Stride 1 with more channels than the native plane kernels take (im2col), and padding beyond the filter.
       [[2, 8, 8, 20], [3, 3, 20, 18], 1, 'same'],
       [[2, 6, 7, 2], [3, 3, 2, 3], 1, 3],
+      // 16 output channels, valid (channels in the lanes): filter rows of 21 and 54 entries (one, three blocks),
+      // output rows of 17 and 25 (two, three blocks); padded, they go to the plane kernels.
+      [[2, 20, 19, 7], [3, 3, 7, 16], 1, 'valid'],
+      [[1, 9, 30, 9], [2, 6, 9, 16], 1, 'valid'],
+      [[2, 9, 9, 3], [3, 3, 3, 16], 1, 'same'],
     ] as [Shape4, Shape4, number, 'same' | 'valid' | number][]
   ).map(([xShape, kShape, stride, pad]) => ({
     label: `x [${xShape}], filter [${kShape}], stride ${stride}, padding ${pad}`,
@@ -104,6 +109,12 @@ const convs = (): Case[] =>
       [[20, 32, 32, 4], [5, 5, 4, 3], 1, 1, 'same'],
       [[2, 8, 8, 3], [3, 3, 3, 20], 1, 1, 'same'],
       [[2, 6, 7, 2], [3, 3, 2, 3], 1, 1, 3],
+      // 16 output channels, valid (channels in the lanes; [2, 14, 14, 6] above is one block a row), output rows in two and
+      // three blocks; padded (planes); strided (im2col).
+      [[2, 20, 19, 7], [3, 3, 7, 16], 1, 1, 'valid'],
+      [[1, 9, 30, 9], [2, 6, 9, 16], 1, 1, 'valid'],
+      [[2, 9, 9, 3], [3, 3, 3, 16], 1, 1, 'same'],
+      [[2, 9, 9, 3], [3, 3, 3, 16], 2, 1, 'valid'],
     ] as [Shape4, Shape4, number, number, 'same' | 'valid' | number][]
   ).map(([xShape, kShape, stride, dilation, pad]) => ({
     label: `x [${xShape}], filter [${kShape}], stride ${stride}, dilation ${dilation}, padding ${pad}`,
@@ -137,6 +148,38 @@ const maxPoolGrads = (): Case[] =>
       ),
     tol: 1e-6,
   }));
+
+/** Max pooling itself over the same windows as its gradient: overlapping, past the image, apart inside it, ties, negative maxima. */
+const maxPools = (): Case[] =>
+  (
+    [
+      [2, 2, 'valid', [2, 7, 7, 3]],
+      [3, 2, 'same', [2, 7, 7, 3]],
+      [3, 3, 'valid', [2, 7, 7, 3]],
+      [2, 2, 'valid', [2, 12, 12, 7]],
+      [2, 3, 'same', [1, 11, 10, 5]],
+    ] as [number, number, 'same' | 'valid', Shape4][]
+  ).map(([k, stride, pad, shape]) => ({
+    label: `window ${k}, stride ${stride}, ${pad}, x [${shape}]`,
+    compute: () => tf.maxPool(tf.tensor4d(seq(size(shape), (i) => Math.round(10 * (Math.sin(1.7 * i) - 0.95)) / 10), [...shape]), k, stride, pad),
+    tol: 1e-7,
+  }));
+
+/** Values around zero (−0 and 0 included), lengths that are not whole vectors. */
+const around0 = (n: number) => tensorOf([n], (i) => (i === 0 ? -0 : i === 1 ? 0 : Math.sin(1.3 * i) * 3));
+
+const relus = (): Case[] => [37, 1, 64].map((n) => ({ label: `relu of ${n} values`, compute: () => tf.relu(around0(n)), tol: 1e-7 }));
+
+const steps = (): Case[] =>
+  [0, 0.3].map((alpha) => ({ label: `step with alpha ${alpha}`, compute: () => tf.step(around0(45), alpha), tol: 1e-7 }));
+
+/** Products of one shape (native), broadcast and int32 (wasm's), and ReLU's gradient dy ⊙ step(x). */
+const multiplies = (): Case[] => [
+  { label: '[3, 7] ⊙ [3, 7]', compute: () => tf.mul(tensorOf([3, 7], Math.sin), tensorOf([3, 7], Math.cos)), tol: 1e-7 },
+  { label: '[3, 7] ⊙ [7]', compute: () => tf.mul(tensorOf([3, 7], Math.sin), tensorOf([7], Math.cos)), tol: 1e-7 },
+  { label: 'int32 [5] ⊙ [5]', compute: () => tf.cast(tf.mul(tf.tensor1d([1, -2, 3, 4, 5], 'int32'), tf.tensor1d([2, 2, -3, 0, 1], 'int32')), 'float32'), tol: 1e-12 },
+  { label: 'gradient of sum(relu(x) ⊙ c)', compute: () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tensorOf([37], Math.cos))))(around0(37)), tol: 1e-7 },
+];
 
 /**
  * A rate RNN's training pass (the native whole-trial kernels on wasm, the per-step graph on the
@@ -316,7 +359,11 @@ const ROWS: Record<string, Case[]> = {
   Conv2D: convs(),
   Conv2DBackpropFilter: convGrads('filter'),
   Conv2DBackpropInput: convGrads('x'),
+  MaxPool: maxPools(),
   MaxPoolGrad: maxPoolGrads(),
+  Relu: relus(),
+  Step: steps(),
+  Multiply: multiplies(),
   RateRnnSequence: rnnTrials(),
   Slice: slices(),
   Unpack: unstacks(),

@@ -31,7 +31,8 @@ export class BusyError extends BiocreditError {
 const held = new Set<string>();
 let hooked = false;
 
-function alive(pid: number): boolean {
+/** Whether a process of this machine is running. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -72,7 +73,7 @@ export function lockDir(dir: string): Lock {
       const owner = readOwner(path);
       // A lock whose owner died on this host is stale, and so is one left unreadable for a while
       // (its owner died between creating and writing it).
-      const stale = owner ? owner.host === me.host && owner.pid !== process.pid && !alive(owner.pid) : modifiedBefore(path, Date.now() - 5000);
+      const stale = owner ? owner.host === me.host && owner.pid !== process.pid && !processAlive(owner.pid) : modifiedBefore(path, Date.now() - 5000);
       if (!stale || attempt > 0) throw new BusyError(dir, owner);
       rmSync(path, { force: true });
     }
@@ -106,5 +107,5 @@ function release(path: string): void {
 export function lockOwner(dir: string): Owner | null {
   const owner = readOwner(join(dir, LOCK_FILE));
   if (!owner) return null;
-  return owner.host !== hostname() || alive(owner.pid) ? owner : null;
+  return owner.host !== hostname() || processAlive(owner.pid) ? owner : null;
 }

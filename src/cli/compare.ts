@@ -8,20 +8,22 @@
 import chalk from 'chalk';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { initBackend } from '../backend.js';
 import { atomicWrite } from '../checkpoint.js';
+import type { Queue } from 'bullmq';
 import {
   collectResults,
   defaultCompareDir,
   displayValue,
   fingerprint,
+  groupsOf,
   openCompareDir,
   planRuns,
+  readCompareFile,
   resultsCsv,
   resultsJson,
   type ComparisonResults,
@@ -39,14 +41,15 @@ import type { Dataset } from '../types.js';
 import { trialOutputsFigure } from '../trials.js';
 import { comparisonReport } from '../report.js';
 import { lockDir } from '../lock.js';
+import { checkServer, openQueue, parseQueueUrl, redactCommand, type QueueTarget } from '../queue.js';
 import { makeDir, prepareRun } from '../trainer.js';
 import { addTrainFlags, attributeName, readTrainFlags, type ParsedTrainFlags, type RawFlags } from './flags.js';
 import { gridGroups, parseGrid, type GridAxis } from './grid.js';
 import { barLine, duration, fitFields, num, pct, table, terminalWidth, type Field } from './format.js';
-import { IPC_ENV, type WorkerMessage } from './ipc.js';
+import { assertBuilt, trainChild } from './child-run.js';
+import { compareKey, enqueueRuns, queuedRun, submitSlurm } from './compare-queue.js';
+import type { WorkerMessage } from './ipc.js';
 import { progressIntervalSec } from './reporter.js';
-
-const BIN = fileURLToPath(new URL('../../bin/biocredit.js', import.meta.url));
 
 function parseRules(raw: string): string[] {
   const names = raw
@@ -77,6 +80,8 @@ interface RunView {
   /** Regression tasks: the normalized test error. */
   testNmse?: number;
   error?: string;
+  /** The queue worker (host:pid) running it, for runs on a queue. */
+  worker?: string;
 }
 
 /** The test metric of a live view: accuracy, or the normalized error of a regression task. */
@@ -106,7 +111,7 @@ function createLiveView(views: RunView[], tty: boolean, quiet: boolean, interval
     return {
       update(v, event) {
         if (event === 'start') {
-          process.stderr.write(`[${v.label}] ${v.run.state === 'resume' ? 'resuming' : 'started'}\n`);
+          process.stderr.write(`[${v.label}] ${v.run.state === 'resume' ? 'resuming' : 'started'}${v.worker ? ` on ${v.worker}` : ''}\n`);
           lastLine.set(v.label, Date.now());
         } else if (event === 'progress') {
           // Each running run reports at a steady interval, so a log shows the comparison is alive between evaluations.
@@ -126,7 +131,13 @@ function createLiveView(views: RunView[], tty: boolean, quiet: boolean, interval
   }
   const width = Math.max(...views.map((v) => v.label.length));
   const status = (v: RunView) =>
-    v.status === 'failed' ? chalk.red('failed') : v.status === 'finished' || v.status === 'skipped' ? chalk.green(v.status) : v.status;
+    v.status === 'failed'
+      ? chalk.red('failed')
+      : v.status === 'finished' || v.status === 'skipped'
+        ? chalk.green(v.status)
+        : v.status === 'running' && v.worker
+          ? `running on ${v.worker}`
+          : v.status;
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
@@ -160,39 +171,35 @@ function createLiveView(views: RunView[], tty: boolean, quiet: boolean, interval
 }
 
 /** Runs one planned run in a worker process; resolves with its exit code. */
-function runWorker(argv: string[], view: RunView, live: LiveView, children: Set<ChildProcess>): Promise<number> {
-  const child = fork(BIN, argv, { env: { ...process.env, [IPC_ENV]: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  children.add(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+async function runWorker(view: RunView, backend: string | undefined, live: LiveView, children: Set<ChildProcess>): Promise<number> {
   view.status = 'running';
-  child.on('message', (m: WorkerMessage) => {
-    if (m.type === 'start') {
-      view.totalSteps = m.totalSteps;
-      view.epochs = m.totalSteps / m.stepsPerEpoch;
-      view.step = m.startStep;
-    } else if (m.type === 'progress') {
-      view.step = m.step;
-      view.epoch = m.epoch;
-      view.etaSec = m.etaSec;
-    } else {
-      view.epoch = m.record.epoch;
-      view.testAccuracy = m.record.test.accuracy;
-      if (m.record.test.nmse !== undefined) view.testNmse = m.record.test.nmse;
-    }
+  const { exit } = trainChild(view.run.dir, backend, (m: WorkerMessage) => {
+    applyMessage(view, m);
     live.update(view, m.type);
-  });
-  return new Promise((resolveExit) => {
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      const c = code ?? (signal ? 128 : 1);
-      view.status = c === 0 ? 'finished' : c === 130 ? 'interrupted' : 'failed';
-      if (c !== 0 && c !== 130) view.error = stderr.trim().split('\n').at(-1)?.replace(/^biocredit: error: /, '') ?? `exit code ${c}`;
-      if (c === 0) view.step = view.totalSteps;
-      live.update(view, 'end');
-      resolveExit(c);
-    });
-  });
+  }, children);
+  const { code, error } = await exit;
+  view.status = code === 0 ? 'finished' : code === 130 ? 'interrupted' : 'failed';
+  if (error) view.error = error;
+  if (code === 0) view.step = view.totalSteps;
+  live.update(view, 'end');
+  return code;
+}
+
+/** A run's live view after a progress message of its training process. */
+function applyMessage(view: RunView, m: WorkerMessage): void {
+  if (m.type === 'start') {
+    view.totalSteps = m.totalSteps;
+    view.epochs = m.totalSteps / m.stepsPerEpoch;
+    view.step = m.startStep;
+  } else if (m.type === 'progress') {
+    view.step = m.step;
+    view.epoch = m.epoch;
+    view.etaSec = m.etaSec;
+  } else {
+    view.epoch = m.record.epoch;
+    view.testAccuracy = m.record.test.accuracy;
+    if (m.record.test.nmse !== undefined) view.testNmse = m.record.test.nmse;
+  }
 }
 
 function pm(s: Stat, scale: number, digits: number): string {
@@ -257,6 +264,137 @@ function groupSpec(parsed: ParsedTrainFlags, group: Group, axes: GridAxis[], rul
   return { ...spec, rule: group.rule, ruleOptions };
 }
 
+type Runner = (views: RunView[], live: LiveView, stopped: () => boolean, children: Set<ChildProcess>) => Promise<void>;
+
+/** Runs the open runs in `jobs` local worker processes at a time. */
+async function runLocally(views: RunView[], live: LiveView, stopped: () => boolean, children: Set<ChildProcess>, jobs: number, backend: string | undefined): Promise<void> {
+  const queue = views.filter((v) => v.status === 'queued');
+  await Promise.all(
+    Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+      // A worker runs the prepared run directory: its config.json holds every setting.
+      for (let v = queue.shift(); v && !stopped(); v = queue.shift()) await runWorker(v, backend, live, children);
+    }),
+  );
+}
+
+/** Follows the runs' jobs on the queue, once a second, until every one has ended or `stopped()`. */
+async function followQueue(queue: Queue, key: string, views: RunView[], live: LiveView, stopped: () => boolean): Promise<void> {
+  for (;;) {
+    const open = views.filter((v) => v.status === 'queued' || v.status === 'running');
+    if (!open.length || stopped()) return;
+    for (const v of open) {
+      const q = await queuedRun(queue, key, v.run);
+      const before = { status: v.status, worker: v.worker, accuracy: v.testAccuracy, nmse: v.testNmse };
+      const p = q.progress;
+      if (p && p.totalSteps > 0) {
+        Object.assign(v, { worker: p.worker, totalSteps: p.totalSteps, step: p.step, epoch: p.epoch, epochs: p.totalSteps / p.stepsPerEpoch });
+        if (p.etaSec !== undefined) v.etaSec = p.etaSec;
+        if (p.testAccuracy !== undefined) v.testAccuracy = p.testAccuracy;
+        if (p.testNmse !== undefined) v.testNmse = p.testNmse;
+      }
+      v.status = q.state === 'missing' ? 'failed' : q.state;
+      if (q.error) v.error = q.error;
+      if (v.status === 'finished') v.step = v.totalSteps;
+      const ended = v.status === 'finished' || v.status === 'failed';
+      const started = v.status === 'running' && (before.status !== 'running' || before.worker !== v.worker);
+      const evaluated = v.testAccuracy !== before.accuracy || v.testNmse !== before.nmse;
+      if (ended || v.status === 'running') live.update(v, ended ? 'end' : started ? 'start' : evaluated ? 'eval' : 'progress');
+    }
+    for (let t = 0; t < 10 && !stopped(); t++) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Shows the runs of a comparison while `run` drives them, then writes the table,
+ * results.csv, results.json and report.html. Ctrl-C stops local runs at a
+ * checkpoint; on a queue it only stops following (the workers go on).
+ */
+async function drive(dir: string, plan: PlannedRun[], raw: RawFlags, run: Runner, target?: QueueTarget): Promise<void> {
+  const quiet = Boolean(raw['quiet']);
+  const views: RunView[] = plan.map((p) => ({
+    run: p,
+    label: `${p.group}-s${p.seed}`,
+    status: p.state === 'finished' ? 'skipped' : p.state === 'failed' ? 'failed' : 'queued',
+    epoch: 0,
+    epochs: 0,
+    step: 0,
+    totalSteps: 1,
+    testAccuracy: NaN,
+    etaSec: NaN,
+  }));
+  const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet, progressIntervalSec());
+  if (process.stderr.isTTY) views.forEach((v) => live.update(v, 'progress'));
+  const children = new Set<ChildProcess>();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) {
+      for (const c of children) c.kill('SIGKILL');
+      process.exit(130);
+    }
+    interrupted = true;
+    if (target) live.line('stopped following; the runs go on on the workers');
+    else live.line('stopping: running jobs save a checkpoint and stop (Ctrl-C again to kill them)');
+    for (const c of children) c.send({ type: 'stop' });
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  const started = performance.now();
+  try {
+    await run(views, live, () => interrupted, children);
+  } finally {
+    live.stop();
+    process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
+  }
+  if (interrupted && target) {
+    process.stderr.write(`follow them again with: biocredit compare --attach ${dir} --queue ${target.url}\n`);
+    process.exitCode = 130;
+    return;
+  }
+  const wall = (performance.now() - started) / 1000;
+  const results = collectResults(dir);
+  const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
+  atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
+  atomicWrite(join(dir, 'results.json'), json);
+  const labels = results.groups.map((r) => r.group);
+  const trials = await trialOutputsFigure(results.runs.filter((r) => r.status === 'finished' || r.status === 'diverged'), labels);
+  const extra = [...(trials ? [trials] : []), ...trainingFigures(results.runs, labels)];
+  atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
+  if (raw['json']) {
+    process.stdout.write(json);
+  } else {
+    process.stdout.write(`${resultsTable(results)}\n`);
+    process.stdout.write(`${plan.length} runs, ${duration(wall)} wall; results.csv, results.json, report.html in ${dir}\n`);
+  }
+  for (const v of views.filter((x) => x.status === 'failed' && x.error)) process.stderr.write(`${chalk.red('failed')} ${v.label}: ${v.error}\n`);
+  for (const r of results.runs.filter((x) => x.status === 'diverged')) process.stderr.write(`${chalk.red('diverged')} ${r.group}-s${r.seed}: left out of the statistics (its summary.json says why)\n`);
+  if (interrupted || views.some((v) => v.status === 'interrupted')) {
+    process.stderr.write('interrupted; run the same command again to resume the unfinished runs\n');
+    process.exitCode = 130;
+  } else if (views.some((v) => v.status === 'failed')) {
+    process.exitCode = 1;
+  }
+}
+
+/** `--attach DIR`: follows a queued comparison made earlier (by this or another machine) to its end. */
+async function attach(dir: string, target: QueueTarget, raw: RawFlags): Promise<void> {
+  const file = readCompareFile(dir);
+  // The report's figures are drawn with tfjs.
+  await initBackend();
+  const lock = lockDir(dir);
+  try {
+    const plan = planRuns(dir, groupsOf(file), file.fingerprint.seeds);
+    const queue = await openQueue(target);
+    try {
+      const key = compareKey(JSON.stringify(file.fingerprint), dir);
+      if (!raw['quiet']) process.stderr.write(`${chalk.bold('biocredit compare')} following ${plan.length} runs on ${target.display}\ndir ${dir}\n`);
+      await drive(dir, plan, raw, (views, live, stopped) => followQueue(queue, key, views, live, stopped), target);
+    } finally {
+      await queue.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
 export function compareCommand(): Command {
   const cmd = new Command('compare')
     .description('train several rules × swept option values (--grid) × seeds with otherwise identical settings in parallel, then tabulate and plot them')
@@ -278,19 +416,35 @@ delete its directory to retry it); a different command pointed at the same
 directory is refused.`,
     );
   const flags = addTrainFlags(cmd, new Set(['rule', 'seed']), (c) => {
-    c.requiredOption('--rules <list>', 'comma-separated rules to compare (see `biocredit list`)');
+    c.option('--rules <list>', 'comma-separated rules to compare (see `biocredit list`); required but with --attach');
     c.option('--seeds <k>', 'seeds per rule and swept values: seeds 0 … k−1; the tables show mean ± std over them (sample std, n − 1)', '1');
     c.option('--grid <name=values>', 'sweep an option over comma-separated values, e.g. lr=1e-3,3e-3 (repeatable)', (v: string, prev: string[] = []) => [...prev, v]);
     c.option('--jobs <j>', `parallel worker processes (default: the core count, ${availableParallelism()})`);
     c.option('--out <dir>', 'compare directory (default: runs/compare-<model>-<dataset>-<hash of the settings>)');
     c.option('--json', 'print the results as JSON on stdout');
     c.option('--quiet', 'no progress output');
+    c.option('--queue <url>', 'run on `biocredit worker` processes through a Redis queue: redis://[:PASSWORD@]HOST:PORT[/DB] (see README, "Running a sweep on many machines")');
+    c.option('--detach', 'with --queue: queue the runs and return at once');
+    c.option('--attach <dir>', 'with --queue: follow the queued runs of compare directory <dir> to the end and write its results');
+    c.option('--slurm <sbatch options>', 'with --queue: submit workers as a Slurm job array, e.g. --slurm "--partition=cpu --time=04:00:00"');
+    c.option('--slurm-workers <n>', 'with --slurm: workers in the array (default: one per queued run, at most 32)');
   });
   cmd.action(async (raw: RawFlags) => {
+    const target = raw['queue'] === undefined ? null : parseQueueUrl(String(raw['queue']));
+    for (const [key, flag] of [['detach', '--detach'], ['attach', '--attach'], ['slurm', '--slurm'], ['slurmWorkers', '--slurm-workers']] as const) {
+      if (raw[key] !== undefined && !target) throw new UsageError(`${flag} needs --queue URL`);
+    }
+    if (raw['detach'] && raw['attach'] !== undefined) throw new UsageError('--detach and --attach exclude each other');
+    if (raw['slurmWorkers'] !== undefined && raw['slurm'] === undefined) throw new UsageError('--slurm-workers needs --slurm');
+    const slurmWorkers = raw['slurmWorkers'] === undefined ? undefined : parseFlag('--slurm-workers', String(raw['slurmWorkers']), parse.positiveInt);
+    assertBuilt();
+    // An unreachable server or a wrong password fails before anything is prepared.
+    if (target) await checkServer(target);
+    if (raw['attach'] !== undefined) return attach(resolve(String(raw['attach'])), target!, raw);
+    if (raw['rules'] === undefined) throw new UsageError('--rules is required, e.g. --rules bp,fa,dfa (or --attach DIR --queue URL to follow a queued comparison)');
     const ruleNames = parseRules(String(raw['rules']));
     const k = parseFlag('--seeds', String(raw['seeds']), parse.positiveInt);
     const jobs = raw['jobs'] === undefined ? availableParallelism() : parseFlag('--jobs', String(raw['jobs']), parse.positiveInt);
-    const intervalSec = progressIntervalSec();
     const parsed = readTrainFlags(cmd, raw, flags, ruleNames);
     const axes = parseGrid((raw['grid'] as string[] | undefined) ?? [], flags, {
       dataset: String(parsed.spec.task ?? parsed.spec.dataset ?? TRAIN_OPTIONS.dataset.default),
@@ -313,8 +467,8 @@ directory is refused.`,
     }
     const seeds = Array.from({ length: k }, (_, i) => i);
     const fp = fingerprint(ruleNames, seeds, configs, axes.length ? Object.fromEntries(axes.map((a) => [a.name, a.values])) : undefined);
-    const command = `biocredit compare ${process.argv.slice(3).join(' ')}`;
-    if (!existsSync(BIN)) throw new Error(`worker entry ${BIN} is missing; build the project (npm run build)`);
+    // The command as given, without the password of a queue URL.
+    const command = `biocredit compare ${redactCommand(process.argv.slice(3)).join(' ')}`;
     // The compare directory is locked while this process drives it; each run directory by its worker.
     const dir = resolve(String(raw['out'] ?? defaultCompareDir(fp)));
     const created = !existsSync(dir);
@@ -331,80 +485,34 @@ directory is refused.`,
       const plan = planRuns(dir, groups, seeds);
       // Every run's config.json is written before any run starts: a run directory is all a worker needs.
       for (const run of plan.filter((p) => p.state === 'new')) prepareRun({ ...configs[run.group]!, seed: run.seed }, run.dir);
-      const quiet = Boolean(raw['quiet']);
       const counts = (s: PlannedRun['state']) => plan.filter((p) => p.state === s).length;
-      if (!quiet) {
+      if (!raw['quiet']) {
         const swept = axes.length ? ` × ${axes.map((a) => `${a.name} (${a.values.length})`).join(' × ')}` : '';
         process.stderr.write(
           `${chalk.bold('biocredit compare')} ${ruleNames.join(', ')}${swept} × ${k} seed${k > 1 ? 's' : ''} = ${plan.length} runs ` +
             `(${counts('finished')} finished, ${counts('failed')} failed before, ${counts('resume')} to resume, ${counts('new') + counts('prepared')} new), ` +
-            `${jobs} job${jobs > 1 ? 's' : ''}, backend ${chalk.yellow(backend)}\ndir ${dir}\n`,
+            `${target ? `queue ${target.display}` : `${jobs} job${jobs > 1 ? 's' : ''}`}, backend ${chalk.yellow(backend)}\ndir ${dir}\n`,
         );
       }
-      const views: RunView[] = plan.map((run) => ({
-        run,
-        label: `${run.group}-s${run.seed}`,
-        status: run.state === 'finished' ? 'skipped' : run.state === 'failed' ? 'failed' : 'queued',
-        epoch: 0,
-        epochs: 0,
-        step: 0,
-        totalSteps: 1,
-        testAccuracy: NaN,
-        etaSec: NaN,
-      }));
-      const live = createLiveView(views, Boolean(process.stderr.isTTY), quiet, intervalSec);
-      if (process.stderr.isTTY) views.forEach((v) => live.update(v, 'progress'));
-      const children = new Set<ChildProcess>();
-      let interrupted = false;
-      const onSignal = () => {
-        if (interrupted) {
-          for (const c of children) c.kill('SIGKILL');
-          process.exit(130);
-        }
-        interrupted = true;
-        live.line('stopping: running jobs save a checkpoint and stop (Ctrl-C again to kill them)');
-        for (const c of children) c.send({ type: 'stop' });
-      };
-      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-      const started = performance.now();
-      const queue = views.filter((v) => v.run.state !== 'finished' && v.run.state !== 'failed');
-      const codes: number[] = [];
+      if (!target) return await drive(dir, plan, raw, (views, live, stopped, children) => runLocally(views, live, stopped, children, jobs, parsed.backend));
+      const queue = await openQueue(target);
       try {
-        await Promise.all(
-          Array.from({ length: Math.min(jobs, queue.length) }, async () => {
-            for (let v = queue.shift(); v && !interrupted; v = queue.shift()) {
-              // A worker runs the prepared run directory: its config.json holds every setting.
-              const argv = ['train', '--resume', v.run.dir, ...(parsed.backend ? ['--backend', parsed.backend] : [])];
-              codes.push(await runWorker(argv, v, live, children));
-            }
-          }),
-        );
+        const key = compareKey(JSON.stringify(readCompareFile(dir).fingerprint), dir);
+        const { added, existing } = await enqueueRuns(queue, plan, key, parsed.backend);
+        const open = plan.filter((p) => p.state !== 'finished' && p.state !== 'failed').length;
+        if (!raw['quiet']) process.stderr.write(`${added} run${added === 1 ? '' : 's'} queued, ${existing} already on the queue\n`);
+        if (raw['slurm'] !== undefined && open > 0) {
+          const workers = slurmWorkers ?? Math.min(open, 32);
+          const id = submitSlurm(dir, target, String(raw['slurm']), workers);
+          process.stderr.write(`submitted Slurm job ${id}: ${workers} worker${workers === 1 ? '' : 's'} (logs in ${join(dir, 'slurm')})\n`);
+        }
+        if (raw['detach']) {
+          process.stdout.write(`${open} runs on the queue; follow them with: biocredit compare --attach ${dir} --queue ${target.url}\n`);
+          return;
+        }
+        await drive(dir, plan, raw, (views, live, stopped) => followQueue(queue, key, views, live, stopped), target);
       } finally {
-        live.stop();
-        process.removeListener('SIGINT', onSignal).removeListener('SIGTERM', onSignal);
-      }
-      const wall = (performance.now() - started) / 1000;
-      const results = collectResults(dir);
-      const json = `${JSON.stringify({ ...resultsJson(results), wallSec: wall }, null, 2)}\n`;
-      atomicWrite(join(dir, 'results.csv'), resultsCsv(results));
-      atomicWrite(join(dir, 'results.json'), json);
-      const labels = results.groups.map((r) => r.group);
-      const trials = await trialOutputsFigure(results.runs.filter((r) => r.status === 'finished' || r.status === 'diverged'), labels);
-      const extra = [...(trials ? [trials] : []), ...trainingFigures(results.runs, labels)];
-      atomicWrite(join(dir, 'report.html'), await comparisonReport(results, extra));
-      if (raw['json']) {
-        process.stdout.write(json);
-      } else {
-        process.stdout.write(`${resultsTable(results)}\n`);
-        process.stdout.write(`${plan.length} runs, ${duration(wall)} wall; results.csv, results.json, report.html in ${dir}\n`);
-      }
-      for (const v of views.filter((x) => x.status === 'failed' && x.error)) process.stderr.write(`${chalk.red('failed')} ${v.label}: ${v.error}\n`);
-    for (const r of results.runs.filter((x) => x.status === 'diverged')) process.stderr.write(`${chalk.red('diverged')} ${r.group}-s${r.seed}: left out of the statistics (its summary.json says why)\n`);
-      if (interrupted || codes.includes(130)) {
-        process.stderr.write('interrupted; run the same command again to resume the unfinished runs\n');
-        process.exitCode = 130;
-      } else if (views.some((v) => v.status === 'failed')) {
-        process.exitCode = 1;
+        await queue.close();
       }
     } finally {
       lock.release();

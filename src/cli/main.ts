@@ -10,6 +10,7 @@ import { infoCommand, listCommand } from './info.js';
 import { analyzeCommand } from './analyze.js';
 import { compareCommand } from './compare.js';
 import { trainCommand } from './train.js';
+import { workerCommand } from './worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('biocredit')
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const cmd of [trainCommand(), compareCommand(), analyzeCommand(), infoCommand(), listCommand()]) {
+  for (const cmd of [trainCommand(), compareCommand(), analyzeCommand(), workerCommand(), infoCommand(), listCommand()]) {
     program.addCommand(cmd.exitOverride().showSuggestionAfterError(true));
   }
   return program;

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/version.js';
 import { oneLineError, runCli, spawnCli, tempDir } from '../helpers.js';
 
 const hasRedis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -72,6 +73,14 @@ function background(args: string[], env: Record<string, string> = {}) {
 
 const FAST_LOCK = { BIOCREDIT_QUEUE_LOCK_MS: '1500' };
 const base = ['compare', '--dataset', 'mnist-mini', '--hidden', '16', '--steps', '300', '--eval-every', '100', '--checkpoint-every', '10', '--diag-every', '0', '--quiet'];
+/** The step of a run's last checkpoint (0 before there is one). */
+function checkpointStep(runDir: string): number {
+  try {
+    return (JSON.parse(readFileSync(join(runDir, 'checkpoint', 'state.json'), 'utf8')) as { step: number }).step;
+  } catch {
+    return 0;
+  }
+}
 const finalMetrics = (dir: string, run: string) => JSON.parse(readFileSync(join(dir, run, 'summary.json'), 'utf8')).final;
 
 describe.skipIf(!hasRedis && !requireRedis)('compare --queue and biocredit worker', () => {
@@ -94,7 +103,7 @@ describe.skipIf(!hasRedis && !requireRedis)('compare --queue and biocredit worke
     const b = background(['worker', '--queue', redis.url, '--exit-when-idle'], FAST_LOCK);
     // Worker A's first run, once it has a checkpoint: kill A as a lost machine would go.
     const label = await until('worker A to start a run', () => /(\S+): started/.exec(a.out.stderr)?.[1]);
-    await until('a checkpoint of that run', () => existsSync(join(dir, label, 'checkpoint', 'state.json')));
+    await until('a checkpoint of that run past step 0', () => checkpointStep(join(dir, label)) > 0);
     a.proc.kill('SIGKILL');
     const attached = await background(['compare', '--attach', dir, '--queue', redis.url, '--json', '--quiet']).exited;
     expect(attached.code, attached.stderr).toBe(0);
@@ -122,7 +131,7 @@ describe.skipIf(!hasRedis && !requireRedis)('compare --queue and biocredit worke
     const args = [...base, '--rules', 'bp', '--steps', '600', '--out', dir];
     expect(runCli([...args, '--queue', redis.url, '--detach']).code).toBe(0);
     const w = background(['worker', '--queue', redis.url], FAST_LOCK);
-    await until('a checkpoint', () => existsSync(join(dir, 'bp-s0', 'checkpoint', 'state.json')));
+    await until('a checkpoint past step 0', () => checkpointStep(join(dir, 'bp-s0')) > 0);
     w.proc.kill('SIGTERM');
     const stopped = await w.exited;
     expect(stopped.code, stopped.stderr).toBe(0);
@@ -156,6 +165,14 @@ describe.skipIf(!hasRedis && !requireRedis)('compare --queue and biocredit worke
       expect(failed.failedReason).toMatch(/bp-s0 was prepared by biocredit 0\.0\.0-other; this worker runs \d+\.\d+\.\d+/);
       // The run itself is untouched: not marked failed, so running the command again queues it anew.
       expect(existsSync(join(dir, 'bp-s0', 'summary.json'))).toBe(false);
+      // A run directory this worker cannot see fails its job at once, with no retry.
+      const lost = await queue.add('run', { ...job!.data, version: VERSION, runDir: '/nonexistent/compare/bp-s0' }, { jobId: 'lost', attempts: 3 });
+      const w2 = await background(['worker', '--queue', `${redis.url}/6`, '--exit-when-idle'], FAST_LOCK).exited;
+      expect(w2.code, w2.stderr).toBe(0);
+      const gone = (await Job.fromId(queue, lost.id!))!;
+      expect(await gone.getState()).toBe('failed');
+      expect(gone.attemptsMade).toBe(1);
+      expect(gone.failedReason).toMatch(/run directory \/nonexistent\/compare\/bp-s0 is not visible on \S+: every worker needs the compare directory at the same path \(a shared filesystem\)/);
       await queue.add('x', { hello: 'world' }, { jobId: 'foreign' });
       oneLineError(runCli([...base, '--rules', 'bp', '--queue', `${redis.url}/6`, '--out', join(tempDir(), 'x')]), /the queue biocredit-runs at redis:\/\/127\.0\.0\.1:\d+\/6 holds jobs of another project \(job foreign is not a biocredit run\); use another Redis database/);
     } finally {

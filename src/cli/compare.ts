@@ -297,7 +297,7 @@ async function followQueue(queue: Queue, key: string, views: RunView[], live: Li
       if (v.status === 'finished') v.step = v.totalSteps;
       const ended = v.status === 'finished' || v.status === 'failed';
       const started = v.status === 'running' && (before.status !== 'running' || before.worker !== v.worker);
-      const evaluated = v.testAccuracy !== before.accuracy || v.testNmse !== before.nmse;
+      const evaluated = !Object.is(v.testAccuracy, before.accuracy) || !Object.is(v.testNmse, before.nmse);
       if (ended || v.status === 'running') live.update(v, ended ? 'end' : started ? 'start' : evaluated ? 'eval' : 'progress');
     }
     for (let t = 0; t < 10 && !stopped(); t++) await new Promise((r) => setTimeout(r, 100));

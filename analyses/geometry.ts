@@ -68,20 +68,30 @@ export function weightChange(init: Params, final: Params, names: string[]): Reco
 export function effectiveRank(w: tf.Tensor): number {
   if (w.rank < 2) throw new Error(`effectiveRank: expected a weight of rank ≥ 2, got shape [${w.shape}]`);
   const cols = w.shape[w.rank - 1]!;
-  const rows = w.size / cols;
+  const sigmas = tf.tidy(() => singularValues(w.reshape([w.size / cols, cols]) as tf.Tensor2D));
+  if (!sigmas.every(Number.isFinite)) return NaN;
+  if (!((sigmas[0] ?? 0) > 0)) return 0;
+  return Math.exp(entropy(sigmas));
+}
+
+/**
+ * The singular values of a matrix, largest first: σ_i = sqrt(max(λ_i, 0)) for the
+ * eigenvalues λ of the Gram matrix of its shorter side (a float32 matMul, then
+ * `symEig` in double precision), min(rows, cols) of them. Values below about
+ * sqrt(ε₃₂)·σ_max are lost in the Gram's rounding (see effectiveRank). NaN
+ * throughout if the matrix is not finite.
+ */
+export function singularValues(m: tf.Tensor2D): number[] {
+  const [rows, cols] = m.shape;
   const gram = tf.tidy(() => {
-    const m = w.reshape([rows, cols]);
-    // Gram of the shorter side: WᵀW [cols, cols] when tall, WWᵀ [rows, rows] when wide.
-    const g = rows >= cols ? tf.matMul(tf.transpose(m), m) : tf.matMul(m, tf.transpose(m));
+    // Gram of the shorter side: MᵀM [cols, cols] when tall, MMᵀ [rows, rows] when wide.
+    const g = rows >= cols ? tf.matMul(m, m, true, false) : tf.matMul(m, m, false, true);
     return g.arraySync() as number[][];
   });
-  if (!gram.every((row) => row.every(Number.isFinite))) return NaN;
+  if (!gram.every((row) => row.every(Number.isFinite))) return gram.map(() => NaN);
   // Average with the transpose: symEig expects an exactly symmetric matrix.
   const sym = gram.map((row, i) => row.map((v, j) => (v + gram[j]![i]!) / 2));
-  const lambdas = symEig(sym).values;
-  if (!((lambdas[0] ?? 0) > 0)) return 0;
-  const sigmas = lambdas.map((l) => Math.sqrt(Math.max(l, 0)));
-  return Math.exp(entropy(sigmas));
+  return symEig(sym).values.map((l) => Math.sqrt(Math.max(l, 0)));
 }
 
 /** H(p) = −Σ p_i log p_i with p = v / Σv (v ≥ 0, Σv > 0); terms with p_i = 0 contribute 0. */
@@ -216,7 +226,8 @@ export interface GeometryResult {
   kernelPoints: number;
 }
 
-function firstExamples(dataset: Dataset, split: 'train' | 'test', n: number): tf.Tensor {
+/** The inputs of the first n examples of a split (all of them when it has fewer). */
+export function firstExamples(dataset: Dataset, split: 'train' | 'test', n: number): tf.Tensor {
   const m = Math.min(n, dataset.size(split));
   return inputsOf(dataset.batch(split, Int32Array.from({ length: m }, (_, i) => i)));
 }

@@ -8,7 +8,8 @@ import { gap } from './gap.js';
 import { geometry } from './geometry.js';
 import { hessian } from './hessian.js';
 import { implicitBiasAnalysis } from './implicit-bias.js';
+import { inputJacobian } from './input-jacobian.js';
 import { margin } from './margin.js';
 import { sharpness } from './sharpness.js';
 
-for (const analysis of [hessian, gap, sharpness, geometry, dynamics, implicitBiasAnalysis, margin]) analyses.register(analysis);
+for (const analysis of [hessian, gap, sharpness, geometry, inputJacobian, dynamics, implicitBiasAnalysis, margin]) analyses.register(analysis);

@@ -191,3 +191,25 @@ describe('--analyze margin', () => {
     oneLineError(runCli(['train', ...small, '--analyze', 'margin', '--analyze-every', '10']), /--analyze margin needs homogeneity in its weights; model mlp does not provide it/);
   });
 });
+
+describe('analyze --input-jacobian', () => {
+  const root = tempDir();
+
+  it('reports the input-Jacobian measures of every hidden layer and the output; a recurrent run gets one clear line', () => {
+    const run = join(root, 'mlp');
+    expect(runCli(['train', ...small, '--out', run]).code).toBe(0);
+    const r = runCli(['analyze', run, '--input-jacobian', '--no-gap', '--points', '4', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const ij = JSON.parse(r.stdout).runs[0].inputJacobian;
+    expect(ij.points).toBe(4);
+    expect(Object.keys(ij.layers)).toEqual(['l0', 'output']);
+    // 16 hidden units, 10 outputs: at most that many singular values, the largest positive.
+    expect(ij.layers.l0.rank).toBeLessThanOrEqual(16);
+    expect(ij.layers.output.rank).toBeLessThanOrEqual(10);
+    expect(ij.layers.output.sensitivity).toBeGreaterThan(0);
+    expect(ij.layers.output.dimensionality).toBeGreaterThanOrEqual(1);
+    const rnn = join(root, 'rnn');
+    expect(runCli(['train', '--model', 'rnn', '--task', 'delayed-xor', '--rule', 'bptt', '--units', '8', '--steps', '4', '--trials', '32', '--batch-size', '16', '--quiet', '--out', rnn]).code).toBe(0);
+    oneLineError(runCli(['analyze', rnn, '--input-jacobian', '--quiet']), /analysis input-jacobian needs .*layers.*; model rnn does not provide them/);
+  });
+});

@@ -31,6 +31,7 @@ export const ANALYSIS_ROWS: Record<string, AnalysisRow> = {
   gap: { on: 'mlp', options: {} },
   sharpness: { on: 'mlp', options: { points: 100, epsilonSteps: 2 } },
   geometry: { on: 'mlp', options: { points: 50, kernelPoints: 4 } },
+  'input-jacobian': { on: 'mlp', options: { points: 3 }, refusedOn: 'rnn' },
   dynamics: { on: 'rnn', options: { points: 8, lyapunovSteps: 100 }, refusedOn: 'mlp' },
   'implicit-bias': { on: 'gln', options: {}, refusedOn: 'mlp' },
   margin: { on: 'gln', refusedOn: 'mlp' },

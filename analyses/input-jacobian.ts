@@ -1,0 +1,137 @@
+/**
+ * How a network compresses its input near the data (Chen, Recanatesi, Shea-Brown
+ * 2023, arXiv 2310.01770). At each of the first --points examples x of --split,
+ * for every hidden layer's representation h(x) (d numbers) and for the output,
+ * the input Jacobian J = ∂h/∂x [d × D] and its singular values σ₁ ≥ … ≥ σ_m,
+ * m = min(d, D), give
+ *
+ *   volumetric ratio       V = Σ_{i ≤ r} log σ_i, the log of the factor by which J
+ *                          scales the volume of a small neighbourhood of x along
+ *                          the r directions it keeps (r: σ_i > 10⁻³ σ₁; the rest
+ *                          are below what the float32 Gram resolves);
+ *   max local sensitivity  S = σ₁, the largest change of h per unit change of x;
+ *   local dimensionality   PR = (Σ σ_i²)² / Σ σ_i⁴, the participation ratio of the
+ *                          squared singular values,
+ *
+ * each averaged over the points (V as the mean of the logs). The paper reports
+ * that sharper minima (larger Hessian trace) go with larger V and S, not PR. Its
+ * code is not public: these are computed from its definitions.
+ *
+ * Row i of J is ∂h_i/∂x, the gradient of one unit: for each layer, one forward
+ * pass on d copies of x and one backward pass of Σ_i h_i(copy i) give all d rows.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { defineAnalysis } from '../src/analysis/contract.js';
+import { layersOf } from '../src/capabilities.js';
+import { option, parse } from '../src/options.js';
+import type { Model, Params } from '../src/types.js';
+import { splitOption } from './common.js';
+import { firstExamples, singularValues } from './geometry.js';
+
+/** Singular values below this fraction of the largest are left out of V (the Gram of J resolves about 3.5·10⁻⁴). */
+export const RANK_FLOOR = 1e-3;
+
+export interface JacobianMeasures {
+  /** Σ log σ_i over the σ_i above RANK_FLOOR·σ₁. */
+  volume: number;
+  /** σ₁. */
+  sensitivity: number;
+  /** (Σσ²)² / Σσ⁴. */
+  dimensionality: number;
+  /** How many σ_i entered V. */
+  rank: number;
+}
+
+/** The three measures from singular values (any order). An all-zero Jacobian has V = −∞, S = 0 and PR = 0. */
+export function jacobianMeasures(sigmas: readonly number[]): JacobianMeasures {
+  const top = Math.max(0, ...sigmas);
+  const kept = sigmas.filter((s) => top > 0 && s > RANK_FLOOR * top);
+  const s2 = sigmas.reduce((a, s) => a + s * s, 0);
+  const s4 = sigmas.reduce((a, s) => a + s ** 4, 0);
+  return {
+    volume: top > 0 ? kept.reduce((a, s) => a + Math.log(s), 0) : -Infinity,
+    sensitivity: top,
+    dimensionality: s4 > 0 ? (s2 * s2) / s4 : 0,
+    rank: kept.length,
+  };
+}
+
+/**
+ * The input Jacobians [d × D] at one example x [1, …] of every hidden layer
+ * (model.layers' hidden entries) and of the output (`output`), in evaluation mode.
+ */
+export function inputJacobians(model: Model, params: Params, x: tf.Tensor): Record<string, tf.Tensor2D> {
+  const D = x.size;
+  const represent = (f: ReturnType<Model['forward']>, name: string) => (name === 'output' ? f.output : f.trace.find((t) => t.name === name)!.post);
+  let sizes: [string, number][] = [];
+  tf.tidy(() => {
+    const f = model.forward(params, x, { training: false });
+    const hidden = f.trace.filter((t) => layersOf(model).some((l) => l.hidden && l.name === t.name));
+    sizes = [...hidden.map((t): [string, number] => [t.name, t.post.size]), ['output', f.output.size]];
+  });
+  const out: Record<string, tf.Tensor2D> = {};
+  for (const [name, d] of sizes) {
+    out[name] = tf.tidy(() => {
+      const copies = tf.tile(x, [d, ...new Array<number>(x.rank - 1).fill(1)]);
+      // Σ_i h_i(copy i): its gradient's row i is ∂h_i/∂x at x (a mask, not a gather: wasm has no gather gradient).
+      const eye = tf.eye(d);
+      const diagonalSum = (xs: tf.Tensor): tf.Scalar => tf.sum(tf.mul(represent(model.forward(params, xs, { training: false }), name).reshape([d, d]), eye));
+      return tf.grad(diagonalSum)(copies).reshape([d, D]) as tf.Tensor2D;
+    });
+  }
+  return out;
+}
+
+export interface InputJacobianResult {
+  points: number;
+  split: 'train' | 'test';
+  /** Per layer (and `output`): the measures averaged over the points. */
+  layers: Record<string, JacobianMeasures>;
+}
+
+export function inputJacobianMeasures(model: Model, params: Params, x: tf.Tensor): Record<string, JacobianMeasures> {
+  const n = x.shape[0]!;
+  const sums: Record<string, JacobianMeasures> = {};
+  for (let i = 0; i < n; i++) {
+    const xi = x.slice([i], [1]);
+    const js = inputJacobians(model, params, xi);
+    xi.dispose();
+    for (const [layer, j] of Object.entries(js)) {
+      const m = jacobianMeasures(singularValues(j));
+      j.dispose();
+      const s = (sums[layer] ??= { volume: 0, sensitivity: 0, dimensionality: 0, rank: 0 });
+      s.volume += m.volume / n;
+      s.sensitivity += m.sensitivity / n;
+      s.dimensionality += m.dimensionality / n;
+      s.rank += m.rank / n;
+    }
+  }
+  return sums;
+}
+
+export const inputJacobian = defineAnalysis({
+  name: 'input-jacobian',
+  key: 'inputJacobian',
+  description: 'singular values of the input Jacobian ∂h/∂x of every hidden layer and the output: volumetric ratio, maximum local sensitivity, local dimensionality (flatness vs compression)',
+  reference: 'Chen, Recanatesi, Shea-Brown 2023 (arXiv 2310.01770); computed from its definitions (no public code)',
+  // Feedforward layers: a recurrent network's representation is a whole trajectory (T·N numbers per example).
+  requires: ['differentiable', 'layers'],
+  options: [option('points', '--points <n>', 'the analysis averages over the first n examples of --split, in file order', 32, parse.positiveInt), splitOption],
+  run(ctx, o): InputJacobianResult {
+    const x = firstExamples(ctx.dataset, o.split, o.points);
+    try {
+      return { points: x.shape[0]!, split: o.split, layers: inputJacobianMeasures(ctx.model, ctx.params, x) };
+    } finally {
+      x.dispose();
+    }
+  },
+  columns: [
+    { key: 'outputVolume', title: 'output log-volume', digits: 2 },
+    { key: 'outputSensitivity', title: 'output max sensitivity', digits: 3 },
+    { key: 'outputDimensionality', title: 'output local dim', digits: 2 },
+  ],
+  numbers: (r: InputJacobianResult) => {
+    const o = r.layers['output']!;
+    return { outputVolume: o.volume, outputSensitivity: o.sensitivity, outputDimensionality: o.dimensionality };
+  },
+});

@@ -9,7 +9,10 @@
  * [N], `rnn/Wout` [N, outputs], `rnn/bout` [outputs], optionally `rnn/x0` [N]
  * (a trainable initial state; zero otherwise), and the fixed connectivity mask
  * `rnn/mask` [N, N] (--sparsity; no autapses with --dale). `--zero-bias` keeps
- * b fixed at 0 (not trained).
+ * b fixed at 0 (not trained). `--init-rank r` starts J at the truncated SVD of
+ * its random draw (top r singular triplets) rescaled to the draw's Frobenius
+ * norm, so only the rank changes (Liu, Baratin, Cornford, Mihalas, Shea-Brown,
+ * Lajoie 2023); a discrete RNN as theirs is `--dt` equal to `--tau` (α = 1).
  *
  * --dale p (PsychRNN's convention): the first ⌈pN⌉ units are excitatory, the
  * rest inhibitory; J keeps the sign of its presynaptic unit (rows ≥ 0 for E,
@@ -50,7 +53,7 @@ import { activation } from '../src/activations.js';
 import { balanceInhibition, daleOption, signConstraint } from '../src/dale.js';
 import { defineModel } from '../src/entries.js';
 import { UsageError } from '../src/errors.js';
-import { eigenvalues } from '../src/linalg.js';
+import { eigenvalues, truncateRank } from '../src/linalg.js';
 import { stopGradient } from '../src/ops.js';
 import { option, parse, type OptionsOf } from '../src/options.js';
 import { hasRateSequence, rateSequence } from '../src/kernels/rate-rnn.js';
@@ -69,6 +72,7 @@ export const rnnOptions = [
     if (v > 1) throw new Error('must be in (0, 1]');
     return v;
   }),
+  option('initRank', '--init-rank <r>', 'start J at its best rank-r approximation, rescaled to the full matrix\'s Frobenius norm (Liu et al. 2023; 0: full rank)', 0, parse.nonNegativeInt),
   daleOption,
   option('daleReadout', '--dale-readout <units>', 'with --dale: excitatory (only E units project to the readout, PsychRNN) or all (I units too, with negative weights, as ModProp\'s reference)', 'excitatory' as 'excitatory' | 'all', parse.choice(['excitatory', 'all'] as const)),
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
@@ -111,6 +115,9 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   const f = activation(opts.activation);
   const nE = opts.dale > 0 ? Math.ceil(opts.dale * n) : n;
   if (opts.dale > 0 && nE >= n) throw new UsageError(`--dale ${opts.dale} with --units ${n} leaves no inhibitory unit`);
+  if (opts.initRank > 0 && (opts.dale > 0 || opts.sparsity < 1)) {
+    throw new UsageError(`--init-rank truncates a dense recurrent matrix; it does not combine with ${opts.dale > 0 ? '--dale' : '--sparsity below 1'} (signs and zeros would not survive the truncation)`);
+  }
   const signs = Float32Array.from({ length: n }, (_, j) => (j < nE ? 1 : -1));
   const feedback = opts.outputFeedback > 0;
   const specs: Record<string, ParamSpec> = {
@@ -131,6 +138,7 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     const std = opts.gain / Math.sqrt(opts.sparsity * n);
     const J = rng.normals(n * n, std);
     for (let k = 0; k < n * n; k++) J[k] = mask[k]! * (dale ? signs[Math.floor(k / n)]! * Math.abs(J[k]!) : J[k]!);
+    if (opts.initRank > 0) J.set(truncateRank(J, n, n, opts.initRank));
     if (dale) {
       // Balance: scale each unit's inhibitory inputs so they cancel its excitatory ones.
       balanceInhibition(J, signs);

@@ -115,6 +115,42 @@ export function symEig(matrix: readonly (readonly number[])[]): SymEig {
   };
 }
 
+/**
+ * The best rank-r approximation of a rows × cols matrix (row-major), rescaled to
+ * the Frobenius norm of the whole matrix (Liu et al. 2023's low-rank
+ * initialisation): M_r = M V_r V_rᵀ, V_r the right singular vectors of the r
+ * largest singular values (eigenvectors of MᵀM, in double precision), times
+ * ‖M‖_F / ‖M_r‖_F. r ≥ min(rows, cols) returns M unchanged.
+ */
+export function truncateRank(m: Float32Array, rows: number, cols: number, r: number): Float32Array {
+  if (r >= Math.min(rows, cols)) return m;
+  const at = (i: number, j: number) => m[i * cols + j]!;
+  const gram = Array.from({ length: cols }, (_, a) =>
+    Array.from({ length: cols }, (_, b) => {
+      let s = 0;
+      for (let i = 0; i < rows; i++) s += at(i, a) * at(i, b);
+      return s;
+    }),
+  );
+  const v = symEig(gram).vectors.slice(0, r).map((vk) => Float64Array.from(vk));
+  const out = new Float32Array(rows * cols);
+  let full = 0;
+  let kept = 0;
+  for (let i = 0; i < rows; i++) {
+    const row = Float64Array.from({ length: cols }, (_, j) => at(i, j));
+    const coords = v.map((vk) => dot(row, vk));
+    for (let j = 0; j < cols; j++) {
+      const x = coords.reduce((s, c, k) => s + c * v[k]![j]!, 0);
+      out[i * cols + j] = x;
+      kept += x * x;
+      full += row[j]! * row[j]!;
+    }
+  }
+  const scale = kept > 0 ? Math.sqrt(full / kept) : 0;
+  for (let k = 0; k < out.length; k++) out[k]! *= scale;
+  return out;
+}
+
 /** The symmetric tridiagonal matrix with diagonal `alpha` and off-diagonal `beta`. */
 export function tridiagonal(alpha: readonly number[], beta: readonly number[]): number[][] {
   const m = alpha.length;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRnn, type RnnOptions, rnnOptions } from '../../models/rnn.js';
-import { eigenvalues } from '../../src/linalg.js';
+import { eigenvalues, symEig, truncateRank } from '../../src/linalg.js';
 import { readParamsDir } from '../../src/checkpoint.js';
 import { UsageError } from '../../src/errors.js';
 import { Rng } from '../../src/rng.js';
@@ -155,6 +155,56 @@ describe('rnn model', () => {
     [['--task', 'delayed-xor', '--model', 'rnn', '--rule', 'modprop'], /rule modprop needs cell types: give the network an E\/I split \(--dale 0\.8\)/],
   ])('CLI %j: one clear line', (args, pattern) => {
     oneLineError(runCli(['train', ...args, '--steps', '1', '--quiet']), pattern);
+  });
+});
+
+/** The singular values of a row-major matrix, largest first, from the eigenvalues of MᵀM in double precision. */
+function singular(m: ArrayLike<number>, rows: number, cols: number): number[] {
+  const g = Array.from({ length: cols }, (_, a) => Array.from({ length: cols }, (_, b) => {
+    let s = 0;
+    for (let i = 0; i < rows; i++) s += m[i * cols + a]! * m[i * cols + b]!;
+    return s;
+  }));
+  return symEig(g).values.map((l) => Math.sqrt(Math.max(l, 0)));
+}
+const frobenius = (m: ArrayLike<number>) => Math.sqrt(Array.from(m).reduce((s, v) => s + v * v, 0));
+
+describe('low-rank initialisation (--init-rank)', () => {
+  it('truncateRank keeps the r largest singular directions, scaled to the whole matrix\'s norm', () => {
+    // M = diag(4, 3, 2, 1) in a 4 × 5 matrix, rotated by a permutation and a sign: M_2 = diag(4, 3, 0, 0) · √30 / 5.
+    const m = new Float32Array(20);
+    [[0, 2, 4], [1, 0, -3], [2, 4, 2], [3, 1, 1]].forEach(([i, j, v]) => (m[i! * 5 + j!] = v!));
+    const r2 = truncateRank(m, 4, 5, 2);
+    const scale = Math.sqrt(30) / 5;
+    const expected = new Float32Array(20);
+    expected[2] = 4 * scale;
+    expected[5] = -3 * scale;
+    Array.from(r2).forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 5));
+    expect(truncateRank(m, 4, 5, 4)).toBe(m);
+  });
+
+  it("starts J at rank r with the full draw's Frobenius norm, for r = 1, 3 and the full N", () => {
+    const data = { inputShape: [5, 2], outputSize: 2, dtMs: 100 };
+    const full = createRnn({ ...base, units: 12, tau: 100 }, data).init(new Rng('rank'));
+    const fullJ = full['rnn/J']!.dataSync();
+    for (const r of [1, 3]) {
+      const p = createRnn({ ...base, units: 12, tau: 100, initRank: r }, data).init(new Rng('rank'));
+      const J = p['rnn/J']!.dataSync();
+      const s = singular(J, 12, 12);
+      expect(s[r - 1]!).toBeGreaterThan(1e-2);
+      for (const small of s.slice(r)) expect(small / s[0]!).toBeLessThan(1e-5);
+      expect(frobenius(J)).toBeCloseTo(frobenius(fullJ), 4);
+      // The other parameters are drawn as without the option.
+      expect(Array.from(p['rnn/Win']!.dataSync())).toEqual(Array.from(full['rnn/Win']!.dataSync()));
+    }
+    const same = createRnn({ ...base, units: 12, tau: 100, initRank: 12 }, data).init(new Rng('rank'));
+    expect(Array.from(same['rnn/J']!.dataSync())).toEqual(Array.from(fullJ));
+  });
+
+  it("refuses Dale's law and sparse connectivity, which the truncation would break", () => {
+    const data = { inputShape: [5, 2], outputSize: 2, dtMs: 100 };
+    expect(() => createRnn({ ...base, initRank: 2, dale: 0.8 }, data)).toThrow(/--init-rank truncates a dense recurrent matrix; it does not combine with --dale/);
+    expect(() => createRnn({ ...base, initRank: 2, sparsity: 0.5 }, data)).toThrow(/does not combine with --sparsity below 1/);
   });
 });
 

@@ -205,7 +205,8 @@ export function runDirName(group: string, seed: number): string {
   return `${group}-s${seed}`;
 }
 
-function readJson<T>(path: string): T | null {
+/** A JSON file's contents, or null when it is missing or not valid JSON. */
+export function readJson<T>(path: string): T | null {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {

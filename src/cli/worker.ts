@@ -11,10 +11,11 @@ import chalk from 'chalk';
 import { Command } from 'commander';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { atomicWriteJson } from '../checkpoint.js';
+import { readJson } from '../compare.js';
 import { LOCK_FILE, processAlive } from '../lock.js';
 import { parse, parseFlag } from '../options.js';
 import { checkServer, connectionOf, foreignJob, parseQueueUrl, QUEUE_NAME, type RunJobData, type RunJobProgress } from '../queue.js';
@@ -27,14 +28,6 @@ const LOCK_MS_ENV = 'BIOCREDIT_QUEUE_LOCK_MS';
 const DEFAULT_LOCK_MS = 30_000;
 /** How often an idle worker with --exit-when-idle looks for work before it leaves. */
 const IDLE_POLL_MS = 2000;
-
-function readJson<T>(path: string): T | null {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Waits for the run directory's lock to be free. A stalled job's previous run may

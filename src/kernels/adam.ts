@@ -6,9 +6,8 @@
  * backend has it, and keeps tfjs's slots, so checkpoints are unchanged.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernels } from '../native-kernels.js';
 import type { KernelOverride } from './kernel.js';
-import { wasmHeap } from './wasm-heap.js';
+import { registerNative } from './wasm-heap.js';
 
 const KERNEL = 'BiocreditAdam';
 
@@ -20,20 +19,13 @@ export interface AdamConstants {
 }
 
 function install(backendName: string): void {
-  const native = nativeKernels();
-  if (!native || tf.getKernel(KERNEL, backendName)) return;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName,
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { lr, beta1, beta2, epsilon } = attrs as unknown as AdamConstants;
-      const [x, g, m, v, c1, c2] = ['x', 'g', 'm', 'v', 'c1', 'c2'].map((k) => inputs[k] as tf.TensorInfo);
-      const heap = wasmHeap(backend);
-      const outs = [heap.output(x!.shape), heap.output(x!.shape), heap.output(x!.shape)] as const;
-      const at = heap.offset;
-      native.adam(heap.buffer(), at(x!), at(g!), at(m!), at(v!), at(c1!), at(c2!), at(outs[0]), at(outs[1]), at(outs[2]), tf.util.sizeFromShape(x!.shape), lr, beta1, beta2, epsilon);
-      return [...outs];
-    },
+  registerNative(KERNEL, backendName, ({ inputs, attrs }, native, heap) => {
+    const { lr, beta1, beta2, epsilon } = attrs as unknown as AdamConstants;
+    const [x, g, m, v, c1, c2] = ['x', 'g', 'm', 'v', 'c1', 'c2'].map((k) => inputs[k] as tf.TensorInfo);
+    const outs = [heap.output(x!.shape), heap.output(x!.shape), heap.output(x!.shape)] as const;
+    const at = heap.offset;
+    native.adam(heap.buffer(), at(x!), at(g!), at(m!), at(v!), at(c1!), at(c2!), at(outs[0]), at(outs[1]), at(outs[2]), tf.util.sizeFromShape(x!.shape), lr, beta1, beta2, epsilon);
+    return [...outs];
   });
 }
 

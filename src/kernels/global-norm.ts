@@ -5,30 +5,22 @@
  * run in double precision, tensor after tensor in the given order.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernels } from '../native-kernels.js';
 import type { KernelOverride } from './kernel.js';
-import { isFloat32, wasmHeap } from './wasm-heap.js';
+import { isFloat32, registerNative } from './wasm-heap.js';
 
 const KERNEL = 'BiocreditGlobalNorm';
 
 function install(backendName: string): void {
-  const native = nativeKernels();
-  if (!native || tf.getKernel(KERNEL, backendName)) return;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName,
-    kernelFunc: ({ inputs, backend }) => {
-      const heap = wasmHeap(backend);
-      const ts = Object.keys(inputs)
-        .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
-        .map((k) => inputs[k] as tf.TensorInfo);
-      if (!isFloat32(...ts)) throw new Error(`${KERNEL} takes float32 tensors`);
-      let total = 0;
-      for (const t of ts) total += native.sumSquares(heap.buffer(), heap.offset(t), tf.util.sizeFromShape(t.shape));
-      const out = heap.output([]);
-      new Float32Array(heap.buffer(), heap.offset(out), 1)[0] = Math.sqrt(total);
-      return out;
-    },
+  registerNative(KERNEL, backendName, ({ inputs }, native, heap) => {
+    const ts = Object.keys(inputs)
+      .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
+      .map((k) => inputs[k] as tf.TensorInfo);
+    if (!isFloat32(...ts)) throw new Error(`${KERNEL} takes float32 tensors`);
+    let total = 0;
+    for (const t of ts) total += native.sumSquares(heap.buffer(), heap.offset(t), tf.util.sizeFromShape(t.shape));
+    const out = heap.output([]);
+    new Float32Array(heap.buffer(), heap.offset(out), 1)[0] = Math.sqrt(total);
+    return out;
   });
 }
 

@@ -74,3 +74,10 @@ export function replaceWithNative(kernel: string, backendName: string, run: (arg
   tf.unregisterKernel(kernel, backendName);
   tf.registerKernel({ ...original, kernelFunc: (args) => run(args, native, wasmHeap(args.backend)) ?? original.kernelFunc(args) });
 }
+
+/** Registers a kernel of biocredit's own (one tfjs has no kernel for) on a backend, when the addon is built and it is not there yet. */
+export function registerNative(kernel: string, backendName: string, run: (args: KernelArgs, native: NativeKernels, heap: Heap) => tf.TensorInfo | tf.TensorInfo[]): void {
+  const native = nativeKernels();
+  if (!native || tf.getKernel(kernel, backendName)) return;
+  tf.registerKernel({ kernelName: kernel, backendName, kernelFunc: (args) => run(args, native, wasmHeap(args.backend)) });
+}

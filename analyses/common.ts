@@ -36,9 +36,9 @@ export function onSurface<T>(ctx: AnalyzeContext, o: { points: number; split: 't
   }
 }
 
-/** The same during training: the first --analyze-points training examples, every trainable parameter. */
+/** The same during training: the first --analyze-points training examples, the --analyze-params parameters. */
 export function onTrainingPoints<T>(ctx: MeasureContext, use: (s: LossSurface) => T): T {
-  const surface = new LossSurface(ctx.model, ctx.params, ctx.dataset, { split: 'train', points: ctx.points }, selectParams(ctx.model));
+  const surface = new LossSurface(ctx.model, ctx.params, ctx.dataset, { split: 'train', points: ctx.points }, ctx.paramNames);
   try {
     return use(surface);
   } finally {

@@ -19,10 +19,26 @@
  *
  * Row i of J is ∂h_i/∂x, the gradient of one unit: for each layer, one forward
  * pass on d copies of x and one backward pass of Σ_i h_i(copy i) give all d rows.
+ *
+ * The bound check (the paper's argument, after Ma & Ying 2021, for a network whose
+ * first layer is dense, z₁ = x W₁ + b₁): with G = ∂f/∂z₁ [outputs × units], the
+ * output's input Jacobian is J = G W₁ᵀ and its weight Jacobian has
+ * ‖∂f/∂W₁‖_F = ‖x‖ ‖G‖_F, so σ₁(J) ≤ ‖W₁‖₂ ‖G‖_F = ‖W₁‖₂ ‖∂f/∂W₁‖_F / ‖x‖ at
+ * every point, and over the points (Cauchy–Schwarz)
+ *
+ *   mean σ₁(J(x_i)) ≤ ‖W₁‖₂ √T / min_i ‖x_i‖,   T = mean_i ‖∂f(x_i)/∂W₁‖_F²,
+ *
+ * where T is the trace over W₁ of the Gauss–Newton matrix mean_i J_W₁ᵀJ_W₁: the
+ * Hessian trace of the squared-error loss ½ mean ‖f − y‖² over W₁ at a minimum
+ * with zero residual (the setting of the paper's bound), and at most the trace
+ * over all parameters. G comes from one backward pass per point: the first
+ * layer's product gets a zero offset ε, and Σ_c f_c(copy c) over one copy of x
+ * per output is differentiated by ε.
  */
 import * as tf from '@tensorflow/tfjs';
 import { defineAnalysis } from '../src/analysis/contract.js';
 import { layersOf } from '../src/capabilities.js';
+import { plainOps, type LayerOps } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
 import type { Model, Params } from '../src/types.js';
 import { splitOption } from './common.js';
@@ -82,11 +98,63 @@ export function inputJacobians(model: Model, params: Params, x: tf.Tensor): Reco
   return out;
 }
 
+export interface SensitivityBound {
+  /** The first layer's weight W₁. */
+  weight: string;
+  /** ‖W₁‖₂. */
+  spectralNorm: number;
+  minInputNorm: number;
+  /** T = mean ‖∂f/∂W₁‖_F², the Gauss–Newton trace over W₁. */
+  gaussNewtonTrace: number;
+  /** ‖W₁‖₂ √T / min ‖x‖. */
+  bound: number;
+  /** The measured mean σ₁ of the output's input Jacobian. */
+  sensitivity: number;
+  holds: boolean;
+}
+
+/** ‖∂f/∂z₁‖_F² at one example x [1, …] of a network whose first layer `layer` is dense. */
+function firstLayerGradientNorm(model: Model, params: Params, x: tf.Tensor, layer: string, units: number): number {
+  return tf.tidy(() => {
+    const k = model.forward(params, x, { training: false }).output.size;
+    const copies = tf.tile(x, [k, ...new Array<number>(x.rank - 1).fill(1)]);
+    const eye = tf.eye(k);
+    const offsetSum = (eps: tf.Tensor): tf.Scalar => {
+      const ops: LayerOps = { ...plainOps, dense: (name, a, w) => (name === layer ? tf.add(tf.matMul(a, w), eps) : tf.matMul(a, w)) as tf.Tensor2D };
+      return tf.sum(tf.mul(model.forward(params, copies, { training: false, ops }).output.reshape([k, k]), eye));
+    };
+    const g = tf.grad(offsetSum)(tf.zeros([k, units]));
+    return tf.sum(tf.square(g)).dataSync()[0]!;
+  });
+}
+
+/** The bound check at the examples x; null when the first layer is not dense. */
+export function sensitivityBound(model: Model, params: Params, x: tf.Tensor, sensitivity: number): SensitivityBound | null {
+  const first = layersOf(model)[0]!;
+  if (first.kind !== 'dense') return null;
+  const w = params[first.weight] as tf.Tensor2D;
+  const n = x.shape[0]!;
+  let trace = 0;
+  let minNorm = Infinity;
+  for (let i = 0; i < n; i++) {
+    const xi = x.slice([i], [1]);
+    const norm2 = tf.tidy(() => tf.sum(tf.square(xi)).dataSync()[0]!);
+    trace += (norm2 * firstLayerGradientNorm(model, params, xi, first.name, w.shape[1])) / n;
+    minNorm = Math.min(minNorm, Math.sqrt(norm2));
+    xi.dispose();
+  }
+  const spectralNorm = singularValues(w)[0]!;
+  const bound = (spectralNorm * Math.sqrt(trace)) / minNorm;
+  return { weight: first.weight, spectralNorm, minInputNorm: minNorm, gaussNewtonTrace: trace, bound, sensitivity, holds: sensitivity <= bound };
+}
+
 export interface InputJacobianResult {
   points: number;
   split: 'train' | 'test';
   /** Per layer (and `output`): the measures averaged over the points. */
   layers: Record<string, JacobianMeasures>;
+  /** The output sensitivity against its bound (networks with a dense first layer). */
+  bound: SensitivityBound | null;
 }
 
 export function inputJacobianMeasures(model: Model, params: Params, x: tf.Tensor): Record<string, JacobianMeasures> {
@@ -120,7 +188,8 @@ export const inputJacobian = defineAnalysis({
   run(ctx, o): InputJacobianResult {
     const x = firstExamples(ctx.dataset, o.split, o.points);
     try {
-      return { points: x.shape[0]!, split: o.split, layers: inputJacobianMeasures(ctx.model, ctx.params, x) };
+      const layers = inputJacobianMeasures(ctx.model, ctx.params, x);
+      return { points: x.shape[0]!, split: o.split, layers, bound: sensitivityBound(ctx.model, ctx.params, x, layers['output']!.sensitivity) };
     } finally {
       x.dispose();
     }
@@ -129,9 +198,14 @@ export const inputJacobian = defineAnalysis({
     { key: 'outputVolume', title: 'output log-volume', digits: 2 },
     { key: 'outputSensitivity', title: 'output max sensitivity', digits: 3 },
     { key: 'outputDimensionality', title: 'output local dim', digits: 2 },
+    { key: 'sensitivityBound', title: 'sensitivity bound', digits: 3 },
   ],
   numbers: (r: InputJacobianResult) => {
     const o = r.layers['output']!;
-    return { outputVolume: o.volume, outputSensitivity: o.sensitivity, outputDimensionality: o.dimensionality };
+    return { outputVolume: o.volume, outputSensitivity: o.sensitivity, outputDimensionality: o.dimensionality, ...(r.bound ? { sensitivityBound: r.bound.bound } : {}) };
   },
+  setting: (_a, r: InputJacobianResult) =>
+    r.bound
+      ? `Output sensitivity ${r.bound.sensitivity.toPrecision(4)} ${r.bound.holds ? '≤' : '>'} its bound ‖W₁‖₂·√T/min‖x‖ = ${r.bound.spectralNorm.toPrecision(4)}·√${r.bound.gaussNewtonTrace.toPrecision(4)}/${r.bound.minInputNorm.toPrecision(4)} = ${r.bound.bound.toPrecision(4)} (T: Gauss–Newton trace over ${r.bound.weight}), over the first ${r.points} ${r.split} examples.`
+      : `Over the first ${r.points} ${r.split} examples; no bound check (the first layer is not dense).`,
 });

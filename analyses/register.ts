@@ -10,6 +10,7 @@ import { hessian } from './hessian.js';
 import { implicitBiasAnalysis } from './implicit-bias.js';
 import { inputJacobian } from './input-jacobian.js';
 import { margin } from './margin.js';
+import { richLazyAnalysis } from './rich-lazy.js';
 import { sharpness } from './sharpness.js';
 
-for (const analysis of [hessian, gap, sharpness, geometry, inputJacobian, dynamics, implicitBiasAnalysis, margin]) analyses.register(analysis);
+for (const analysis of [hessian, gap, sharpness, geometry, inputJacobian, richLazyAnalysis, dynamics, implicitBiasAnalysis, margin]) analyses.register(analysis);

@@ -9,7 +9,7 @@
  * [N], `rnn/Wout` [N, outputs], `rnn/bout` [outputs], optionally `rnn/x0` [N]
  * (a trainable initial state; zero otherwise), and the fixed connectivity mask
  * `rnn/mask` [N, N] (--sparsity; no autapses with --dale). `--zero-bias` keeps
- * b fixed at 0 (not trained). `--init-rank r` starts J at the truncated SVD of
+ * b fixed at 0 (not trained), `--no-bias` both b and b_out. `--init-rank r` starts J at the truncated SVD of
  * its random draw (top r singular triplets) rescaled to the draw's Frobenius
  * norm, so only the rank changes (Liu, Baratin, Cornford, Mihalas, Shea-Brown,
  * Lajoie 2023); a discrete RNN as theirs is `--dt` equal to `--tau` (α = 1).
@@ -77,6 +77,7 @@ export const rnnOptions = [
   option('daleReadout', '--dale-readout <units>', 'with --dale: excitatory (only E units project to the readout, PsychRNN) or all (I units too, with negative weights, as ModProp\'s reference)', 'excitatory' as 'excitatory' | 'all', parse.choice(['excitatory', 'all'] as const)),
   option('trainX0', '--train-x0', 'learn the initial state x_0 (otherwise x_0 = 0)', false, parse.boolean),
   option('zeroBias', '--zero-bias', "keep the recurrent bias b at 0, not learned (ModProp's reference has none)", false, parse.boolean),
+  option('bias', '--no-bias', 'no biases: b and b_out stay 0, not learned (the networks of Liu et al. 2023)', true, parse.boolean),
   option('outputFeedback', '--output-feedback <s>', 'feed the readout back into every unit through fixed weights U(−s, s) (FORCE: 1; 0: none)', 0, parse.nonNegativeNumber),
   option('readoutScale', '--readout-scale <s>', 'std of the initial readout is s/√N (0: the readout starts at 0, as FORCE and full-FORCE)', 1, parse.nonNegativeNumber),
   option('integration', '--integration <how>', 'euler (x ← x + α(−x + drive), α = dt/τ) or exact (the drive held over the step: α = 1 − e^(−dt/τ))', 'euler' as 'euler' | 'exact', parse.choice(['euler', 'exact'] as const)),
@@ -123,9 +124,9 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
   const specs: Record<string, ParamSpec> = {
     'rnn/Win': { shape: [nIn, n], role: 'weight' },
     'rnn/J': { shape: [n, n], role: 'weight' },
-    'rnn/b': { shape: [n], role: 'bias', ...(opts.zeroBias ? { trainable: false } : {}) },
+    'rnn/b': { shape: [n], role: 'bias', ...(opts.zeroBias || !opts.bias ? { trainable: false } : {}) },
     'rnn/Wout': { shape: [n, nOut], role: 'weight' },
-    'rnn/bout': { shape: [nOut], role: 'bias' },
+    'rnn/bout': { shape: [nOut], role: 'bias', ...(opts.bias ? {} : { trainable: false }) },
     'rnn/mask': { shape: [n, n], role: 'state', trainable: false },
     ...(opts.trainX0 ? { 'rnn/x0': { shape: [n], role: 'state' as const } } : {}),
     ...(feedback ? { 'rnn/Wfb': { shape: [nOut, n], role: 'state' as const, trainable: false } } : {}),
@@ -272,7 +273,8 @@ export function createRnn(opts: RnnOptions, data: DataInfo): RnnModel {
     maxBatch: Math.max(1, Math.floor(8e6 / (data.inputShape[0]! * n))),
     specs,
     init,
-    recurrent: { roles: { ...ROLES, ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, prepare, noise, trial },
+    // Without biases the rules see no bias roles (nothing of theirs to update).
+    recurrent: { roles: { ...(opts.bias ? ROLES : { ...ROLES, bias: undefined, readoutBias: undefined }), ...(opts.trainX0 ? { initialState: 'rnn/x0' } : {}), ...(feedback ? { feedback: 'rnn/Wfb' } : {}) }, initState, step, prepare, noise, trial },
     // With output feedback the readout enters the dynamics: not the rate equation that
     // e-prop, RFLO, ModProp and --dynamics assume, so the model does not claim it.
     ...(feedback ? {} : { rate: { alpha, dtOverTau: dt / opts.tau, activation: f, signs, potential: 'x' } }),

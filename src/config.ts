@@ -30,7 +30,7 @@ export interface TrainingConfig {
   /** Training examples (the first n) in the final evaluation; absent: the whole training split. */
   finalTrainEval?: number;
   /** Analyses recorded during training (absent when off, so older configs read the same). */
-  analysis?: { every: number; measures: string[]; points: number };
+  analysis?: { every: number; measures: string[]; points: number; params?: string };
 }
 
 export interface ComponentConfig {
@@ -83,6 +83,7 @@ export interface TrainSpec {
   analyzeEvery?: number;
   analyze?: string[] | string;
   analyzePoints?: number;
+  analyzeParams?: string | null;
 }
 
 export type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
@@ -134,6 +135,7 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   analyzeEvery: option('analyzeEvery', '--analyze-every <steps>', 'record the --analyze measures every n steps, at step 0 and at the end (0: never)', 0, parse.nonNegativeInt),
   analyze: option('analyze', '--analyze <measures>', 'comma list of analyses recorded by --analyze-every (see `biocredit list`)', ['hessian', 'gap'], parseAnalyses),
   analyzePoints: option('analyzePoints', '--analyze-points <n>', 'examples (the first n, file order) for the --analyze measures', 1000, parse.positiveInt),
+  analyzeParams: option('analyzeParams', '--analyze-params <globs>', 'restrict the --analyze curvature measures to parameters matching comma-separated globs, e.g. "rnn/J" (default: all trainable)', null as string | null, parse.string),
 };
 
 export const DEFAULT_EPOCHS = 10;
@@ -185,6 +187,7 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   // Validated even when --analyze-every is 0, so a typo is caught before a long run.
   const analyze = value('analyze', spec) as string[];
   const analyzePoints = num('analyzePoints');
+  const analyzeParams = value('analyzeParams', spec) as string | null;
   // A setting the command leaves out takes the dataset's batch size (a dataset smaller than any default batch),
   // else the rule's default (its papers'), else the trainer's.
   const ruleDefault = (k: 'batchSize' | 'logEvery' | 'diagEvery') =>
@@ -212,7 +215,7 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       diagEvery: ruleDefault('diagEvery'),
       ...(num('finalTrainEval') > 0 ? { finalTrainEval: num('finalTrainEval') } : {}),
       ...(num('analyzeEvery') > 0
-        ? { analysis: { every: num('analyzeEvery'), measures: analyze, points: analyzePoints } }
+        ? { analysis: { every: num('analyzeEvery'), measures: analyze, points: analyzePoints, ...(analyzeParams ? { params: analyzeParams } : {}) } }
         : {}),
     },
   };

@@ -12,10 +12,11 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AnalysisRecord } from './analysis/contract.js';
+import { selectParams } from './analysis/hvp.js';
 import { initBackend } from './backend.js';
 import { provides } from './capabilities.js';
 import { atomicWriteJson, checkpointDir, loadCheckpoint, saveCheckpoint, writeParamsDir } from './checkpoint.js';
-import { resolveConfig, type RunConfig, type TrainSpec } from './config.js';
+import { resolveConfig, type RunConfig, type TrainingConfig, type TrainSpec } from './config.js';
 import { disposeBatch } from './data.js';
 import { TrainingError, UsageError } from './errors.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -379,11 +380,12 @@ function diagnose(parts: RunParts, params: Params, batch: Batch, updates: Params
 }
 
 /** Runs the named training-time measures and times them. */
-function measure(parts: RunParts, params: Params, names: readonly string[], points: number, rng: RngStreams, step: number): Record<string, number | boolean> {
+function measure(parts: RunParts, params: Params, analysis: NonNullable<TrainingConfig['analysis']>, rng: RngStreams, step: number): Record<string, number | boolean> {
   const t0 = performance.now();
   const out: Record<string, number | boolean> = {};
-  const ctx = { model: parts.model, params, dataset: parts.dataset, points, rng: rng.derive('analysis', step) };
-  for (const name of names) Object.assign(out, analyses.get(name).measure!(ctx));
+  const paramNames = selectParams(parts.model, analysis.params, '--analyze-params');
+  const ctx = { model: parts.model, params, dataset: parts.dataset, points: analysis.points, paramNames, rng: rng.derive('analysis', step) };
+  for (const name of analysis.measures) Object.assign(out, analyses.get(name).measure!(ctx));
   return { ...out, sec: (performance.now() - t0) / 1000 };
 }
 
@@ -483,12 +485,14 @@ async function runLoop(parts: RunParts, runDir: string, start: LoopStart, option
   };
 
   const analysis = config.training.analysis;
+  // A glob that matches nothing stops the run before its first step, not at its first record.
+  if (analysis) selectParams(model, analysis.params, '--analyze-params');
   const recordAnalysis = () => {
     const record: AnalysisRecord = {
       type: 'analysis',
       step: st.step,
       epoch: st.step / stepsPerEpoch,
-      ...measure(parts, store.values, analysis!.measures, analysis!.points, rngs, st.step),
+      ...measure(parts, store.values, analysis!, rngs, st.step),
     };
     write(record);
     options.reporter?.analysis?.(record);

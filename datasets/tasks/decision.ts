@@ -5,7 +5,7 @@
  * two choices over a stimulus period; after
  * it, the output must report the sign of c (+1 or −1) for the decision period.
  * c is drawn from ±{0, 3.2, 6.4, 12.8, 25.6, 51.2}% (c = 0: the sign is a coin
- * flip). Periods: fixation 100 ms, stimulus --stimulus-ms (500), decision
+ * flip). Periods: fixation --fixation-ms (100; 0: none), stimulus --stimulus-ms (500), decision
  * --decision-ms (200); shorter ones suit biophysical networks integrated in
  * 0.05 ms substeps.
  * Metric: accuracy of the sign of the mean output over the decision period.
@@ -25,16 +25,17 @@ export const perceptualDecision = defineTask({
   defaultDtMs: 20,
   options: [
     option('noise', '--evidence-noise <σ>', 'input noise σ; the per-step std is σ/√dt (dt in ms)', 1, parse.nonNegativeNumber),
+    option('fixationMs', '--fixation-ms <ms>', 'fixation before the evidence (0: none)', 100, parse.nonNegativeNumber),
     option('stimulusMs', '--stimulus-ms <ms>', 'duration of the evidence', 500, parse.positiveNumber),
     option('decisionMs', '--decision-ms <ms>', 'duration of the decision period', 200, parse.positiveNumber),
   ],
-  maxSteps: (o, dt) => [100, o.stimulusMs, o.decisionMs].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0),
+  maxSteps: (o, dt) => (o.fixationMs > 0 ? Math.max(1, Math.round(o.fixationMs / dt)) : 0) + [o.stimulusMs, o.decisionMs].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0),
   trial(rng, o, dt) {
     const c = COHERENCES[rng.int(COHERENCES.length)]! * (rng.uniform() < 0.5 ? -1 : 1);
     const sign = c > 0 ? 1 : c < 0 ? -1 : rng.uniform() < 0.5 ? -1 : 1;
     const sigma = o.noise / Math.sqrt(dt);
     const b = new TrialBuilder(2, 1, dt);
-    b.period('fixation', 100, () => ({}));
+    if (o.fixationMs > 0) b.period('fixation', o.fixationMs, () => ({}));
     b.period('stimulus', o.stimulusMs, () => ({
       inputs: [(1 + c) / 2 + sigma * rng.normal(), (1 - c) / 2 + sigma * rng.normal()],
     }));

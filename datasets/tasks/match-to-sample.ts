@@ -3,8 +3,9 @@
  * Desimone 1996): a sample direction θ (one of 8) is shown as (cos θ, sin θ),
  * then a delay, then a test direction equal to the sample with probability ½
  * (otherwise one of the other 7); the output must report match (+1) or
- * non-match (−1) after the test. Periods: fixation 300 ms, sample 500 ms, delay
- * --delay-ms (default 1000), test 500 ms, decision 200 ms; (σ/√dt) ξ input noise.
+ * non-match (−1) after the test. Periods: fixation --fixation-ms (300; 0: none),
+ * sample --sample-ms (500), delay --delay-ms (1000), test --test-ms (500),
+ * decision --decision-ms (200); (σ/√dt) ξ input noise.
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
@@ -21,10 +22,14 @@ export const matchToSample = defineTask({
   loss: 'mse-decision',
   defaultDtMs: 20,
   options: [
+    option('fixationMs', '--fixation-ms <ms>', 'fixation before the sample (0: none)', 300, parse.nonNegativeNumber),
+    option('sampleMs', '--sample-ms <ms>', 'duration of the sample', 500, parse.positiveNumber),
     option('delayMs', '--delay-ms <ms>', 'delay between sample and test', 1000, parse.positiveNumber),
+    option('testMs', '--test-ms <ms>', 'duration of the test stimulus', 500, parse.positiveNumber),
+    option('decisionMs', '--decision-ms <ms>', 'duration of the decision period', 200, parse.positiveNumber),
     option('stimulusNoise', '--stimulus-noise <σ>', 'input noise σ during the stimuli; per-step std σ/√dt (dt in ms)', 0.1, parse.nonNegativeNumber),
   ],
-  maxSteps: (o, dt) => [300, 500, o.delayMs, 500, 200].reduce((n, v) => n + Math.max(1, Math.round(v / dt)), 0),
+  maxSteps: (o, dt) => (o.fixationMs > 0 ? Math.max(1, Math.round(o.fixationMs / dt)) : 0) + [o.sampleMs, o.delayMs, o.testMs, o.decisionMs].reduce((n, v) => n + Math.max(1, Math.round(v / dt)), 0),
   trial(rng, o, dt) {
     const sample = rng.int(DIRECTIONS);
     const match = rng.uniform() < 0.5;
@@ -35,11 +40,11 @@ export const matchToSample = defineTask({
       return { inputs: [Math.cos(th) + sigma * rng.normal(), Math.sin(th) + sigma * rng.normal()] };
     };
     const b = new TrialBuilder(2, 1, dt);
-    b.period('fixation', 300, () => ({}));
-    b.period('sample', 500, show(sample));
+    if (o.fixationMs > 0) b.period('fixation', o.fixationMs, () => ({}));
+    b.period('sample', o.sampleMs, show(sample));
     b.period('delay', o.delayMs, () => ({}));
-    b.period('test', 500, show(test));
-    b.period('decision', 200, () => ({ targets: [match ? 1 : -1], mask: 1 }));
+    b.period('test', o.testMs, show(test));
+    b.period('decision', o.decisionMs, () => ({ targets: [match ? 1 : -1], mask: 1 }));
     return b.build();
   },
 });

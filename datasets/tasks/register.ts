@@ -1,6 +1,7 @@
 /** Registers the trial-based tasks of this folder in the `tasks` registry. */
 import { tasks } from '../../src/registries.js';
 import { chirp } from './chirp.js';
+import { contextDecision } from './context-decision.js';
 import { perceptualDecision } from './decision.js';
 import { delayedComparison } from './delayed-comparison.js';
 import { delayedXor } from './delayed-xor.js';
@@ -12,4 +13,4 @@ import { sumOfSines } from './sum-of-sines.js';
 import { taskEntry } from './task.js';
 import { workingMemory } from './working-memory.js';
 
-for (const task of [pattern, readySetGo, perceptualDecision, delayedComparison, matchToSample, delayedXor, seqMnist, chirp, sumOfSines, workingMemory]) tasks.register(taskEntry(task));
+for (const task of [pattern, readySetGo, perceptualDecision, contextDecision, delayedComparison, matchToSample, delayedXor, seqMnist, chirp, sumOfSines, workingMemory]) tasks.register(taskEntry(task));

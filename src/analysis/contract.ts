@@ -27,6 +27,8 @@ export interface MeasureContext {
   dataset: Dataset;
   /** The first `points` examples of a split are used (file order). */
   points: number;
+  /** The trainable parameters the curvature measures differentiate by (--analyze-params; all when absent). */
+  paramNames: string[];
   /** A stream derived from the run seed and the step. */
   rng: Rng;
 }

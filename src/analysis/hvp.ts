@@ -38,7 +38,7 @@ export interface PointSet {
 }
 
 /** Trainable parameter names matching any of the comma-separated globs (`*` matches anything). */
-export function selectParams(model: Model, pattern?: string): string[] {
+export function selectParams(model: Model, pattern?: string, flag = '--params'): string[] {
   const names = trainableNames(model.specs);
   if (!pattern) return names;
   const globs = pattern
@@ -47,7 +47,7 @@ export function selectParams(model: Model, pattern?: string): string[] {
     .filter(Boolean)
     .map((g) => new RegExp(`^${g.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
   const chosen = names.filter((n) => globs.some((g) => g.test(n)));
-  if (chosen.length === 0) throw new UsageError(`--params ${pattern} matches no trainable parameter; the model has: ${names.join(', ')}`);
+  if (chosen.length === 0) throw new UsageError(`${flag} ${pattern} matches no trainable parameter; the model has: ${names.join(', ')}`);
   return chosen;
 }
 

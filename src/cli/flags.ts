@@ -104,7 +104,8 @@ export function backendOption(): Option {
 /** commander's attribute name of a flag such as --batch-size. */
 export function attributeName(flag: string): string {
   return flagName(flag)
-    .replace(/^--/, '')
+    // A negatable flag (--no-bias) sets the attribute it negates (bias = false).
+    .replace(/^--(no-)?/, '')
     .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -112,7 +113,7 @@ const GROUPS: [string, TrainKey[]][] = [
   ['Run:', ['dataset', 'task', 'model', 'rule', 'seed']],
   ['Optimization:', ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm', 'lrDecay', 'lrDecayEvery']],
   ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'finalTrainEval', 'checkpointEvery', 'logEvery', 'diagEvery']],
-  ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints']],
+  ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints', 'analyzeParams']],
 ];
 
 /** The entries of each kind chosen on the command line (none: all of them apply). */

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { inputJacobianMeasures, inputJacobians, jacobianMeasures } from '../../analyses/input-jacobian.js';
+import { inputJacobianMeasures, inputJacobians, jacobianMeasures, sensitivityBound } from '../../analyses/input-jacobian.js';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
 import type { ActivationName } from '../../src/activations.js';
 import { optionDefaults } from '../../src/options.js';
@@ -110,5 +110,42 @@ describe('inputJacobians', () => {
     expect(both['l0']!.sensitivity).toBeCloseTo(2, 5);
     expect(both['l0']!.volume).toBeCloseTo(0, 5);
     expect(both['l0']!.rank).toBeCloseTo(2.5, 12);
+  });
+});
+
+describe('sensitivityBound', () => {
+  it('of a linear MLP: ∂f/∂z₁ = W₂ᵀ, T = mean ‖x‖²‖W₂‖_F², bound ‖W₁‖₂√T/min‖x‖', () => {
+    const { m, p } = mlp('linear', W1, W2, [0.3, -0.2, 0.1]);
+    // ‖W₂‖_F² = 10, ‖W₁‖₂ = 2; x has ‖x‖² = 5.3125, 2x four times that.
+    const x = tf.tensor2d([[0.5, -1, 2, 0.25]]);
+    const before = tf.memory().numTensors;
+    const one = sensitivityBound(m, p, x, 3)!;
+    expect(tf.memory().numTensors).toBe(before);
+    expect(one.weight).toBe('l0/W');
+    expect(one.spectralNorm).toBeCloseTo(2, 5);
+    expect(one.gaussNewtonTrace).toBeCloseTo(53.125, 3);
+    expect(one.bound).toBeCloseTo(2 * Math.sqrt(10), 4);
+    expect(one.holds).toBe(true);
+    const two = sensitivityBound(m, p, tf.tensor2d([[0.5, -1, 2, 0.25], [1, -2, 4, 0.5]]), 3)!;
+    expect(two.gaussNewtonTrace).toBeCloseTo((53.125 + 4 * 53.125) / 2, 3);
+    expect(two.minInputNorm).toBeCloseTo(Math.sqrt(5.3125), 6);
+    expect(two.bound).toBeCloseTo(10, 4);
+    // A measured sensitivity above the bound is reported as such.
+    expect(sensitivityBound(m, p, x, 7)!.holds).toBe(false);
+  });
+
+  it('holds for random ReLU and tanh MLPs (the measured mean σ₁ never exceeds it)', () => {
+    for (const activation of ['relu', 'tanh'] as const) {
+      for (const seed of ['a', 'b', 'c']) {
+        const m = createMlp({ ...optionDefaults(mlpOptions), hidden: [12, 8], activation, init: 'torch', initScale: 3 }, { inputShape: [6], outputSize: 4 });
+        const p = m.init(new Rng(`bound-${seed}`));
+        const x = tf.tensor2d(new Rng(`bound-x-${seed}`).normals(5 * 6, 1), [5, 6]);
+        const s = inputJacobianMeasures(m, p, x)['output']!.sensitivity;
+        const b = sensitivityBound(m, p, x, s)!;
+        expect(b.holds).toBe(true);
+        expect(b.bound).toBeGreaterThan(s);
+        tf.dispose([x, ...Object.values(p)]);
+      }
+    }
   });
 });

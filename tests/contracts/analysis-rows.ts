@@ -32,6 +32,7 @@ export const ANALYSIS_ROWS: Record<string, AnalysisRow> = {
   sharpness: { on: 'mlp', options: { points: 100, epsilonSteps: 2 } },
   geometry: { on: 'mlp', options: { points: 50, kernelPoints: 4 } },
   'input-jacobian': { on: 'mlp', options: { points: 3 }, refusedOn: 'rnn' },
+  'rich-lazy': { on: 'rnn', options: { probeTrials: 6, kernelTrials: 2 }, refusedOn: 'mlp' },
   dynamics: { on: 'rnn', options: { points: 8, lyapunovSteps: 100 }, refusedOn: 'mlp' },
   'implicit-bias': { on: 'gln', options: {}, refusedOn: 'mlp' },
   margin: { on: 'gln', refusedOn: 'mlp' },

@@ -142,6 +142,29 @@ describe('rnn model', () => {
     expect(Array.from(saved['rnn/Win']!.dataSync())).not.toEqual(Array.from(init['rnn/Win']!.dataSync()));
   });
 
+  it.each(['bptt', 'eprop', 'rflo'])('--no-bias: %s leaves b and b_out at 0 and the rules see no bias roles', async (rule) => {
+    const m = createRnn({ ...optionDefaults(rnnOptions), ...base, bias: false }, { inputShape: [3, 2], outputSize: 1, dtMs: 10 });
+    expect([m.specs['rnn/b']!.trainable, m.specs['rnn/bout']!.trainable]).toEqual([false, false]);
+    expect(m.recurrent.roles.bias).toBeUndefined();
+    expect(m.recurrent.roles.readoutBias).toBeUndefined();
+    const out = tempDir();
+    await train(
+      { task: 'perceptual-decision', datasetOptions: { trials: 32, testTrials: 8, dt: 50 }, model: 'rnn', modelOptions: { units: 12, activation: 'relu', bias: false }, rule, lr: 0.05, steps: 4, batchSize: 8, logEvery: 0, diagEvery: 0 },
+      { out },
+    );
+    const saved = readParamsDir(join(out, 'checkpoint')).params;
+    const init = readParamsDir(join(out, 'init')).params;
+    for (const b of ['rnn/b', 'rnn/bout']) expect(Array.from(saved[b]!.dataSync()).every((v) => v === 0), b).toBe(true);
+    expect(Array.from(saved['rnn/Wout']!.dataSync())).not.toEqual(Array.from(init['rnn/Wout']!.dataSync()));
+  });
+
+  it('--no-bias on the command line sets the model option bias to false', () => {
+    const out = tempDir();
+    const cli = runCli(['train', '--task', 'perceptual-decision', '--trials', '16', '--test-trials', '4', '--model', 'rnn', '--units', '6', '--no-bias', '--steps', '1', '--batch-size', '8', '--quiet', '--out', out]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).model.options.bias).toBe(false);
+  });
+
   it('refuses --dt larger than --tau, and image data', () => {
     expect(() => createRnn({ ...optionDefaults(rnnOptions), ...base, tau: 10 }, { inputShape: [5, 2], outputSize: 1, dtMs: 20 })).toThrow(/--dt 20 ms is larger than --tau 10 ms/);
     expect(() => createRnn(base, { inputShape: [28, 28, 1], outputSize: 10 })).toThrow(UsageError);

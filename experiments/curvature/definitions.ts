@@ -1,0 +1,113 @@
+/**
+ * The curvature, rich/lazy and compression studies (run by experiments/curvature/run.ts):
+ * each is one or more `biocredit compare` arms, then `biocredit analyze` calls on
+ * every run, then a report of the measures against each other.
+ */
+
+export type StudyKind = 'gap-vs-sharpness' | 'rich-lazy' | 'compression';
+
+/** One `biocredit compare` of a study, in its own directory <out>/<name>. */
+export interface StudyArm {
+  name: string;
+  /** compare flags other than --seeds, --jobs, --out. */
+  args: string[];
+}
+
+export interface Study {
+  name: string;
+  kind: StudyKind;
+  title: string;
+  source: string;
+  /** What the paper reports, for the table's heading. */
+  published: string;
+  arms: StudyArm[];
+  /** `biocredit analyze` calls run on every arm, in order (results accumulate in each run's analysis.json). */
+  analyze: string[][];
+  /** What differs from the paper's protocol. */
+  differences: string[];
+}
+
+const SEQ_MNIST = [
+  '--task', 'seq-mnist', '--source', 'mnist-mini',
+  '--model', 'rnn', '--units', '128', '--activation', 'relu', '--dt', '10', '--tau', '10',
+  '--optimizer', 'sgd', '--lr', '0.01', '--weight-decay', '0.01', '--batch-size', '256', '--steps', '1500', '--eval-every', '100',
+  '--analyze-every', '500', '--analyze', 'hessian,gap', '--analyze-points', '256', '--analyze-params', 'rnn/J',
+];
+
+/** Liu, Ghosh, Richards, Shea-Brown, Lajoie 2022 (NeurIPS; arXiv 2206.00823): temporal rules end in sharper minima. */
+export const liu2022SeqMnist: Study = {
+  name: 'liu2022-seq-mnist',
+  kind: 'gap-vs-sharpness',
+  title: 'Temporal rules, curvature and generalization on sequential MNIST (Liu et al. 2022)',
+  source: 'Liu, Ghosh, Richards, Shea-Brown, Lajoie 2022 (arXiv 2206.00823); code Helena-Yuhan-Liu/BiolHessRNN (LIF networks of 128 units, 80 input channels, SGD 1e-2, L2 1e-2, batch 256; 10,000 iterations for BPTT, 16,000 for the three-factor rule; λ_max of the loss Hessian over the recurrent weights by power iteration, ≤ 500 iterations, |Δλ| < 1e-6)',
+  published: 'approximate rules (e-prop-like three-factor rules, ModProp) reach higher λ_max over W_rec and a larger, more variable generalization gap than BPTT; gap and λ_max correlate',
+  arms: [
+    { name: 'rules', args: ['--rules', 'bptt,tbptt,eprop,rflo', ...SEQ_MNIST, '--window', '5'] },
+    { name: 'modprop-ei', args: ['--rules', 'modprop', ...SEQ_MNIST, '--dale', '0.8'] },
+  ],
+  analyze: [['--hessian', 'top-k=1', '--params', 'rnn/J', '--points', '500', '--tol', '1e-6', '--max-iter', '100']],
+  differences: [
+    'a rate RNN (x ← f(x)J + u W_in + b, ReLU, dt = τ so α = 1) instead of LIF spiking units; 28 pixel inputs per row instead of 80 threshold-crossing channels',
+    'mnist-mini (8,000 training / 2,000 test digits) and 1,500 iterations (47 epochs) instead of full MNIST and 10,000–16,000 iterations, to fit the compute of one 2-core machine',
+    'λ_max by Lanczos with full re-orthogonalisation (relative tolerance 1e-6, ≤ 100 products) on the first 500 training sequences, instead of power iteration on a training batch; the same eigenvalue of the same operator',
+    'ModProp needs cell types, so it runs on an E/I network (--dale 0.8); the other rules on an unsigned one (with --dale 0.8, BPTT itself reached only 24–55% test accuracy in 1,500 iterations in a first attempt)',
+    'truncated BPTT cuts the gradient every 5 steps; e-prop uses symmetric feedback (W_outᵀ), RFLO random feedback',
+  ],
+};
+
+const RICH_LAZY = [
+  '--dt', '100', '--trials', '32000', '--test-trials', '320',
+  '--model', 'rnn', '--units', '300', '--tau', '100', '--activation', 'relu', '--gain', '1.25', '--no-bias',
+  '--optimizer', 'momentum', '--momentum', '0.9', '--lr', '0.003', '--batch-size', '32', '--steps', '10000', '--eval-every', '1000', '--final-train-eval', '3200',
+  '--rules', 'bptt', '--grid', 'init-rank=1,30,100,300',
+];
+
+/** Liu, Baratin, Cornford, Mihalas, Shea-Brown, Lajoie 2023 (arXiv 2310.08513): the rank of the initial connectivity sets rich vs lazy learning. */
+export const liu2023RichLazy: Study = {
+  name: 'liu2023-rich-lazy',
+  kind: 'rich-lazy',
+  title: 'Rich vs lazy learning and the rank of the initial recurrent matrix (Liu et al. 2023)',
+  source: 'Liu, Baratin, Cornford, Mihalas, Shea-Brown, Lajoie 2023 (arXiv 2310.08513); code Helena-Yuhan-Liu/BioRNN_RichLazy (main.py: discrete ReLU RNN, N = 300, no biases, W₀ = 1.25·N(0, 1)/√N truncated to rank r and rescaled to its full Frobenius norm, SGD 0.003 momentum 0.9, batch 32, 10,000 iterations; neurogym tasks at dt 100 ms; probe set of 320 trials drawn before training)',
+  published: 'lower initial rank → richer learning: larger ‖ΔW‖, lower tangent-kernel and representation alignment (except low-rank initialisations aligned with the task)',
+  arms: [
+    { name: 'perceptual-decision', args: ['--task', 'perceptual-decision', '--fixation-ms', '0', '--stimulus-ms', '700', '--decision-ms', '100', ...RICH_LAZY] },
+    { name: 'match-to-sample', args: ['--task', 'match-to-sample', '--fixation-ms', '0', '--sample-ms', '100', '--delay-ms', '500', '--test-ms', '100', '--decision-ms', '100', ...RICH_LAZY] },
+    { name: 'context-decision', args: ['--task', 'context-decision', '--stimulus-ms', '200', '--delay-ms', '500', '--decision-ms', '100', ...RICH_LAZY] },
+  ],
+  analyze: [['--rich-lazy', '--probe-trials', '320', '--kernel-trials', '32', '--no-gap']],
+  differences: [
+    'the answer is one output, ±1 under squared error over the decision period (biocredit\'s decision tasks), instead of neurogym\'s fixate/choice classes under cross-entropy at every step; so the tangent kernel runs over T·1 outputs per trial instead of T·3',
+    'a fixed pool of 32,000 training trials (10 passes over 10,000 iterations) instead of fresh neurogym trials every iteration; the probe set is the first 320 test trials',
+    'W_in ~ N(0, 1/inputs) and W_out ~ N(0, 1/N) instead of PyTorch\'s uniform nn.Linear initialisation; each seed draws its own W₀ (the reference truncates one draw for every rank, as here within a seed)',
+    'perceptual decision: neurogym\'s two evidence channels without its fixation input; match-to-sample: 8 directions as (cos θ, sin θ); context decision: two modalities of two channels and two context channels',
+    'one learning rate (the reference picks the best of a list per rank; its default list is this one rate)',
+    'sequential MNIST, the reference\'s fourth task, is not run here',
+  ],
+};
+
+const MLP_MNIST = ['--dataset', 'mnist', '--model', 'mlp', '--hidden', '256,256', '--activation', 'relu', '--optimizer', 'sgd', '--epochs', '10', '--eval-every', '0'];
+
+/** Chen, Recanatesi, Shea-Brown 2023 (arXiv 2310.01770): flatter minima, less compression. */
+export const chen2023Compression: Study = {
+  name: 'chen2023-compression',
+  kind: 'compression',
+  title: 'Flatness and compression of the representation, MLPs on MNIST (Chen et al. 2023)',
+  source: 'Chen, Recanatesi, Shea-Brown 2023 (arXiv 2310.01770); no public code: the measures are computed from the paper\'s definitions',
+  published: 'sharpness (trace of the loss Hessian) correlates positively with the local volumetric ratio and the maximum local sensitivity of the representation, not with its local dimensionality; the sensitivity is bounded by the weights\' norm and the trace',
+  arms: [
+    { name: 'bp', args: ['--rules', 'bp', ...MLP_MNIST, '--grid', 'lr=0.01,0.05,0.2', '--grid', 'batch-size=32,256'] },
+    { name: 'fa-dfa', args: ['--rules', 'fa,dfa', ...MLP_MNIST, '--lr', '0.05', '--batch-size', '32'] },
+  ],
+  analyze: [
+    ['--hessian', 'trace', '--points', '1000', '--probes', '60'],
+    ['--input-jacobian', '--points', '64', '--no-gap'],
+  ],
+  differences: [
+    'MLPs 784-256-256-10 (ReLU) only; the paper also trains VGG-style CNNs and transformers on CIFAR-10 and LeNet on MNIST',
+    'one checkpoint per run (after 10 epochs of SGD) instead of several late-training checkpoints per run; the spread comes from learning rate, batch size, rule and seed',
+    'the Hessian is that of the cross-entropy loss over the first 1,000 training examples (trace by Hutch++ with 60 products); the measures are averaged over the first 64 test examples',
+    'the bound check uses the Gauss–Newton trace over the first layer (the Hessian trace of the squared-error loss at a zero-residual minimum, the setting of the paper\'s bound)',
+  ],
+};
+
+export const STUDIES: Study[] = [liu2022SeqMnist, liu2023RichLazy, chen2023Compression];

@@ -148,6 +148,7 @@ export function createConvnet(opts: ConvnetOptions, data: DataInfo): ConvnetMode
     layers.push(s.layer);
   }
   const f = activation(opts.activation);
+  if (opts.dale && opts.initRank > 0) throw new UsageError('--init-rank does not combine with --dale (the signs would not survive the truncation)');
   const dale = opts.dale ? daleWeights(steps, opts.dale, Boolean(opts.daleInputs)) : [];
   withDale(specs, dale);
   return {
@@ -155,7 +156,7 @@ export function createConvnet(opts: ConvnetOptions, data: DataInfo): ConvnetMode
     specs,
     layers,
     init: (rng) => {
-      const p = initParams(specs, rng, opts.init, opts.initScale);
+      const p = initParams(specs, rng, opts.init, opts.initScale, opts.initRank);
       daleInit(p, dale);
       return p;
     },

@@ -113,6 +113,7 @@ export function createGln(opts: GlnOptions, data: DataInfo): GlnModel {
       rng,
       opts.init,
       opts.initScale,
+      opts.initRank,
     );
     for (const L of glnLayers) {
       if (!L.gated || s === 0) continue;

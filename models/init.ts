@@ -11,4 +11,5 @@ import { option, parse } from '../src/options.js';
 export const initOptions = [
   option('init', '--init <name>', `weight initialiser: ${INITS.join(', ')}`, 'torch' as InitName, parse.choice(INITS)),
   option('initScale', '--init-scale <s>', 'multiplies the initialiser std (for normal: the std itself)', 1, parse.positiveNumber),
+  option('initRank', '--init-rank <r>', 'start every dense weight matrix at its best rank-r approximation, rescaled to the full draw\'s Frobenius norm (Liu et al. 2023; 0: full rank)', 0, parse.nonNegativeInt),
 ];

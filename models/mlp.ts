@@ -55,6 +55,7 @@ export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
   }
   const f = activation(opts.activation);
   const dale: DaleWeight[] = [];
+  if (opts.dale && opts.initRank > 0) throw new UsageError('--init-rank does not combine with --dale (the signs would not survive the truncation)');
   if (opts.dale) {
     if (!opts.hidden.length && !opts.daleInputs) throw new UsageError('--dale needs hidden layers (their units are split into E and I) or --dale-inputs');
     if (opts.daleInputs) dale.push({ weight: 'l0/W', rowSigns: new Float32Array(inputSize).fill(1) });
@@ -67,7 +68,7 @@ export function createMlp(opts: MlpOptions, data: DataInfo): MlpModel {
     specs,
     layers,
     init: (rng) => {
-      const p = initParams(specs, rng, opts.init, opts.initScale);
+      const p = initParams(specs, rng, opts.init, opts.initScale, opts.initRank);
       daleInit(p, dale);
       return p;
     },

@@ -7,6 +7,7 @@
  * every backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { truncateRank } from './linalg.js';
 import type { Rng } from './rng.js';
 
 export const INITS = ['kaiming', 'xavier', 'normal', 'torch'] as const;
@@ -50,12 +51,20 @@ export function initParams(
   rng: Rng,
   init: InitName,
   scale: number,
+  rank = 0,
 ): Record<string, tf.Tensor> {
   const p: Record<string, tf.Tensor> = {};
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.role !== 'weight') p[name] = tf.zeros(spec.shape);
     else if (init === 'torch') p[name] = uniformTensor(rng, spec.shape, scale / Math.sqrt(fans(spec.shape).fanIn));
     else p[name] = normalTensor(rng, spec.shape, initStd(init, spec.shape, scale));
+    if (rank > 0 && spec.role === 'weight' && spec.shape.length === 2) {
+      // --init-rank: the draw's best rank-r approximation at the draw's Frobenius norm (conv kernels keep their rank).
+      const [rows, cols] = spec.shape as [number, number];
+      const drawn = p[name]!;
+      p[name] = tf.tensor2d(truncateRank(Float32Array.from(drawn.dataSync()), rows, cols, rank), [rows, cols]);
+      drawn.dispose();
+    }
   }
   return p;
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createMlp, mlpOptions } from '../../models/mlp.js';
 import { Rng } from '../../src/rng.js';
 import { optionDefaults } from '../../src/options.js';
+import { symEig } from '../../src/linalg.js';
 
 const std = (a: ArrayLike<number>) => {
   const v = Array.from(a);
@@ -81,5 +82,38 @@ describe('mlp', () => {
     const a = m.init(new Rng('same'));
     const b = m.init(new Rng('same'));
     expect(Array.from(a['l1/W']!.dataSync())).toEqual(Array.from(b['l1/W']!.dataSync()));
+  });
+});
+
+describe('--init-rank on feedforward weights', () => {
+  const sigmas = (t: tf.Tensor) => {
+    const [rows, cols] = t.shape as [number, number];
+    const m = t.arraySync() as number[][];
+    const gram = Array.from({ length: cols }, (_, a) => Array.from({ length: cols }, (_, b) => m.reduce((s, row) => s + row[a]! * row[b]!, 0)));
+    return symEig(gram).values.map((l) => Math.sqrt(Math.max(l, 0))).slice(0, Math.min(rows, cols));
+  };
+  const norm = (t: tf.Tensor) => Math.sqrt(Array.from(t.dataSync()).reduce((s, v) => s + v * v, 0));
+
+  it('truncates every dense weight to rank r at the full draw\'s Frobenius norm; the draw is the same', () => {
+    const make = (initRank: number) =>
+      createMlp({ ...optionDefaults(mlpOptions), hidden: [10, 9], initRank }, { inputShape: [12], outputSize: 4 }).init(new Rng('init-rank-mlp'));
+    const full = make(0);
+    const low = make(2);
+    for (const w of ['l0/W', 'l1/W', 'l2/W']) {
+      const s = sigmas(low[w]!);
+      expect(s.filter((v) => v > 1e-5 * s[0]!), w).toHaveLength(2);
+      expect(norm(low[w]!)).toBeCloseTo(norm(full[w]!), 4);
+      // The top singular directions are the full draw's: the truncation keeps σ₁/σ₂ of the draw.
+      const f = sigmas(full[w]!);
+      expect(s[0]! / s[1]!).toBeCloseTo(f[0]! / f[1]!, 3);
+    }
+    expect(Array.from(low['l0/b']!.dataSync()).every((v) => v === 0)).toBe(true);
+    // r at or above min(rows, cols) leaves the draw as it is (the 9 × 4 readout at r = 4).
+    const four = createMlp({ ...optionDefaults(mlpOptions), hidden: [10, 9], initRank: 4 }, { inputShape: [12], outputSize: 4 }).init(new Rng('init-rank-mlp'));
+    expect(Array.from(four['l2/W']!.dataSync())).toEqual(Array.from(full['l2/W']!.dataSync()));
+  });
+
+  it('refuses --dale with --init-rank', () => {
+    expect(() => createMlp({ ...optionDefaults(mlpOptions), hidden: [8], dale: 0.8, initRank: 2 }, { inputShape: [4], outputSize: 2 })).toThrow(/--init-rank does not combine with --dale/);
   });
 });

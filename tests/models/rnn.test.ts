@@ -172,7 +172,7 @@ describe('rnn model', () => {
 
   it.each([
     [['--task', 'delayed-xor', '--model', 'rnn', '--dale', '1.5'], /--dale must be a fraction of excitatory units in \[0, 1\)/],
-    [['--task', 'no-such-task', '--model', 'rnn'], /unknown task "no-such-task"; known tasks: pattern, ready-set-go, perceptual-decision, delayed-comparison, match-to-sample, delayed-xor, seq-mnist/],
+    [['--task', 'no-such-task', '--model', 'rnn'], /unknown task "no-such-task"; known tasks: pattern, ready-set-go, perceptual-decision, context-decision, delayed-comparison, match-to-sample, delayed-xor, seq-mnist/],
     [['--task', 'delayed-xor', '--model', 'rnn', '--tau', '5'], /--dt 10 ms is larger than --tau 5 ms/],
     [['--task', 'delayed-xor', '--dataset', 'mnist'], /give --dataset or --task, not both/],
     [['--task', 'delayed-xor', '--model', 'rnn', '--rule', 'modprop'], /rule modprop needs cell types: give the network an E\/I split \(--dale 0\.8\)/],

@@ -2,7 +2,7 @@
  * Rich vs lazy learning of a recurrent network (Liu, Baratin, Cornford, Mihalas,
  * Shea-Brown, Lajoie 2023, arXiv 2310.08513; their code BioRNN_RichLazy): how
  * much training changed the recurrent weights and the network's kernels, on a
- * fixed probe set (the first --probe-trials trials of --split, the same for
+ * fixed probe set (the first --probe-trials trials of --probe-split, the same for
  * every run and for the step-0 and trained weights):
  *
  *   weight change            ‖J_T − J_0‖_F (and relative to ‖J_0‖_F);
@@ -31,7 +31,6 @@ import { defineAnalysis } from '../src/analysis/contract.js';
 import { UsageError } from '../src/errors.js';
 import { option, parse } from '../src/options.js';
 import type { Batch, Dataset, Model, Params } from '../src/types.js';
-import { splitOption } from './common.js';
 import { kernelAlignment, weightChange } from './geometry.js';
 
 /** The rates [B, T, N] of a batch of trials, run step by step from the initial state (noise-free). */
@@ -183,13 +182,13 @@ export const richLazyAnalysis = defineAnalysis({
   reference: 'Liu, Baratin, Cornford, Mihalas, Shea-Brown, Lajoie 2023 (arXiv 2310.08513)',
   requires: ['recurrent', 'differentiable'],
   options: [
-    option('probeTrials', '--probe-trials <n>', 'the probe set: the first n trials of --split', 320, parse.positiveInt),
+    option('probeTrials', '--probe-trials <n>', 'the probe set: the first n trials of --probe-split', 320, parse.positiveInt),
     option('kernelTrials', '--kernel-trials <n>', 'probe trials whose outputs the tangent kernel runs over', 32, parse.positiveInt),
-    { ...splitOption, default: 'test' as 'train' | 'test' },
+    option('probeSplit', '--probe-split <split>', 'the split the probe trials come from: test (never trained on) or train', 'test' as 'train' | 'test', parse.choice(['train', 'test'] as const)),
   ],
   run(ctx, o): RichLazyResult {
     if (!ctx.init) throw new UsageError(`analysis rich-lazy compares with the step-0 parameters; ${ctx.runDir} has none saved (init/)`);
-    return richLazy(ctx.model, ctx.init, ctx.params, ctx.dataset, o.split, o.probeTrials, o.kernelTrials);
+    return richLazy(ctx.model, ctx.init, ctx.params, ctx.dataset, o.probeSplit, o.probeTrials, o.kernelTrials);
   },
   columns: [
     { key: 'weightChange', title: '‖ΔJ‖_F', digits: 3 },

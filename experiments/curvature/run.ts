@@ -31,6 +31,17 @@ interface StudyRun {
   records: Record<string, number>[];
 }
 
+/** The runs of every arm that did not finish, as `arm/group-s<seed>: status (error)` lines. */
+function unfinished(study: Study, out: string): string[] {
+  return study.arms.flatMap((arm) => {
+    const dir = join(out, arm.name);
+    if (!existsSync(join(dir, 'compare.json'))) return [`${arm.name}: not run`];
+    return collectResults(dir)
+      .runs.filter((r) => r.status !== 'finished')
+      .map((r) => `${arm.name}/${r.group}-s${r.seed}: ${r.status}${r.error ? ` (${r.error.replace(/; the last good checkpoint.*$/, '')})` : ''}`);
+  });
+}
+
 function loadRuns(study: Study, out: string): StudyRun[] {
   return study.arms.flatMap((arm) => {
     const dir = join(out, arm.name);
@@ -149,7 +160,7 @@ interface RichLazy {
   signSimilarity: number;
 }
 const richOf = (r: StudyRun) => r.analysis['richLazy'] as RichLazy | undefined;
-const rankOf = (r: StudyRun) => Number(r.run.values['initRank']);
+const rankOf = (r: StudyRun) => Number(r.run.values['init-rank']);
 const RICH_MEASURES: [keyof RichLazy, string][] = [
   ['weightChange', '‖J_T − J_0‖_F'],
   ['representationAlignment', 'representation alignment'],
@@ -298,7 +309,9 @@ const program = new Command('curvature')
     const runs = loadRuns(study, out);
     const { report, figure } = REPORTS[study.kind];
     writeFileSync(o.figure ?? join(out, 'figure.svg'), await renderSvg(figure(study, runs) as never));
-    process.stdout.write([...header(study, runs, seeds, commands), ...report(runs), '', 'Differences from the paper:', ...study.differences.map((d) => `- ${d}`), ''].join('\n'));
+    const missing = unfinished(study, out);
+    const left = missing.length ? ['', `Runs left out (not finished): ${missing.join('; ')}.`] : [];
+    process.stdout.write([...header(study, runs, seeds, commands), ...report(runs), ...left, '', 'Differences from the paper:', ...study.differences.map((d) => `- ${d}`), ''].join('\n'));
   });
 
 await program.parseAsync(process.argv);

@@ -213,3 +213,28 @@ describe('analyze --input-jacobian', () => {
     oneLineError(runCli(['analyze', rnn, '--input-jacobian', '--quiet']), /analysis input-jacobian needs .*layers.*; model rnn does not provide them/);
   });
 });
+
+describe('analyze --rich-lazy', () => {
+  const root = tempDir();
+
+  it('reports ‖ΔJ‖, the alignments and sign similarity of a recurrent run; a feedforward run or one without init/ gets one clear line', () => {
+    const rnn = join(root, 'rnn');
+    expect(runCli(['train', '--model', 'rnn', '--task', 'context-decision', '--dt', '100', '--tau', '100', '--units', '10', '--no-bias', '--init-rank', '2', '--rule', 'bptt', '--steps', '6', '--trials', '32', '--test-trials', '12', '--batch-size', '8', '--quiet', '--out', rnn]).code).toBe(0);
+    const r = runCli(['analyze', rnn, '--rich-lazy', '--no-gap', '--probe-trials', '10', '--kernel-trials', '3', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const rl = JSON.parse(r.stdout).runs[0].richLazy;
+    // 15 steps of one output per trial (stimulus 750, delay 600, decision 100 ms at dt 100).
+    expect(rl).toMatchObject({ split: 'test', probeTrials: 10, kernelTrials: 3, kernelOutputs: 45, weight: 'rnn/J' });
+    expect(rl.weightChange).toBeGreaterThan(0);
+    for (const k of ['representationAlignment', 'kernelAlignment', 'signSimilarity']) {
+      expect(rl[k]).toBeGreaterThan(0);
+      expect(rl[k]).toBeLessThanOrEqual(1 + 1e-9);
+    }
+    oneLineError(runCli(['analyze', rnn, '--rich-lazy', '--probe-split', 'val', '--quiet']), /--probe-split/);
+    rmSync(join(rnn, 'init'), { recursive: true });
+    oneLineError(runCli(['analyze', rnn, '--rich-lazy', '--no-gap', '--quiet']), /analysis rich-lazy compares with the step-0 parameters; .* has none saved/);
+    const mlp = join(root, 'mlp');
+    expect(runCli(['train', ...small, '--out', mlp]).code).toBe(0);
+    oneLineError(runCli(['analyze', mlp, '--rich-lazy', '--quiet']), /analysis rich-lazy needs .*recurrent.*; model mlp does not provide/);
+  });
+});

@@ -8,14 +8,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { recurrentOutputGradients, recurrentTangentKernel, representationAlignment, richLazy, scoredSteps, signSimilarity } from '../../analyses/rich-lazy.js';
-import { createRnn, rnnOptions } from '../../models/rnn.js';
+import { createRnn, rnnOptions, type RnnOptions } from '../../models/rnn.js';
 import { optionDefaults, resolveOptions } from '../../src/options.js';
 import { tasks } from '../../src/registries.js';
 import { Rng } from '../../src/rng.js';
 import type { Batch } from '../../src/types.js';
 
-const rnnOf = (o: Partial<ReturnType<typeof optionDefaults>>, inputShape: [number, number], outputSize: number, dtMs: number) =>
-  createRnn({ ...(optionDefaults(rnnOptions) as never), ...o } as never, { inputShape, outputSize, dtMs });
+const rnnOf = (o: Partial<RnnOptions>, inputShape: [number, number], outputSize: number, dtMs: number) =>
+  createRnn({ ...optionDefaults(rnnOptions), ...o }, { inputShape, outputSize, dtMs });
 
 describe('rich-lazy measures', () => {
   it('representation alignment of K = HHᵀ: H₀ = I, H_T = [[1, 1], [0, 1]] gives 3/√14', () => {

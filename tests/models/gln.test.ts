@@ -12,7 +12,7 @@ import { train } from '../../src/trainer.js';
 import { tempDir } from '../helpers.js';
 import { join } from 'node:path';
 
-const base: GlnOptions = { hidden: [3], gates: 2, threshold: 'random', init: 'normal', initScale: 0.5 };
+const base: GlnOptions = { hidden: [3], gates: 2, threshold: 'random', init: 'normal', initScale: 0.5, initRank: 0 };
 
 const mat = (t: tf.Tensor) => t.arraySync() as number[][];
 

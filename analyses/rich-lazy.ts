@@ -94,7 +94,7 @@ export function recurrentOutputGradients(model: Model, params: Params, x: tf.Ten
   });
 }
 
-/** Θ = G Gᵀ over the outputs of the given trials [M, T, inputs], accumulated in double precision. */
+/** Θ = G Gᵀ over the outputs of the given trials [M, T, inputs], one float32 product per pair of trials; every trial's rows are held at once (M·T·C × size of J floats). */
 export function recurrentTangentKernel(model: Model, params: Params, x: tf.Tensor): number[][] {
   const m = x.shape[0]!;
   const rows = Array.from({ length: m }, (_, i) => tf.tidy(() => recurrentOutputGradients(model, params, x.slice([i], [1]))));

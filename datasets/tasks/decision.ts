@@ -11,7 +11,7 @@
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, defineTask } from './task.js';
+import { TrialBuilder, defineTask, periodSteps } from './task.js';
 
 const COHERENCES = [0, 0.032, 0.064, 0.128, 0.256, 0.512];
 
@@ -29,7 +29,7 @@ export const perceptualDecision = defineTask({
     option('stimulusMs', '--stimulus-ms <ms>', 'duration of the evidence', 500, parse.positiveNumber),
     option('decisionMs', '--decision-ms <ms>', 'duration of the decision period', 200, parse.positiveNumber),
   ],
-  maxSteps: (o, dt) => (o.fixationMs > 0 ? Math.max(1, Math.round(o.fixationMs / dt)) : 0) + [o.stimulusMs, o.decisionMs].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0),
+  maxSteps: (o, dt) => periodSteps(dt, [o.stimulusMs, o.decisionMs], [o.fixationMs]),
   trial(rng, o, dt) {
     const c = COHERENCES[rng.int(COHERENCES.length)]! * (rng.uniform() < 0.5 ? -1 : 1);
     const sign = c > 0 ? 1 : c < 0 ? -1 : rng.uniform() < 0.5 ? -1 : 1;

@@ -9,7 +9,7 @@
  * Metric: accuracy of the sign of the mean output over the decision period.
  */
 import { option, parse } from '../../src/options.js';
-import { TrialBuilder, defineTask } from './task.js';
+import { TrialBuilder, defineTask, periodSteps } from './task.js';
 
 const DIRECTIONS = 8;
 
@@ -29,7 +29,7 @@ export const matchToSample = defineTask({
     option('decisionMs', '--decision-ms <ms>', 'duration of the decision period', 200, parse.positiveNumber),
     option('stimulusNoise', '--stimulus-noise <σ>', 'input noise σ during the stimuli; per-step std σ/√dt (dt in ms)', 0.1, parse.nonNegativeNumber),
   ],
-  maxSteps: (o, dt) => (o.fixationMs > 0 ? Math.max(1, Math.round(o.fixationMs / dt)) : 0) + [o.sampleMs, o.delayMs, o.testMs, o.decisionMs].reduce((n, v) => n + Math.max(1, Math.round(v / dt)), 0),
+  maxSteps: (o, dt) => periodSteps(dt, [o.sampleMs, o.delayMs, o.testMs, o.decisionMs], [o.fixationMs]),
   trial(rng, o, dt) {
     const sample = rng.int(DIRECTIONS);
     const match = rng.uniform() < 0.5;

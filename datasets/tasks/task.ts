@@ -58,6 +58,11 @@ export interface TaskDefinition<O = ResolvedOptions> {
 }
 
 /** A task defined with typed options: its functions receive them as OptionsOf its specs. */
+/** Steps of consecutive periods at dt, each at least one step; an optional period of 0 ms (`optional`) has none. */
+export function periodSteps(dt: number, periods: readonly number[], optional: readonly number[] = []): number {
+  return [...periods, ...optional.filter((ms) => ms > 0)].reduce((n, ms) => n + Math.max(1, Math.round(ms / dt)), 0);
+}
+
 export function defineTask<const S extends readonly OptionSpec[]>(def: Omit<TaskDefinition<OptionsOf<S>>, 'options'> & { options: S }): TaskDefinition {
   // The one place a task's resolved options meet their static type (resolveOptions filled every key).
   const typed = (o: ResolvedOptions) => o as OptionsOf<S>;

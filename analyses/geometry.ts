@@ -4,7 +4,7 @@
  * tangent kernel with its alignment to other kernels.
  *
  * Small spectral problems (Gram matrices of the shorter side of a weight, the
- * n × n tangent kernel) go to `symEig` in double precision; the large products
+ * n × n tangent kernel) go to `symEigenvalues` in double precision; the large products
  * that build them are tfjs matMuls. Every function disposes the tensors it
  * makes and leaves its arguments alone.
  */
@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defineAnalysis } from '../src/analysis/contract.js';
 import { selectParams } from '../src/analysis/hvp.js';
 import { inputsOf } from '../src/data.js';
-import { symEig } from '../src/linalg.js';
+import { symEigenvalues } from '../src/linalg.js';
 import { option, parse } from '../src/options.js';
 import type { Dataset, Model, Params } from '../src/types.js';
 import { surfaceOptions } from './common.js';
@@ -77,7 +77,7 @@ export function effectiveRank(w: tf.Tensor): number {
 /**
  * The singular values of a matrix, largest first: σ_i = sqrt(max(λ_i, 0)) for the
  * eigenvalues λ of the Gram matrix of its shorter side (a float32 matMul, then
- * `symEig` in double precision), min(rows, cols) of them. Values below about
+ * `symEigenvalues` in double precision), min(rows, cols) of them. Values below about
  * sqrt(ε₃₂)·σ_max are lost in the Gram's rounding (see effectiveRank). NaN
  * throughout if the matrix is not finite.
  */
@@ -89,9 +89,12 @@ export function singularValues(m: tf.Tensor2D): number[] {
     return g.arraySync() as number[][];
   });
   if (!gram.every((row) => row.every(Number.isFinite))) return gram.map(() => NaN);
-  // Average with the transpose: symEig expects an exactly symmetric matrix.
+  // Average with the transpose: the solver reads an exactly symmetric matrix.
   const sym = gram.map((row, i) => row.map((v, j) => (v + gram[j]![i]!) / 2));
-  return symEig(sym).values.map((l) => Math.sqrt(Math.max(l, 0)));
+  const values = symEigenvalues(sym);
+  // Eigenvalues within the solver's rounding (n·ε·‖G‖) are zeros it cannot tell apart from zero.
+  const floor = sym.length * Number.EPSILON * Math.max(0, ...values.map(Math.abs));
+  return values.map((l) => (l > floor ? Math.sqrt(l) : 0));
 }
 
 /** H(p) = −Σ p_i log p_i with p = v / Σv (v ≥ 0, Σv > 0); terms with p_i = 0 contribute 0. */

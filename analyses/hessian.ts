@@ -179,7 +179,7 @@ function densitySpec(runs: { label: string; group: string; result: HessianResult
 export const hessian = defineAnalysis({
   name: 'hessian',
   key: 'hessian',
-  description: 'loss Hessian: top-k eigenvalues (Lanczos or power), trace (Hutch++), eigenvalue density (SLQ); in training, λ_max over the first --analyze-points examples',
+  description: 'loss Hessian: top-k eigenvalues (Lanczos or power), trace (Hutch++), eigenvalue density (SLQ); in training, λ_max (and the trace with --analyze-trace) over the first --analyze-points examples',
   reference: 'PyHessian (Yao et al. 2020); Meyer et al. 2021 (Hutch++); Ghorbani et al. 2019 (SLQ)',
   requires: ['differentiable'],
   selection: 'default',
@@ -195,7 +195,7 @@ export const hessian = defineAnalysis({
   measure: (ctx) =>
     onTrainingPoints(ctx, (s) => {
       const r = lanczosTopK(s, 1, ctx.rng, { tol: 1e-3, maxIter: 50 });
-      return { lambdaMax: r.values[0]!, lambdaMaxConverged: r.converged };
+      return { lambdaMax: r.values[0]!, lambdaMaxConverged: r.converged, ...(ctx.traceProbes > 0 ? { trace: hutchPlusPlus(s, ctx.traceProbes, ctx.rng).trace } : {}) };
     }),
   columns: [
     { key: 'lambdaMax', title: 'λ_max', digits: 3 },

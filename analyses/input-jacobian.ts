@@ -74,15 +74,16 @@ export function jacobianMeasures(sigmas: readonly number[]): JacobianMeasures {
 
 /**
  * The input Jacobians [d × D] at one example x [1, …] of every hidden layer
- * (model.layers' hidden entries) and of the output (`output`), in evaluation mode.
+ * (model.layers' hidden entries, unless `outputOnly`) and of the output (`output`),
+ * in evaluation mode.
  */
-export function inputJacobians(model: Model, params: Params, x: tf.Tensor): Record<string, tf.Tensor2D> {
+export function inputJacobians(model: Model, params: Params, x: tf.Tensor, outputOnly = false): Record<string, tf.Tensor2D> {
   const D = x.size;
   const represent = (f: ReturnType<Model['forward']>, name: string) => (name === 'output' ? f.output : f.trace.find((t) => t.name === name)!.post);
   let sizes: [string, number][] = [];
   tf.tidy(() => {
     const f = model.forward(params, x, { training: false });
-    const hidden = f.trace.filter((t) => layersOf(model).some((l) => l.hidden && l.name === t.name));
+    const hidden = outputOnly ? [] : f.trace.filter((t) => layersOf(model).some((l) => l.hidden && l.name === t.name));
     sizes = [...hidden.map((t): [string, number] => [t.name, t.post.size]), ['output', f.output.size]];
   });
   const out: Record<string, tf.Tensor2D> = {};
@@ -157,12 +158,12 @@ export interface InputJacobianResult {
   bound: SensitivityBound | null;
 }
 
-export function inputJacobianMeasures(model: Model, params: Params, x: tf.Tensor): Record<string, JacobianMeasures> {
+export function inputJacobianMeasures(model: Model, params: Params, x: tf.Tensor, outputOnly = false): Record<string, JacobianMeasures> {
   const n = x.shape[0]!;
   const sums: Record<string, JacobianMeasures> = {};
   for (let i = 0; i < n; i++) {
     const xi = x.slice([i], [1]);
-    const js = inputJacobians(model, params, xi);
+    const js = inputJacobians(model, params, xi, outputOnly);
     xi.dispose();
     for (const [layer, j] of Object.entries(js)) {
       const m = jacobianMeasures(singularValues(j));
@@ -177,10 +178,15 @@ export function inputJacobianMeasures(model: Model, params: Params, x: tf.Tensor
   return sums;
 }
 
+/** The table's numbers, also the names of the training-time records. */
+function outputNumbers(o: JacobianMeasures, bound: SensitivityBound | null): Record<string, number> {
+  return { outputVolume: o.volume, outputSensitivity: o.sensitivity, outputDimensionality: o.dimensionality, ...(bound ? { sensitivityBound: bound.bound } : {}) };
+}
+
 export const inputJacobian = defineAnalysis({
   name: 'input-jacobian',
   key: 'inputJacobian',
-  description: 'singular values of the input Jacobian ∂h/∂x of every hidden layer and the output: volumetric ratio, maximum local sensitivity, local dimensionality (flatness vs compression)',
+  description: 'singular values of the input Jacobian ∂h/∂x of every hidden layer and the output: volumetric ratio, maximum local sensitivity, local dimensionality (flatness vs compression); in training, the output\'s over the first --analyze-points training examples',
   reference: 'Chen, Recanatesi, Shea-Brown 2023 (arXiv 2310.01770); computed from its definitions (no public code)',
   // Feedforward layers: a recurrent network's representation is a whole trajectory (T·N numbers per example).
   requires: ['differentiable', 'layers'],
@@ -194,16 +200,23 @@ export const inputJacobian = defineAnalysis({
       x.dispose();
     }
   },
+  // During training: the output's measures and bound only (the hidden layers' d × d Grams cost most of a full run).
+  measure(ctx) {
+    const x = firstExamples(ctx.dataset, 'train', ctx.points);
+    try {
+      const layers = inputJacobianMeasures(ctx.model, ctx.params, x, true);
+      return outputNumbers(layers['output']!, sensitivityBound(ctx.model, ctx.params, x, layers['output']!.sensitivity));
+    } finally {
+      x.dispose();
+    }
+  },
   columns: [
     { key: 'outputVolume', title: 'output log-volume', digits: 2 },
     { key: 'outputSensitivity', title: 'output max sensitivity', digits: 3 },
     { key: 'outputDimensionality', title: 'output local dim', digits: 2 },
     { key: 'sensitivityBound', title: 'sensitivity bound', digits: 3 },
   ],
-  numbers: (r: InputJacobianResult) => {
-    const o = r.layers['output']!;
-    return { outputVolume: o.volume, outputSensitivity: o.sensitivity, outputDimensionality: o.dimensionality, ...(r.bound ? { sensitivityBound: r.bound.bound } : {}) };
-  },
+  numbers: (r: InputJacobianResult) => outputNumbers(r.layers['output']!, r.bound),
   setting: (_a, r: InputJacobianResult) =>
     r.bound
       ? `Output sensitivity ${r.bound.sensitivity.toPrecision(4)} ${r.bound.holds ? '≤' : '>'} its bound ‖W₁‖₂·√T/min‖x‖ = ${r.bound.spectralNorm.toPrecision(4)}·√${r.bound.gaussNewtonTrace.toPrecision(4)}/${r.bound.minInputNorm.toPrecision(4)} = ${r.bound.bound.toPrecision(4)} (T: Gauss–Newton trace over ${r.bound.weight}), over the first ${r.points} ${r.split} examples.`

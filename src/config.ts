@@ -30,7 +30,7 @@ export interface TrainingConfig {
   /** Training examples (the first n) in the final evaluation; absent: the whole training split. */
   finalTrainEval?: number;
   /** Analyses recorded during training (absent when off, so older configs read the same). */
-  analysis?: { every: number; measures: string[]; points: number; params?: string };
+  analysis?: { every: number; measures: string[]; points: number; params?: string; traceProbes?: number };
 }
 
 export interface ComponentConfig {
@@ -84,6 +84,7 @@ export interface TrainSpec {
   analyze?: string[] | string;
   analyzePoints?: number;
   analyzeParams?: string | null;
+  analyzeTrace?: number;
 }
 
 export type TrainKey = Exclude<keyof TrainSpec, 'backend' | 'datasetOptions' | 'modelOptions' | 'ruleOptions'>;
@@ -136,6 +137,7 @@ export const TRAIN_OPTIONS: Record<TrainKey, OptionSpec> = {
   analyze: option('analyze', '--analyze <measures>', 'comma list of analyses recorded by --analyze-every (see `biocredit list`)', ['hessian', 'gap'], parseAnalyses),
   analyzePoints: option('analyzePoints', '--analyze-points <n>', 'examples (the first n, file order) for the --analyze measures', 1000, parse.positiveInt),
   analyzeParams: option('analyzeParams', '--analyze-params <globs>', 'restrict the --analyze curvature measures to parameters matching comma-separated globs, e.g. "rnn/J" (default: all trainable)', null as string | null, parse.string),
+  analyzeTrace: option('analyzeTrace', '--analyze-trace <probes>', 'with --analyze hessian: also record the Hessian trace, by Hutch++ with n Hessian-vector products (0: not)', 0, parse.nonNegativeInt),
 };
 
 export const DEFAULT_EPOCHS = 10;
@@ -188,6 +190,8 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
   const analyze = value('analyze', spec) as string[];
   const analyzePoints = num('analyzePoints');
   const analyzeParams = value('analyzeParams', spec) as string | null;
+  const analyzeTrace = num('analyzeTrace');
+  if (analyzeTrace > 0 && !analyze.includes('hessian')) throw new UsageError(`--analyze-trace records the Hessian trace with --analyze hessian; --analyze is ${analyze.join(',')}`);
   // A setting the command leaves out takes the dataset's batch size (a dataset smaller than any default batch),
   // else the rule's default (its papers'), else the trainer's.
   const ruleDefault = (k: 'batchSize' | 'logEvery' | 'diagEvery') =>
@@ -215,7 +219,15 @@ export function resolveConfig(spec: TrainSpec, backend: BackendName): RunConfig 
       diagEvery: ruleDefault('diagEvery'),
       ...(num('finalTrainEval') > 0 ? { finalTrainEval: num('finalTrainEval') } : {}),
       ...(num('analyzeEvery') > 0
-        ? { analysis: { every: num('analyzeEvery'), measures: analyze, points: analyzePoints, ...(analyzeParams ? { params: analyzeParams } : {}) } }
+        ? {
+            analysis: {
+              every: num('analyzeEvery'),
+              measures: analyze,
+              points: analyzePoints,
+              ...(analyzeParams ? { params: analyzeParams } : {}),
+              ...(analyzeTrace > 0 ? { traceProbes: analyzeTrace } : {}),
+            },
+          }
         : {}),
     },
   };

@@ -384,7 +384,7 @@ function measure(parts: RunParts, params: Params, analysis: NonNullable<Training
   const t0 = performance.now();
   const out: Record<string, number | boolean> = {};
   const paramNames = selectParams(parts.model, analysis.params, '--analyze-params');
-  const ctx = { model: parts.model, params, dataset: parts.dataset, points: analysis.points, paramNames, rng: rng.derive('analysis', step) };
+  const ctx = { model: parts.model, params, dataset: parts.dataset, points: analysis.points, paramNames, traceProbes: analysis.traceProbes ?? 0, rng: rng.derive('analysis', step) };
   for (const name of analysis.measures) Object.assign(out, analyses.get(name).measure!(ctx));
   return { ...out, sec: (performance.now() - t0) / 1000 };
 }

@@ -55,6 +55,33 @@ export const liu2022SeqMnist: Study = {
   ],
 };
 
+const DECISION = [
+  '--task', 'perceptual-decision', '--fixation-ms', '100', '--stimulus-ms', '700', '--decision-ms', '100', '--dt', '20', '--tau', '100', '--trials', '1024', '--test-trials', '1024',
+  '--model', 'rnn', '--units', '128', '--activation', 'relu',
+  '--optimizer', 'sgd', '--lr', '0.05', '--weight-decay', '0.01', '--batch-size', '32', '--steps', '3000', '--eval-every', '250',
+  '--analyze-every', '500', '--analyze', 'hessian,gap', '--analyze-points', '256', '--analyze-params', 'rnn/J',
+];
+
+/** The same question on a neurogym-style task, with a larger learning rate late in training as the remedy. */
+export const liu2022Decision: Study = {
+  name: 'liu2022-decision',
+  kind: 'gap-vs-sharpness',
+  title: 'Temporal rules, curvature and generalization on perceptual decision making, and a late learning-rate increase (Liu et al. 2022)',
+  source: liu2022SeqMnist.source,
+  published: `${liu2022SeqMnist.published}; the remedy tested here follows from stability: SGD with step η cannot stay where λ_max > 2/η along its own update, so raising η late in training should push every rule to flatter regions`,
+  arms: [
+    { name: 'rules', args: ['--rules', 'bptt,tbptt,eprop,rflo', ...DECISION, '--window', '5'] },
+    { name: 'modprop-ei', args: ['--rules', 'modprop', ...DECISION, '--dale', '0.8'] },
+    { name: 'late-lr', args: ['--rules', 'bptt,tbptt,eprop,rflo', ...DECISION, '--window', '5', '--grid', 'lr-decay=4', '--lr-decay-every', '2000'] },
+  ],
+  analyze: liu2022SeqMnist.analyze,
+  differences: [
+    'a rate RNN (ReLU, τ = 100 ms, dt = 20 ms) on biocredit\'s perceptual decision task (100 ms fixation, 700 ms noisy evidence, 100 ms decision; answer ±1 under squared error), 1,024 training and 1,024 test trials, 3,000 iterations of SGD 0.05 (batch 32, L2 1e-2)',
+    'the paper\'s remedy section could not be read offline; the late-lr arm multiplies the learning rate by 4 at iteration 2,000 (--lr-decay 4 --lr-decay-every 2000), the remedy the edge-of-stability argument suggests',
+    'ModProp runs on an E/I network (--dale 0.8) and without the late-lr arm',
+  ],
+};
+
 const RICH_LAZY = [
   '--dt', '100', '--trials', '32000', '--test-trials', '320',
   '--model', 'rnn', '--units', '300', '--tau', '100', '--activation', 'relu', '--gain', '1.25', '--no-bias',
@@ -85,29 +112,33 @@ export const liu2023RichLazy: Study = {
   ],
 };
 
-const MLP_MNIST = ['--dataset', 'mnist', '--model', 'mlp', '--hidden', '256,256', '--activation', 'relu', '--optimizer', 'sgd', '--epochs', '10', '--eval-every', '0'];
+/** Training-time records of the trace and the output's compression measures: every other epoch for the MLPs, every epoch for LeNet (three in the second half of training for each). */
+const RECORDS = ['--analyze', 'hessian,input-jacobian', '--analyze-trace', '60', '--analyze-points', '512', '--eval-every', '0'];
+const MNIST = ['--dataset', 'mnist', '--optimizer', 'sgd', ...RECORDS];
+const MLP = ['--model', 'mlp', '--hidden', '256,256', '--activation', 'relu', '--epochs', '10', ...MNIST];
+/** Steps in n epochs of the 60,000 MNIST training images (the last batch of an epoch may be short). */
+const epochSteps = (batch: number, n: number) => String(n * Math.ceil(60000 / batch));
 
 /** Chen, Recanatesi, Shea-Brown 2023 (arXiv 2310.01770): flatter minima, less compression. */
 export const chen2023Compression: Study = {
   name: 'chen2023-compression',
   kind: 'compression',
-  title: 'Flatness and compression of the representation, MLPs on MNIST (Chen et al. 2023)',
+  title: 'Flatness and compression of the representation, MLPs and LeNet on MNIST (Chen et al. 2023)',
   source: 'Chen, Recanatesi, Shea-Brown 2023 (arXiv 2310.01770); no public code: the measures are computed from the paper\'s definitions',
   published: 'sharpness (trace of the loss Hessian) correlates positively with the local volumetric ratio and the maximum local sensitivity of the representation, not with its local dimensionality; the sensitivity is bounded by the weights\' norm and the trace',
   arms: [
-    { name: 'bp', args: ['--rules', 'bp', ...MLP_MNIST, '--grid', 'lr=0.01,0.05,0.2', '--grid', 'batch-size=32,256'] },
-    { name: 'fa-dfa', args: ['--rules', 'fa,dfa', ...MLP_MNIST, '--lr', '0.05', '--batch-size', '32'] },
+    { name: 'bp-32', args: ['--rules', 'bp', ...MLP, '--grid', 'lr=0.01,0.05,0.2', '--grid', 'batch-size=32', '--analyze-every', epochSteps(32, 2)] },
+    { name: 'bp-256', args: ['--rules', 'bp', ...MLP, '--grid', 'lr=0.01,0.05,0.2', '--grid', 'batch-size=256', '--analyze-every', epochSteps(256, 2)] },
+    { name: 'fa-dfa', args: ['--rules', 'fa,dfa', ...MLP, '--lr', '0.05', '--batch-size', '32', '--analyze-every', epochSteps(32, 2)] },
+    { name: 'lenet', args: ['--rules', 'bp', '--model', 'convnet', '--epochs', '4', ...MNIST, '--grid', 'lr=0.02,0.1', '--grid', 'batch-size=64', '--analyze-every', epochSteps(64, 1)] },
   ],
-  analyze: [
-    ['--hessian', 'trace', '--points', '1000', '--probes', '60'],
-    ['--input-jacobian', '--points', '64', '--no-gap'],
-  ],
+  analyze: [],
   differences: [
-    'MLPs 784-256-256-10 (ReLU) only; the paper also trains VGG-style CNNs and transformers on CIFAR-10 and LeNet on MNIST',
-    'one checkpoint per run (after 10 epochs of SGD) instead of several late-training checkpoints per run; the spread comes from learning rate, batch size, rule and seed',
-    'the Hessian is that of the cross-entropy loss over the first 1,000 training examples (trace by Hutch++ with 60 products); the measures are averaged over the first 64 test examples',
-    'the bound check uses the Gauss–Newton trace over the first layer (the Hessian trace of the squared-error loss at a zero-residual minimum, the setting of the paper\'s bound)',
+    'MLPs 784-256-256-10 (ReLU, 10 epochs) and LeNet-5 (c6k5-m2-c16k5v-m2-d120-d84, 4 epochs); the paper also trains VGG-style CNNs and transformers on CIFAR-10',
+    'late-training checkpoints are the records taken during training (every other epoch for the MLPs, every epoch for LeNet) in the second half of each run; the spread comes from learning rate, batch size, rule and seed',
+    'the Hessian is that of the cross-entropy loss over the first 512 training examples (trace by Hutch++ with 60 products); the measures are those of the output, averaged over the same 512 examples',
+    'the bound check uses the Gauss–Newton trace over the first layer (the Hessian trace of the squared-error loss at a zero-residual minimum, the setting of the paper\'s bound); LeNet\'s first layer is a convolution, so it has no bound',
   ],
 };
 
-export const STUDIES: Study[] = [liu2022SeqMnist, liu2023RichLazy, chen2023Compression];
+export const STUDIES: Study[] = [liu2022SeqMnist, liu2022Decision, liu2023RichLazy, chen2023Compression];

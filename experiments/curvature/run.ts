@@ -101,7 +101,7 @@ function gapReport(runs: StudyRun[]): string[] {
     '| rule | runs | test acc % | train acc % | loss gap (test − train) | accuracy gap (train − test, pts) | λ_max over J (final) |',
     '|---|---|---|---|---|---|---|',
   ];
-  const summary: { group: string; lambda: number; gap: number }[] = [];
+  const summary: { group: string; lambda: Stat; gap: Stat; acc: Stat }[] = [];
   for (const g of groups) {
     const rs = runs.filter((r) => r.group === g);
     const lambda = stat(rs.map(lambdaOf));
@@ -109,7 +109,7 @@ function gapReport(runs: StudyRun[]): string[] {
     lines.push(
       `| ${g} | ${rs.length} | ${fmt(stat(rs.map((r) => gapOf(r)?.test.accuracy ?? NaN)), 3, 100)} | ${fmt(stat(rs.map((r) => gapOf(r)?.train.accuracy ?? NaN)), 3, 100)} | ${fmt(gap)} | ${fmt(stat(rs.map((r) => gapOf(r)?.accuracyGap ?? NaN)), 2, 100)} | ${fmt(lambda)} |`,
     );
-    summary.push({ group: g, lambda: lambda.mean, gap: gap.mean });
+    summary.push({ group: g, lambda, gap, acc: stat(rs.map((r) => gapOf(r)?.test.accuracy ?? NaN)) });
   }
   const lam = runs.map(lambdaOf);
   lines.push(
@@ -128,9 +128,20 @@ function gapReport(runs: StudyRun[]): string[] {
     lines.push('', `λ_max over J during training (mean over seeds; ${steps.length} records per run):`, '', `| step | ${groups.join(' | ')} |`, `|---|${groups.map(() => '---|').join('')}`);
     for (const step of steps) lines.push(`| ${step} | ${groups.map((g) => fmt(stat(runs.filter((r) => r.group === g).map((r) => r.records.find((x) => x['step'] === step)?.['lambdaMax'] ?? NaN)))).join(' | ')} |`);
   }
-  const byLambda = [...summary].sort((a, b) => b.lambda - a.lambda).map((s) => s.group);
-  const byGap = [...summary].sort((a, b) => b.gap - a.gap).map((s) => s.group);
+  const byLambda = [...summary].sort((a, b) => b.lambda.mean - a.lambda.mean).map((s) => s.group);
+  const byGap = [...summary].sort((a, b) => b.gap.mean - a.gap.mean).map((s) => s.group);
   lines.push('', `Ordering found, by mean final λ_max (sharpest first): ${byLambda.join(' > ')}; by mean loss gap (largest first): ${byGap.join(' > ')}.`);
+  // A group swept from another (`eprop-lr-decay=4` from `eprop`): the change the swept setting makes.
+  const variants = summary.flatMap((v) => {
+    const base = summary.filter((b) => v.group.startsWith(`${b.group}-`)).sort((a, b) => b.group.length - a.group.length)[0];
+    return base ? [{ base, v }] : [];
+  });
+  if (variants.length) {
+    lines.push('', '| rule | setting | λ_max over J | loss gap | test acc % |', '|---|---|---|---|---|');
+    for (const { base, v } of variants) {
+      lines.push(`| ${base.group} | ${v.group.slice(base.group.length + 1)} | ${fmt(base.lambda)} → ${fmt(v.lambda)} | ${fmt(base.gap)} → ${fmt(v.gap)} | ${fmt(base.acc, 3, 100)} → ${fmt(v.acc, 3, 100)} |`);
+    }
+  }
   return lines;
 }
 
@@ -222,47 +233,73 @@ const COMPRESSION: [keyof Compression, string][] = [
   ['dimensionality', 'local dimensionality'],
 ];
 
-function compressionOf(r: StudyRun): Compression {
-  const h = r.analysis['hessian'] as { trace?: { value: number } } | undefined;
-  const j = r.analysis['inputJacobian'] as { layers: Record<string, { volume: number; sensitivity: number; dimensionality: number }>; bound: { bound: number; holds: boolean } | null } | undefined;
-  const o = j?.layers['output'];
-  return { trace: h?.trace?.value ?? NaN, volume: o?.volume ?? NaN, sensitivity: o?.sensitivity ?? NaN, dimensionality: o?.dimensionality ?? NaN, bound: j?.bound?.bound ?? NaN, holds: j?.bound?.holds };
+/** The measures of one training-time record (--analyze hessian,input-jacobian --analyze-trace). */
+function compressionOf(x: Record<string, number>): Compression {
+  const bound = x['sensitivityBound'] ?? NaN;
+  return {
+    trace: x['trace'] ?? NaN,
+    volume: x['outputVolume'] ?? NaN,
+    sensitivity: x['outputSensitivity'] ?? NaN,
+    dimensionality: x['outputDimensionality'] ?? NaN,
+    bound,
+    holds: Number.isFinite(bound) ? x['outputSensitivity']! <= bound : undefined,
+  };
 }
+
+/** Late-training checkpoints: a run's records from the second half of its training (step ≥ half its last record's). */
+function lateRecords(r: StudyRun): Record<string, number>[] {
+  const last = Math.max(0, ...r.records.map((x) => x['step']!));
+  return r.records.filter((x) => x['step']! > 0 && x['step']! >= last / 2);
+}
+
+const finalRecord = (r: StudyRun) => r.records.reduce<Record<string, number> | undefined>((a, x) => (!a || x['step']! > a['step']! ? x : a), undefined) ?? {};
 
 function compressionReport(runs: StudyRun[]): string[] {
   const groups = groupsOf(runs);
   const lines = [
+    'At the end of training (mean ± std over seeds); the bound column counts the late checkpoints where it held:',
+    '',
     `| group | runs | test acc % | Hessian trace | ${COMPRESSION.map(([, t]) => t).join(' | ')} | sensitivity bound | bound holds |`,
     `|---|---|---|---|${COMPRESSION.map(() => '---|').join('')}---|---|`,
   ];
   for (const g of groups) {
     const rs = runs.filter((r) => r.group === g);
-    const c = rs.map(compressionOf);
+    const c = rs.map((r) => compressionOf(finalRecord(r)));
+    const late = rs.flatMap(lateRecords).map(compressionOf);
+    const checked = late.filter((x) => x.holds !== undefined);
     lines.push(
-      `| ${g} | ${rs.length} | ${fmt(stat(rs.map((r) => r.run.testAccuracy)), 3, 100)} | ${fmt(stat(c.map((x) => x.trace)))} | ${COMPRESSION.map(([k]) => fmt(stat(c.map((x) => x[k] as number)))).join(' | ')} | ${fmt(stat(c.map((x) => x.bound)))} | ${c.filter((x) => x.holds === true).length}/${c.length} |`,
+      `| ${g} | ${rs.length} | ${fmt(stat(rs.map((r) => r.run.testAccuracy)), 3, 100)} | ${fmt(stat(c.map((x) => x.trace)))} | ${COMPRESSION.map(([k]) => fmt(stat(c.map((x) => x[k] as number)))).join(' | ')} | ${fmt(stat(c.map((x) => x.bound)))} | ${checked.length ? `${checked.filter((x) => x.holds).length}/${checked.length}` : '—'} |`,
     );
   }
-  const all = runs.map(compressionOf);
-  const traces = all.map((x) => x.trace);
-  lines.push('', `Spearman ρ of the Hessian trace with each measure over the ${runs.length} runs: ${COMPRESSION.map(([k, t]) => `${t} ${rho(traces, all.map((x) => x[k] as number))}`).join('; ')}.`);
+  const correlations = (cs: Compression[]) => COMPRESSION.map(([k, t]) => `${t} ${rho(cs.map((x) => x.trace), cs.map((x) => x[k] as number))}`).join('; ');
+  const late = runs.flatMap(lateRecords).map(compressionOf);
+  lines.push(
+    '',
+    `Spearman ρ of the Hessian trace with each measure over the ${runs.length} runs' late checkpoints (records in the second half of training, step > 0): ${correlations(late)}.`,
+    `Over the final checkpoints only (one per run): ${correlations(runs.map((r) => compressionOf(finalRecord(r))))}.`,
+  );
   return lines;
 }
 
 function compressionFigure(study: Study, runs: StudyRun[]) {
-  const values = runs.flatMap((r) => {
-    const c = compressionOf(r);
-    return COMPRESSION.map(([k, t]) => ({ group: r.group, seed: r.seed, trace: c.trace, measure: t, value: c[k] as number }));
-  }).filter((v) => v.trace > 0 && Number.isFinite(v.value));
+  const values = runs
+    .flatMap((r) =>
+      lateRecords(r).flatMap((x) => {
+        const c = compressionOf(x);
+        return COMPRESSION.map(([k, t]) => ({ group: r.group, seed: r.seed, step: x['step'], trace: c.trace, measure: t, value: c[k] as number }));
+      }),
+    )
+    .filter((v) => v.trace > 0 && Number.isFinite(v.value));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: study.title,
+    title: `${study.title}: late-training checkpoints`,
     data: { values },
     facet: { column: { field: 'measure', type: 'nominal', title: null, sort: COMPRESSION.map(([, t]) => t) } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 200,
       height: 220,
-      mark: { type: 'point', filled: true, size: 60 },
+      mark: { type: 'point', filled: true, size: 50 },
       encoding: {
         x: { field: 'trace', type: 'quantitative', title: 'Hessian trace', scale: { type: 'log' } },
         y: { field: 'value', type: 'quantitative', title: null },

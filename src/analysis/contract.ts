@@ -29,6 +29,8 @@ export interface MeasureContext {
   points: number;
   /** The trainable parameters the curvature measures differentiate by (--analyze-params; all when absent). */
   paramNames: string[];
+  /** Hessian-vector products for a recorded Hessian trace (--analyze-trace; 0: no trace). */
+  traceProbes: number;
   /** A stream derived from the run seed and the step. */
   rng: Rng;
 }

@@ -113,7 +113,7 @@ const GROUPS: [string, TrainKey[]][] = [
   ['Run:', ['dataset', 'task', 'model', 'rule', 'seed']],
   ['Optimization:', ['optimizer', 'lr', 'momentum', 'weightDecay', 'clipNorm', 'lrDecay', 'lrDecayEvery']],
   ['Schedule:', ['epochs', 'steps', 'batchSize', 'evalEvery', 'evalBatchSize', 'finalTrainEval', 'checkpointEvery', 'logEvery', 'diagEvery']],
-  ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints', 'analyzeParams']],
+  ['Analysis during training:', ['analyzeEvery', 'analyze', 'analyzePoints', 'analyzeParams', 'analyzeTrace']],
 ];
 
 /** The entries of each kind chosen on the command line (none: all of them apply). */

@@ -64,7 +64,7 @@ describe.each(TABLE.filter((t) => t.entry.measure))('analysis $name during train
   it('measures on the live parameters: finite numbers', async () => {
     const run = await loadRun(dirs[row.on]!);
     try {
-      const m = entry.measure!({ model: run.model, params: run.params, dataset: run.dataset, points: 50, paramNames: selectParams(run.model), rng: new Rng('contract') });
+      const m = entry.measure!({ model: run.model, params: run.params, dataset: run.dataset, points: 50, paramNames: selectParams(run.model), traceProbes: 3, rng: new Rng('contract') });
       expect(Object.keys(m).length).toBeGreaterThan(0);
       for (const [k, v] of Object.entries(m)) if (typeof v === 'number') expect(Number.isFinite(v), k).toBe(true);
     } finally {

@@ -40,6 +40,7 @@ import { defineAnalysis } from '../src/analysis/contract.js';
 import { layersOf } from '../src/capabilities.js';
 import { plainOps, type LayerOps } from '../src/ops.js';
 import { option, parse } from '../src/options.js';
+import { groupColor } from '../src/plots.js';
 import type { Model, Params } from '../src/types.js';
 import { splitOption } from './common.js';
 import { firstExamples, singularValues } from './geometry.js';
@@ -217,6 +218,36 @@ export const inputJacobian = defineAnalysis({
     { key: 'sensitivityBound', title: 'sensitivity bound', digits: 3 },
   ],
   numbers: (r: InputJacobianResult) => outputNumbers(r.layers['output']!, r.bound),
+  overTraining(runs, groups) {
+    const measures: [string, string][] = [
+      ['outputVolume', 'output log-volume'],
+      ['outputSensitivity', 'output max sensitivity'],
+      ['outputDimensionality', 'output local dim'],
+    ];
+    const values = runs.flatMap((r) =>
+      r.records.flatMap((h) => measures.filter(([k]) => Number.isFinite(h[k])).map(([k, title]) => ({ group: r.group, seed: r.seed, epoch: h.epoch, measure: title, value: h[k] }))),
+    );
+    if (!values.length) return null;
+    return {
+      title: 'Compression of the output over training (recorded by --analyze-every)',
+      spec: {
+        $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+        data: { values },
+        facet: { column: { field: 'measure', type: 'nominal', title: null, sort: measures.map(([, t]) => t) } },
+        resolve: { scale: { y: 'independent' } },
+        spec: {
+          width: 200,
+          height: 220,
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+            y: { aggregate: 'mean', field: 'value', type: 'quantitative', title: 'mean over seeds' },
+            color: groupColor(groups),
+          },
+        },
+      },
+    };
+  },
   setting: (_a, r: InputJacobianResult) =>
     r.bound
       ? `Output sensitivity ${r.bound.sensitivity.toPrecision(4)} ${r.bound.holds ? '≤' : '>'} its bound ‖W₁‖₂·√T/min‖x‖ = ${r.bound.spectralNorm.toPrecision(4)}·√${r.bound.gaussNewtonTrace.toPrecision(4)}/${r.bound.minInputNorm.toPrecision(4)} = ${r.bound.bound.toPrecision(4)} (T: Gauss–Newton trace over ${r.bound.weight}), over the first ${r.points} ${r.split} examples.`

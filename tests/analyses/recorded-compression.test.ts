@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeRun } from '../../src/analysis/analyze.js';
+import { trainingFigures } from '../../src/analysis/report.js';
 import { LossSurface } from '../../src/analysis/hvp.js';
 import type { TrainSpec } from '../../src/config.js';
 import { UsageError } from '../../src/errors.js';
+import { renderSvg } from '../../src/plots.js';
 import { loadRun } from '../../src/run.js';
 import { train } from '../../src/trainer.js';
 import { tempDir } from '../helpers.js';
@@ -72,6 +74,12 @@ describe('compression and the Hessian trace during training', () => {
     expect(last['outputDimensionality']).toBeCloseTo(o.dimensionality, 5);
     expect(last['sensitivityBound']).toBeCloseTo(a.inputJacobian.bound.bound, 4);
     expect(last['outputSensitivity']).toBeLessThanOrEqual(last['sensitivityBound']!);
+
+    const figure = trainingFigures([{ group: 'bp', seed: 5, dir: out }], ['bp']).find((f) => f.title.startsWith('Compression of the output'));
+    const data = (figure!.spec as unknown as { data: { values: { measure: string; epoch: number; value: number }[] } }).data.values;
+    expect(data).toHaveLength(3 * 3);
+    expect(data.filter((v) => v.measure === 'output max sensitivity').map((v) => v.value)).toEqual(rs.map((r) => r['outputSensitivity']));
+    expect(await renderSvg(figure!.spec)).toContain('<svg');
   });
 
   it('refuses --analyze-trace without the hessian measure, naming both flags', async () => {

@@ -277,6 +277,7 @@ function compressionReport(runs: StudyRun[]): string[] {
     '',
     `Spearman ρ of the Hessian trace with each measure over the ${runs.length} runs' late checkpoints (records in the second half of training, step > 0): ${correlations(late)}.`,
     `Over the final checkpoints only (one per run): ${correlations(runs.map((r) => compressionOf(finalRecord(r))))}.`,
+    `Within each arm (late checkpoints): ${[...new Set(runs.map((r) => r.arm))].map((arm) => `${arm}: ${correlations(runs.filter((r) => r.arm === arm).flatMap(lateRecords).map(compressionOf))}`).join('; ')}.`,
   );
   return lines;
 }

@@ -74,37 +74,66 @@ export function signSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): numb
 }
 
 /**
- * G [T·C, size of J]: row t·C + c is ∂z_{t,c}/∂J on one trial x [1, T, inputs],
- * all rows from one backward pass through T·C stacked copies of J.
+ * Floats of J's gradient one backward pass may hold per step of the trial: tf.grad
+ * keeps every step's contribution (copies × size of J) until the pass ends, so the
+ * copies go in chunks (seq-MNIST with N = 300: 280 outputs, 26 copies per pass).
  */
-export function recurrentOutputGradients(model: Model, params: Params, x: tf.Tensor): tf.Tensor2D {
+const CHUNK_FLOATS = 2 ** 26;
+
+/**
+ * G [outputs, size of J]: the row of output q = t·C + c is ∂z_{t,c}/∂J on one trial
+ * x [1, T, inputs], for the listed outputs (default: all T·C in order), from
+ * backward passes through stacked copies of J, `chunk` outputs per pass (default:
+ * as many as CHUNK_FLOATS allows).
+ */
+export function recurrentOutputGradients(model: Model, params: Params, x: tf.Tensor, outputs?: readonly number[], chunk?: number): tf.Tensor2D {
   const rec = recurrentOf(model);
   const name = rec.roles.recurrent;
   if (!model.populationForward) throw new UsageError(`analysis rich-lazy needs a model that evaluates stacked parameter sets (population form); model ${model.name} does not provide it`);
   const forward = model.populationForward.bind(model);
-  return tf.tidy(() => {
-    const J = params[name]!;
-    const out = forward(params, { [name]: J.expandDims(0) }, x) as tf.Tensor;
-    const q = out.size;
-    const copies = tf.tile(J.expandDims(0), [q, ...J.shape.map(() => 1)]);
-    const eye = tf.eye(q);
-    // Σ_q z_q(copy q): copy q's gradient is output q's ∂z_q/∂J (a mask, not a gather: wasm has no gather gradient).
-    const diagonalSum = (js: tf.Tensor): tf.Scalar => tf.sum(tf.mul(forward(params, { [name]: js }, x).reshape([q, q]), eye));
-    return tf.grad(diagonalSum)(copies).reshape([q, J.size]) as tf.Tensor2D;
-  });
+  const J = params[name]!;
+  const q = tf.tidy(() => (forward(params, { [name]: J.expandDims(0) }, x) as tf.Tensor).size);
+  const wanted = outputs ?? Array.from({ length: q }, (_, i) => i);
+  const size = Math.max(1, Math.min(wanted.length, chunk ?? Math.floor(CHUNK_FLOATS / (J.size * (x.shape[1] ?? 1)))));
+  const parts: tf.Tensor[] = [];
+  try {
+    for (let i0 = 0; i0 < wanted.length; i0 += size) {
+      const k = Math.min(size, wanted.length - i0);
+      parts.push(
+        tf.tidy(() => {
+          const copies = tf.tile(J.expandDims(0), [k, ...J.shape.map(() => 1)]);
+          // Σ_c z_{wanted[i0+c]}(copy c): copy c's gradient is that output's ∂z/∂J (a mask, not a gather: wasm has no gather gradient).
+          const pick = new Float32Array(k * q);
+          for (let c = 0; c < k; c++) pick[c * q + wanted[i0 + c]!] = 1;
+          const select = tf.tensor2d(pick, [k, q]);
+          const picked = (js: tf.Tensor): tf.Scalar => tf.sum(tf.mul(forward(params, { [name]: js }, x).reshape([k, q]), select));
+          return tf.grad(picked)(copies).reshape([k, J.size]);
+        }),
+      );
+    }
+    return tf.concat(parts, 0) as tf.Tensor2D;
+  } finally {
+    tf.dispose(parts);
+  }
 }
 
-/** Θ = G Gᵀ over the outputs of the given trials [M, T, inputs], one float32 product per pair of trials; every trial's rows are held at once (M·T·C × size of J floats). */
-export function recurrentTangentKernel(model: Model, params: Params, x: tf.Tensor): number[][] {
+/**
+ * Θ = G Gᵀ over the outputs of the given trials [M, T, inputs] (trial i's listed
+ * outputs, default all T·C), one float32 product per pair of trials; every
+ * trial's rows are held at once (outputs × size of J floats).
+ */
+export function recurrentTangentKernel(model: Model, params: Params, x: tf.Tensor, outputs?: readonly (readonly number[])[]): number[][] {
   const m = x.shape[0]!;
-  const rows = Array.from({ length: m }, (_, i) => tf.tidy(() => recurrentOutputGradients(model, params, x.slice([i], [1]))));
+  const rows = Array.from({ length: m }, (_, i) => tf.tidy(() => recurrentOutputGradients(model, params, x.slice([i], [1]), outputs?.[i])));
   try {
-    const q = rows[0]!.shape[0];
-    const k = Array.from({ length: m * q }, () => new Array<number>(m * q).fill(0));
+    const offsets = rows.map((_, i) => rows.slice(0, i).reduce((n, r) => n + r.shape[0], 0));
+    const total = rows.reduce((n, r) => n + r.shape[0], 0);
+    const k = Array.from({ length: total }, () => new Array<number>(total).fill(0));
     for (let a = 0; a < m; a++) {
       for (let b = a; b < m; b++) {
+        const [qa, qb] = [rows[a]!.shape[0], rows[b]!.shape[0]];
         const block = tf.tidy(() => tf.matMul(rows[a]!, rows[b]!, false, true).dataSync());
-        for (let i = 0; i < q; i++) for (let j = 0; j < q; j++) k[a * q + i]![b * q + j] = k[b * q + j]![a * q + i] = block[i * q + j]!;
+        for (let i = 0; i < qa; i++) for (let j = 0; j < qb; j++) k[offsets[a]! + i]![offsets[b]! + j] = k[offsets[b]! + j]![offsets[a]! + i] = block[i * qb + j]!;
       }
     }
     return k;
@@ -117,7 +146,9 @@ export interface RichLazyResult {
   split: 'train' | 'test';
   probeTrials: number;
   kernelTrials: number;
-  /** Outputs (T·C per trial) the tangent kernel runs over. */
+  /** Which steps' outputs the tangent kernel runs over: every step, or the scored ones (a loss mask > 0). */
+  kernelSteps: 'all' | 'scored';
+  /** Outputs the tangent kernel runs over, all trials together. */
   kernelOutputs: number;
   weight: string;
   weightChange: number;
@@ -140,7 +171,16 @@ function scoredRates(model: Model, params: Params, batch: Batch, scored: number[
   };
 }
 
-export function richLazy(model: Model, init: Params, final: Params, dataset: Dataset, split: 'train' | 'test', probeTrials: number, kernelTrials: number): RichLazyResult {
+export function richLazy(
+  model: Model,
+  init: Params,
+  final: Params,
+  dataset: Dataset,
+  split: 'train' | 'test',
+  probeTrials: number,
+  kernelTrials: number,
+  kernelSteps: 'all' | 'scored' = 'all',
+): RichLazyResult {
   const name = recurrentOf(model).roles.recurrent;
   const n = Math.min(probeTrials, dataset.size(split));
   const batch = dataset.batch(split, Int32Array.from({ length: n }, (_, i) => i));
@@ -152,13 +192,16 @@ export function richLazy(model: Model, init: Params, final: Params, dataset: Dat
     const rT = scoredRates(model, final, batch, scored);
     const kx = batch.x.slice([0], [Math.min(kernelTrials, n)]);
     try {
-      const k0 = recurrentTangentKernel(model, init, kx);
-      const kT = recurrentTangentKernel(model, final, kx);
+      const classes = dataset.outputSize;
+      const outputs = kernelSteps === 'scored' ? scored.slice(0, kx.shape[0]).map((ts) => ts.flatMap((t) => Array.from({ length: classes }, (_, c) => t * classes + c))) : undefined;
+      const k0 = recurrentTangentKernel(model, init, kx, outputs);
+      const kT = recurrentTangentKernel(model, final, kx, outputs);
       const change = weightChange(init, final, [name])[name]!;
       return {
         split,
         probeTrials: n,
         kernelTrials: kx.shape[0]!,
+        kernelSteps,
         kernelOutputs: k0.length,
         weight: name,
         weightChange: change.distance,
@@ -185,10 +228,17 @@ export const richLazyAnalysis = defineAnalysis({
     option('probeTrials', '--probe-trials <n>', 'the probe set: the first n trials of --probe-split', 320, parse.positiveInt),
     option('kernelTrials', '--kernel-trials <n>', 'probe trials whose outputs the tangent kernel runs over', 32, parse.positiveInt),
     option('probeSplit', '--probe-split <split>', 'the split the probe trials come from: test (never trained on) or train', 'test' as 'train' | 'test', parse.choice(['train', 'test'] as const)),
+    option(
+      'kernelSteps',
+      '--kernel-steps <steps>',
+      'outputs of the tangent kernel: at every step (all; a loss over every step, as neurogym tasks) or only where the loss reads them (scored; sequential MNIST: the last row)',
+      'all' as 'all' | 'scored',
+      parse.choice(['all', 'scored'] as const),
+    ),
   ],
   run(ctx, o): RichLazyResult {
     if (!ctx.init) throw new UsageError(`analysis rich-lazy compares with the step-0 parameters; ${ctx.runDir} has none saved (init/)`);
-    return richLazy(ctx.model, ctx.init, ctx.params, ctx.dataset, o.probeSplit, o.probeTrials, o.kernelTrials);
+    return richLazy(ctx.model, ctx.init, ctx.params, ctx.dataset, o.probeSplit, o.probeTrials, o.kernelTrials, o.kernelSteps);
   },
   columns: [
     { key: 'weightChange', title: '‖ΔJ‖_F', digits: 3 },
@@ -203,5 +253,5 @@ export const richLazyAnalysis = defineAnalysis({
     signSimilarity: r.signSimilarity,
   }),
   setting: (_a, r: RichLazyResult) =>
-    `Probe set: the first ${r.probeTrials} ${r.split} trials; tangent kernel over ${r.weight} on ${r.kernelOutputs} outputs of the first ${r.kernelTrials}; representations at each trial's last scored step.`,
+    `Probe set: the first ${r.probeTrials} ${r.split} trials; tangent kernel over ${r.weight} on ${r.kernelOutputs} outputs (${r.kernelSteps === 'scored' ? 'scored steps' : 'every step'}) of the first ${r.kernelTrials}; representations at each trial's last scored step.`,
 });

@@ -11,6 +11,8 @@ export interface StudyArm {
   name: string;
   /** compare flags other than --seeds, --jobs, --out. */
   args: string[];
+  /** `biocredit analyze` calls for this arm instead of the study's. */
+  analyze?: string[][];
 }
 
 export interface Study {
@@ -108,6 +110,8 @@ export const liu2023RichLazy: Study = {
         '--optimizer', 'momentum', '--momentum', '0.9', '--lr', '0.003', '--batch-size', '200', '--steps', '2000', '--eval-every', '500',
         '--rules', 'bptt', '--grid', 'init-rank=5,30,300',
       ],
+      // The loss reads the last row only, and so does the reference's kernel.
+      analyze: [['--rich-lazy', '--probe-trials', '320', '--kernel-trials', '32', '--kernel-steps', 'scored', '--no-gap']],
     },
   ],
   analyze: [['--rich-lazy', '--probe-trials', '320', '--kernel-trials', '32', '--no-gap']],
@@ -117,7 +121,7 @@ export const liu2023RichLazy: Study = {
     'W_in ~ N(0, 1/inputs) and W_out ~ N(0, 1/N) instead of PyTorch\'s uniform nn.Linear initialisation; each seed draws its own W₀ (the reference truncates one draw for every rank, as here within a seed)',
     'perceptual decision: neurogym\'s two evidence channels without its fixation input; match-to-sample: 8 directions as (cos θ, sin θ); context decision: two modalities of two channels and two context channels',
     'one learning rate (the reference picks the best of a list per rank; its default list is this one rate)',
-    'sequential MNIST (the reference: ranks 5, 30, 300, batch 200, 10,000 iterations on 55,000 digits) runs 2,000 iterations on mnist-mini (8,000 digits; about 50 epochs), to fit one 2-core machine; its probe set is the first 320 test digits and its one scored step the last row',
+    'sequential MNIST (the reference: ranks 5, 30, 300, batch 200, 10,000 iterations on 55,000 digits) runs 2,000 iterations on mnist-mini (8,000 digits; about 50 epochs), to fit one 2-core machine; its probe set is the first 320 test digits, its one scored step the last row, and its tangent kernel runs over the last row\'s 10 outputs (--kernel-steps scored), as the reference\'s',
   ],
 };
 

@@ -338,7 +338,7 @@ const program = new Command('curvature')
       commands.push(`biocredit ${args.join(' ')}`);
       const status = run(args);
       if (status !== 0) process.stderr.write(`biocredit compare (${arm.name}) exited with ${status}; reporting what finished\n`);
-      for (const flags of study.analyze) {
+      for (const flags of arm.analyze ?? study.analyze) {
         const a = ['analyze', dir, ...flags, '--quiet'];
         commands.push(`biocredit ${a.join(' ')}`);
         if (existsSync(join(dir, 'compare.json')) && run(a) !== 0) process.stderr.write(`biocredit analyze ${dir} failed; its runs lack those measures\n`);

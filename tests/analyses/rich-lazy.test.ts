@@ -70,6 +70,12 @@ describe('rich-lazy measures', () => {
     }
     const mask = p['rnn/mask']!.dataSync();
     g.forEach((row) => row.forEach((v, k) => mask[k] === 0 && expect(v).toBe(0)));
+    // In chunks of 3 outputs per backward pass (3 + 3 + 2), the same rows.
+    const chunked = recurrentOutputGradients(m, p, u, undefined, 3).arraySync();
+    chunked.forEach((row, i) => row.forEach((v, k) => expect(v).toBeCloseTo(g[i]![k]!, 6)));
+    // Chosen outputs only, in the order asked.
+    const chosen = recurrentOutputGradients(m, p, u, [5, 2, 7], 2).arraySync();
+    [5, 2, 7].forEach((q, i) => chosen[i]!.forEach((v, k) => expect(v).toBeCloseTo(g[q]![k]!, 6)));
     // The kernel over two trials is GGᵀ of the stacked rows.
     const two = tf.concat([u, tf.reverse(u, 1)]);
     const k = recurrentTangentKernel(m, p, two);
@@ -91,11 +97,22 @@ describe('rich-lazy measures', () => {
     expect(r.kernelOutputs).toBe(2 * 6);
     expect(r.representationAlignment).toBeCloseTo(1, 6);
     expect(r.kernelAlignment).toBeCloseTo(1, 6);
+    // Over the scored steps only: the 2 decision steps of each trial (steps 4 and 5 at dt 100 ms).
+    const scored = richLazy(m, p, p, dataset, 'test', 5, 2, 'scored');
+    expect(scored.kernelOutputs).toBe(2 * 2);
+    expect(scored.kernelAlignment).toBeCloseTo(1, 6);
     // A different network moves every measure.
     const q = m.init(new Rng('rich-lazy-other'));
     const other = richLazy(m, p, q, dataset, 'test', 5, 2);
     expect(other.weightChange).toBeGreaterThan(0);
     expect(other.kernelAlignment).toBeLessThan(0.999);
+    // A kernel over chosen outputs is the all-steps kernel restricted to them (steps 4, 5 of 6: the scored ones, one output each).
+    const x = dataset.batch('test', Int32Array.from([0, 1])).x;
+    const full = recurrentTangentKernel(m, q, x);
+    const part = recurrentTangentKernel(m, q, x, [[4, 5], [4, 5]]);
+    const keep = [4, 5, 10, 11];
+    keep.forEach((a, i) => keep.forEach((b, j) => expect(part[i]![j]).toBeCloseTo(full[a]![b]!, 5)));
+    x.dispose();
     tf.dispose([...Object.values(p), ...Object.values(q)]);
   });
 });

@@ -116,7 +116,7 @@ describe('analyses during training and on a compare directory', () => {
       expect(m['lambdaMax']).toBeGreaterThan(0);
       expect(m['lossGap']).toBeCloseTo((m['testLoss'] as number) - (m['trainLoss'] as number), 10);
     }
-    oneLineError(runCli(['train', ...small, '--analyze', 'hessian,foo']), /--analyze lists unknown analysis "foo"; during training: hessian, gap, sharpness, margin/);
+    oneLineError(runCli(['train', ...small, '--analyze', 'hessian,foo']), /--analyze lists unknown analysis "foo"; during training: hessian, gap, sharpness, input-jacobian, margin/);
     oneLineError(runCli(['train', ...small, '--analyze', 'geometry']), /--analyze lists geometry, which runs after training only \(biocredit analyze RUN --geometry\)/);
     const evals = (d: string) => metrics(d).filter((m) => m['type'] === 'eval').map((m) => ({ ...m, wallSec: 0, examplesPerSec: 0 }));
     expect(evals(hooked)).toEqual(evals(plain));

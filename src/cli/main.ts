@@ -24,6 +24,13 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** What to change after running out of memory, for the command that did. */
+export function outOfMemoryAdvice(command: string | undefined): string {
+  return command === 'analyze'
+    ? 'analyse fewer examples (--points; --probe-trials and --kernel-trials for --rich-lazy); the runs and their stored results are unchanged'
+    : 'use a smaller --batch-size or --eval-batch-size (or a smaller model); a run directory keeps its last checkpoint, continue it with --resume';
+}
+
 /** Runs the CLI; returns the process exit code. Errors become one line on stderr. */
 export async function runCli(argv: string[]): Promise<number> {
   try {
@@ -41,9 +48,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const err = e as Error;
     if (/memory access out of bounds|Cannot allocate Wasm memory|Array buffer allocation failed|^Aborted\(\)/i.test(err.message ?? '')) {
       // The WebAssembly backend has at most 4 GB; large activations (vector conv nets, big evaluation batches) exceed it.
-      process.stderr.write(
-        `biocredit: error: out of memory on the ${tf.getBackend()} backend (${err.message}); use a smaller --batch-size or --eval-batch-size (or a smaller model); a run directory keeps its last checkpoint, continue it with --resume\n`,
-      );
+      process.stderr.write(`biocredit: error: out of memory on the ${tf.getBackend()} backend (${err.message}); ${outOfMemoryAdvice(argv[0])}\n`);
       return 1;
     }
     if (process.env['BIOCREDIT_DEBUG']) process.stderr.write(`${err.stack ?? String(err)}\n`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { interruptedTrain, runCli, spawnCli, tempDir, timeless } from '../helpers.js';
 import { nativeStatus } from '../../src/native-kernels.js';
+import { outOfMemoryAdvice } from '../../src/cli/main.js';
 
 function expectOneLineError(r: { code: number; stdout: string; stderr: string }, pattern: RegExp) {
   expect(r.code).not.toBe(0);
@@ -60,6 +61,11 @@ describe('biocredit CLI errors', () => {
 
   it('rejects flags that a resumed run cannot change', () => {
     expectOneLineError(runCli(['train', '--resume', tempDir(), '--lr', '0.1']), /--lr cannot be given with --resume/);
+  });
+
+  it('out of memory: analyze names the size of the analysis, train and compare the batch sizes and --resume', () => {
+    expect(outOfMemoryAdvice('analyze')).toMatch(/^analyse fewer examples \(--points; --probe-trials and --kernel-trials for --rich-lazy\)/);
+    for (const command of ['train', 'compare']) expect(outOfMemoryAdvice(command)).toMatch(/--batch-size or --eval-batch-size .* --resume$/);
   });
 
   it('rejects a bad --backend and a bad BIOCREDIT_BACKEND', () => {

@@ -179,6 +179,13 @@ export function inputJacobianMeasures(model: Model, params: Params, x: tf.Tensor
   return sums;
 }
 
+/** The output's three measures: table columns and training-time records. */
+const OUTPUT_COLUMNS = [
+  { key: 'outputVolume', title: 'output log-volume', digits: 2 },
+  { key: 'outputSensitivity', title: 'output max sensitivity', digits: 3 },
+  { key: 'outputDimensionality', title: 'output local dim', digits: 2 },
+];
+
 /** The table's numbers, also the names of the training-time records. */
 function outputNumbers(o: JacobianMeasures, bound: SensitivityBound | null): Record<string, number> {
   return { outputVolume: o.volume, outputSensitivity: o.sensitivity, outputDimensionality: o.dimensionality, ...(bound ? { sensitivityBound: bound.bound } : {}) };
@@ -211,21 +218,11 @@ export const inputJacobian = defineAnalysis({
       x.dispose();
     }
   },
-  columns: [
-    { key: 'outputVolume', title: 'output log-volume', digits: 2 },
-    { key: 'outputSensitivity', title: 'output max sensitivity', digits: 3 },
-    { key: 'outputDimensionality', title: 'output local dim', digits: 2 },
-    { key: 'sensitivityBound', title: 'sensitivity bound', digits: 3 },
-  ],
+  columns: [...OUTPUT_COLUMNS, { key: 'sensitivityBound', title: 'sensitivity bound', digits: 3 }],
   numbers: (r: InputJacobianResult) => outputNumbers(r.layers['output']!, r.bound),
   overTraining(runs, groups) {
-    const measures: [string, string][] = [
-      ['outputVolume', 'output log-volume'],
-      ['outputSensitivity', 'output max sensitivity'],
-      ['outputDimensionality', 'output local dim'],
-    ];
     const values = runs.flatMap((r) =>
-      r.records.flatMap((h) => measures.filter(([k]) => Number.isFinite(h[k])).map(([k, title]) => ({ group: r.group, seed: r.seed, epoch: h.epoch, measure: title, value: h[k] }))),
+      r.records.flatMap((h) => OUTPUT_COLUMNS.filter(({ key }) => Number.isFinite(h[key])).map(({ key, title }) => ({ group: r.group, seed: r.seed, epoch: h.epoch, measure: title, value: h[key] }))),
     );
     if (!values.length) return null;
     return {
@@ -233,7 +230,7 @@ export const inputJacobian = defineAnalysis({
       spec: {
         $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
         data: { values },
-        facet: { column: { field: 'measure', type: 'nominal', title: null, sort: measures.map(([, t]) => t) } },
+        facet: { column: { field: 'measure', type: 'nominal', title: null, sort: OUTPUT_COLUMNS.map((c) => c.title) } },
         resolve: { scale: { y: 'independent' } },
         spec: {
           width: 200,

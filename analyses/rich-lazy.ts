@@ -126,8 +126,8 @@ export function recurrentTangentKernel(model: Model, params: Params, x: tf.Tenso
   const m = x.shape[0]!;
   const rows = Array.from({ length: m }, (_, i) => tf.tidy(() => recurrentOutputGradients(model, params, x.slice([i], [1]), outputs?.[i])));
   try {
-    const offsets = rows.map((_, i) => rows.slice(0, i).reduce((n, r) => n + r.shape[0], 0));
-    const total = rows.reduce((n, r) => n + r.shape[0], 0);
+    let total = 0;
+    const offsets = rows.map((r) => (total += r.shape[0]) - r.shape[0]);
     const k = Array.from({ length: total }, () => new Array<number>(total).fill(0));
     for (let a = 0; a < m; a++) {
       for (let b = a; b < m; b++) {

@@ -29,11 +29,14 @@ export interface Study {
   differences: string[];
 }
 
+/** λ_max over J and the gap, recorded every 500 steps on 256 examples (both Liu et al. 2022 studies). */
+const J_RECORDS = ['--analyze-every', '500', '--analyze', 'hessian,gap', '--analyze-points', '256', '--analyze-params', 'rnn/J'];
+
 const SEQ_MNIST = [
   '--task', 'seq-mnist', '--source', 'mnist-mini',
   '--model', 'rnn', '--units', '128', '--activation', 'relu', '--dt', '10', '--tau', '10',
   '--optimizer', 'sgd', '--lr', '0.01', '--weight-decay', '0.01', '--batch-size', '256', '--steps', '1500', '--eval-every', '100',
-  '--analyze-every', '500', '--analyze', 'hessian,gap', '--analyze-points', '256', '--analyze-params', 'rnn/J',
+  ...J_RECORDS,
 ];
 
 /** Liu, Ghosh, Richards, Shea-Brown, Lajoie 2022 (NeurIPS; arXiv 2206.00823): temporal rules end in sharper minima. */
@@ -61,7 +64,7 @@ const DECISION = [
   '--task', 'perceptual-decision', '--fixation-ms', '100', '--stimulus-ms', '700', '--decision-ms', '100', '--dt', '20', '--tau', '100', '--trials', '1024', '--test-trials', '1024',
   '--model', 'rnn', '--units', '128', '--activation', 'relu',
   '--optimizer', 'sgd', '--lr', '0.05', '--weight-decay', '0.01', '--batch-size', '32', '--steps', '3000', '--eval-every', '250',
-  '--analyze-every', '500', '--analyze', 'hessian,gap', '--analyze-points', '256', '--analyze-params', 'rnn/J',
+  ...J_RECORDS,
 ];
 
 /** The same question on a neurogym-style task, with a larger learning rate late in training as the remedy. */

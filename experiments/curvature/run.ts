@@ -106,10 +106,11 @@ function gapReport(runs: StudyRun[]): string[] {
     const rs = runs.filter((r) => r.group === g);
     const lambda = stat(rs.map(lambdaOf));
     const gap = stat(rs.map((r) => gapOf(r)?.lossGap ?? NaN));
+    const acc = stat(rs.map((r) => gapOf(r)?.test.accuracy ?? NaN));
     lines.push(
-      `| ${g} | ${rs.length} | ${fmt(stat(rs.map((r) => gapOf(r)?.test.accuracy ?? NaN)), 3, 100)} | ${fmt(stat(rs.map((r) => gapOf(r)?.train.accuracy ?? NaN)), 3, 100)} | ${fmt(gap)} | ${fmt(stat(rs.map((r) => gapOf(r)?.accuracyGap ?? NaN)), 2, 100)} | ${fmt(lambda)} |`,
+      `| ${g} | ${rs.length} | ${fmt(acc, 3, 100)} | ${fmt(stat(rs.map((r) => gapOf(r)?.train.accuracy ?? NaN)), 3, 100)} | ${fmt(gap)} | ${fmt(stat(rs.map((r) => gapOf(r)?.accuracyGap ?? NaN)), 2, 100)} | ${fmt(lambda)} |`,
     );
-    summary.push({ group: g, lambda, gap, acc: stat(rs.map((r) => gapOf(r)?.test.accuracy ?? NaN)) });
+    summary.push({ group: g, lambda, gap, acc });
   }
   const lam = runs.map(lambdaOf);
   lines.push(
